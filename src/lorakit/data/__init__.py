@@ -1,0 +1,1 @@
+"""Data: tasks and their generators, chat JSONL loading, the ``gen`` verb."""

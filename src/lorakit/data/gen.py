@@ -1,0 +1,24 @@
+"""``lorakit gen``: write a task's synthetic train and eval splits as chat JSONL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lorakit.data.chat import to_row
+from lorakit.data.tasks import get_task
+from lorakit.io import sha256_file, write_json, write_jsonl
+
+
+def gen(task_name: str, out_dir: str | Path, n_train: int, n_eval: int, seed: int = 0) -> dict:
+    """Generate ``train.jsonl`` and ``eval.jsonl`` under ``out_dir``; returns the data record."""
+    task = get_task(task_name)
+    out_dir = Path(out_dir)
+    record = {"task": task_name, "seed": seed, "files": {}}
+    for split, n in (("train", n_train), ("eval", n_eval)):
+        rows = [to_row(task.train_prompt, msg, task.render_output(label), cat)
+                for msg, label, cat in task.generate(n, split, seed)]
+        path = out_dir / f"{split}.jsonl"
+        write_jsonl(path, rows)
+        record["files"][split] = {"path": str(path), "rows": len(rows), "sha256": sha256_file(path)}
+    write_json(out_dir / "data_record.json", record)
+    return record

@@ -1,0 +1,26 @@
+"""Task registry: ``get_task(name)`` returns a :class:`Task` plug-in."""
+
+from __future__ import annotations
+
+from lorakit.data.tasks.base import Task
+from lorakit.errors import ConfigError
+
+_REGISTRY = {
+    "support_ticket": "lorakit.data.tasks.support_ticket:TASK",
+}
+
+
+def task_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_task(name: str) -> Task:
+    import importlib
+
+    if name not in _REGISTRY:
+        raise ConfigError(f"unknown task {name!r}; available tasks: {', '.join(task_names())}")
+    module, attr = _REGISTRY[name].split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+__all__ = ["Task", "get_task", "task_names"]

@@ -1,0 +1,30 @@
+"""What a task is: its prompts, its output schema and its data generator.
+
+Support-ticket JSON, policy QA and finance are tasks on one engine; evaluation derives
+its field metrics from the task's JSON Schema, so a new task needs no new metric code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class Generator(Protocol):
+    def __call__(self, n: int, split: str, seed: int) -> list[tuple[str, Any, str]]:
+        """``n`` rows of ``(user_message, expected_output, category)``."""
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    schema: dict
+    train_prompt: str  # short system prompt the adapter is trained with
+    full_prompt: str  # full instruction for a model with no adapter
+    generate: Generator
+
+    def render_output(self, obj: Any) -> str:
+        """The assistant text for an expected output: compact JSON, keys in schema order."""
+        import json
+
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))

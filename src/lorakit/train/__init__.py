@@ -1,0 +1,1 @@
+"""Training: tokenization with assistant-only labels, the LoRA loop, checkpoints and resume."""

@@ -1,0 +1,74 @@
+"""Tokenized training examples and length-bucketed batches."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from lorakit.data.chat import ChatExample
+from lorakit.errors import DataError
+
+IGNORE = -100
+
+
+@dataclass
+class Tokenized:
+    input_ids: list[int]
+    labels: list[int]  # IGNORE on prompt tokens: the loss covers the assistant's answer only
+
+
+def tokenize_example(ex: ChatExample, tok, max_seq_len: int) -> Tokenized | None:
+    """Prompt tokens from the chat template, answer tokens labelled; None if the answer cannot fit."""
+    prompt = tok.apply_chat_template(ex.messages[:-1], add_generation_prompt=True, tokenize=False)
+    full = tok.apply_chat_template(ex.messages, tokenize=False)
+    if not full.startswith(prompt):
+        raise DataError(
+            "the chat template does not render the prompt as a prefix of the full conversation; "
+            "lorakit cannot locate the answer tokens for this model's template", line=ex.line
+        )
+    p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
+    a_ids = tok(full[len(prompt):], add_special_tokens=False)["input_ids"]
+    if len(a_ids) >= max_seq_len:
+        return None
+    p_ids = p_ids[-(max_seq_len - len(a_ids)):]  # keep the end of an over-long prompt
+    return Tokenized(p_ids + a_ids, [IGNORE] * len(p_ids) + a_ids)
+
+
+def tokenize_all(examples: list[ChatExample], tok, max_seq_len: int) -> tuple[list[Tokenized], int]:
+    out = [t for t in (tokenize_example(e, tok, max_seq_len) for e in examples) if t is not None]
+    return out, len(examples) - len(out)
+
+
+def batch_order(lengths: list[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """Shuffled batches of similar length: pools of 64 batches are sorted by length, then split.
+
+    Similar lengths waste little padding; the pool keeps batches random enough for SGD.
+    The order is a pure function of (seed, epoch), which is what makes resume exact.
+    """
+    rng = random.Random(f"{seed}/{epoch}")
+    idx = list(range(len(lengths)))
+    rng.shuffle(idx)
+    pool = batch_size * 64
+    batches = []
+    for start in range(0, len(idx), pool):
+        chunk = sorted(idx[start:start + pool], key=lambda i: lengths[i])
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(items: list[Tokenized], pad_id: int, multiple: int = 8):
+    """Right-padded tensors; lengths rounded up to ``multiple`` so kernels see few distinct shapes."""
+    import torch
+
+    width = max(len(t.input_ids) for t in items)
+    width = -(-width // multiple) * multiple
+    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(items), width), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(items), width), dtype=torch.long)
+    for row, t in enumerate(items):
+        n = len(t.input_ids)
+        ids[row, :n] = torch.tensor(t.input_ids)
+        labels[row, :n] = torch.tensor(t.labels)
+        mask[row, :n] = 1
+    return ids, labels, mask

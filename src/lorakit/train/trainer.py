@@ -1,0 +1,229 @@
+"""``lorakit train``: LoRA fine-tuning with assistant-only loss, bf16 autocast, exact resume.
+
+A plain PyTorch loop rather than ``transformers.Trainer``: it applies the LM head only to the
+answer tokens (no logits for the prompt, ~20% of a step on a 49k vocabulary), keeps the
+frozen base in bf16 on CPU, and checkpoints everything an exact resume needs (adapter,
+optimizer, scheduler, RNG, data position) in one atomic folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from lorakit.config import RunConfig, dump_config
+from lorakit.data.chat import load_chat_jsonl
+from lorakit.errors import TrainError
+from lorakit.io import atomic_write_text, sha256_file, write_json
+from lorakit.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from lorakit.train.data import IGNORE, batch_order, collate, tokenize_all
+
+
+def resolve_precision(device: str, requested: str) -> str:
+    import torch
+
+    if requested != "auto":
+        return requested
+    if device.startswith("cuda"):
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    fast_bf16 = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return "bf16" if fast_bf16 else "fp32"
+
+
+def build_lora_model(model, lora, precision: str, device: str):
+    """Wrap ``model`` with LoRA; on CPU the frozen base is stored in bf16, adapters stay fp32."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    if precision == "bf16" and device == "cpu":
+        model.to(torch.bfloat16)
+    cfg = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                     target_modules=lora.target_modules, task_type="CAUSAL_LM")
+    peft_model = get_peft_model(model, cfg)
+    for p in peft_model.parameters():
+        if p.requires_grad:
+            p.data = p.data.float()
+    return peft_model.to(device)
+
+
+def answer_loss(model, ids, labels, mask):
+    """Summed cross-entropy over answer tokens, with the LM head applied to those positions only."""
+    import torch
+    import torch.nn.functional as F
+
+    base = model.get_base_model()
+    hidden = base.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+    targets = labels[:, 1:]
+    keep = targets != IGNORE
+    logits = base.get_output_embeddings()(hidden[:, :-1][keep]).float()
+    cap = getattr(base.config, "final_logit_softcapping", None)
+    if cap:
+        logits = torch.tanh(logits / cap) * cap
+    return F.cross_entropy(logits, targets[keep], reduction="sum"), int(keep.sum())
+
+
+def _library_versions() -> dict:
+    import importlib.metadata as md
+
+    out = {}
+    for name in ("torch", "transformers", "peft", "lorakit"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _save_adapter(model, tok, out: Path, record: dict) -> None:
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=".adapter-"))
+    try:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        write_json(tmp / "run_record.json", record)
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+class _Progress:
+    """A rich progress bar showing loss and tokens/s; plain log lines when not on a terminal."""
+
+    def __init__(self, total: int, start: int):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+                            TimeRemainingColumn(), transient=False)
+        self.task = self.bar.add_task("train", total=total, completed=start, info="")
+
+    def __enter__(self):
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.bar.__exit__(*exc)
+
+    def update(self, step: int, info: str):
+        self.bar.update(self.task, completed=step, info=info)
+
+
+def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None) -> Path:
+    """Train a LoRA adapter into ``cfg.output_dir/adapter``; returns that folder.
+
+    ``stop_after`` ends the run after that many optimizer steps without finishing it (the
+    checkpoint is written), which is how tests simulate a crash without killing a process.
+    """
+    import torch
+    from transformers import get_cosine_schedule_with_warmup
+
+    from lorakit.models import load_model
+    from lorakit.pipeline import ensure_data
+    from lorakit.runtime import autocast, pick_device, seed_everything, setup_threads
+
+    threads = setup_threads()
+    run_dir = Path(cfg.output_dir)
+    train_file, _ = ensure_data(cfg)
+    ckpt_dir = run_dir / "checkpoints"
+    checkpoints = list_checkpoints(ckpt_dir)
+    if resume and not checkpoints:
+        raise TrainError(f"--resume: no checkpoint under {ckpt_dir}; start the run without --resume")
+    if not resume and checkpoints:
+        shutil.rmtree(ckpt_dir)  # a fresh run must not mix with an old run's state
+
+    seed_everything(cfg.train.seed)
+    device = pick_device(cfg.train.device)
+    precision = resolve_precision(device, cfg.train.precision)
+    examples = load_chat_jsonl(train_file, limit=cfg.train.max_examples)
+    model, tok, model_dir = load_model(cfg.model.name)
+    if device == "cpu":
+        model.set_attn_implementation("eager")  # 1.4x faster than SDPA for short CPU training sequences
+    model = build_lora_model(model, cfg.train.lora, precision, device)
+    data, skipped = tokenize_all(examples, tok, cfg.train.max_seq_len)
+    if not data:
+        raise TrainError(f"no training example fits max_seq_len={cfg.train.max_seq_len}; raise it")
+    lengths = [len(t.input_ids) for t in data]
+    per_epoch = math.ceil(len(data) / cfg.train.batch_size)
+    total = cfg.train.max_steps or max(1, math.ceil(cfg.train.epochs * per_epoch / cfg.train.grad_accum))
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    scheduler = get_cosine_schedule_with_warmup(optimizer, int(cfg.train.warmup_ratio * total), total)
+
+    step, log, seconds, tokens_seen = 0, [], 0.0, 0
+    if resume:
+        state = load_checkpoint(checkpoints[-1], model, optimizer, scheduler)
+        step, log, seconds, tokens_seen = state["step"], state["log"], state["seconds"], state["tokens"]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run_dir / "config.yaml", dump_config(cfg))
+
+    orders: dict[int, list[list[int]]] = {}
+
+    def micro_batch(i: int):
+        epoch, pos = divmod(i, per_epoch)
+        if epoch not in orders:
+            orders[epoch] = batch_order(lengths, cfg.train.batch_size, cfg.train.seed, epoch)
+        return collate([data[j] for j in orders[epoch][pos]], tok.pad_token_id)
+
+    model.train()
+    with _Progress(total, step) as progress:
+        while step < total:
+            t0 = time.perf_counter()
+            batches = [micro_batch(step * cfg.train.grad_accum + k) for k in range(cfg.train.grad_accum)]
+            n_answer = sum(int((b[1][:, 1:] != IGNORE).sum()) for b in batches)
+            loss_total = 0.0
+            for ids, labels, mask in batches:
+                with autocast(device, precision):
+                    loss_sum, _ = answer_loss(model, ids.to(device), labels.to(device), mask.to(device))
+                (loss_sum / n_answer).backward()
+                loss_total += float(loss_sum)
+                tokens_seen += int(mask.sum())
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            seconds += time.perf_counter() - t0
+            loss = loss_total / n_answer
+            if step % cfg.train.log_every == 0 or step == total:
+                log.append({"step": step, "loss": round(loss, 5), "lr": scheduler.get_last_lr()[0],
+                            "tokens": tokens_seen, "seconds": round(seconds, 2)})
+                atomic_write_text(run_dir / "train_log.jsonl", "".join(json.dumps(r) + "\n" for r in log))
+            progress.update(step, f"loss {loss:.3f}  {tokens_seen / max(seconds, 1e-9):.0f} tok/s")
+            if step % cfg.train.checkpoint_every == 0 or step == total:
+                extra = {"log": log, "seconds": seconds, "tokens": tokens_seen}
+                save_checkpoint(ckpt_dir, step, model, optimizer, scheduler, extra, cfg.train.keep_checkpoints)
+            if stop_after is not None and step >= stop_after and step < total:
+                return run_dir / "adapter"
+
+    systems = Counter(e.system or "" for e in examples)
+    record = {
+        "task": cfg.data.task,
+        "base_model": cfg.model.name,
+        "model_dir": model_dir,
+        "system_prompt": systems.most_common(1)[0][0] or None,
+        "train_file": str(train_file),
+        "train_sha256": sha256_file(train_file),
+        "examples": len(data),
+        "skipped_too_long": skipped,
+        "steps": total,
+        "tokens": tokens_seen,
+        "seconds": round(seconds, 1),
+        "tokens_per_second": round(tokens_seen / max(seconds, 1e-9), 1),
+        "final_loss": log[-1]["loss"] if log else None,
+        "device": device,
+        "precision": precision,
+        "threads": threads,
+        "versions": _library_versions(),
+        "config": cfg.model_dump(mode="json"),
+    }
+    out = run_dir / "adapter"
+    _save_adapter(model, tok, out, record)
+    return out

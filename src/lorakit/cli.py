@@ -54,10 +54,10 @@ def train(config: ConfigArg = None, set_: SetOpt = None,
     from lorakit.train.trainer import train as run_train
 
     try:
-        out = run_train(_config(config, set_), resume=resume)
+        result = run_train(_config(config, set_), resume=resume)
     except LorakitError as e:
         _fail(e)
-    typer.echo(f"adapter saved to {out}")
+    typer.echo(f"adapter saved to {result.adapter_dir}")
 
 
 @app.command("eval")

@@ -15,7 +15,9 @@ import shutil
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lorakit.config import RunConfig, dump_config
 from lorakit.data.chat import load_chat_jsonl
@@ -115,8 +117,15 @@ class _Progress:
         self.bar.update(self.task, completed=step, info=info)
 
 
-def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None) -> Path:
-    """Train a LoRA adapter into ``cfg.output_dir/adapter``; returns that folder.
+@dataclass
+class TrainResult:
+    adapter_dir: Path | None  # None when stopped early by ``stop_after``
+    model: Any  # the PEFT model as it ended, for callers that inspect weights
+    steps_done: int
+
+
+def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None) -> TrainResult:
+    """Train a LoRA adapter into ``cfg.output_dir/adapter``.
 
     ``stop_after`` ends the run after that many optimizer steps without finishing it (the
     checkpoint is written), which is how tests simulate a crash without killing a process.
@@ -183,7 +192,7 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
                 with autocast(device, precision):
                     loss_sum, _ = answer_loss(model, ids.to(device), labels.to(device), mask.to(device))
                 (loss_sum / n_answer).backward()
-                loss_total += float(loss_sum)
+                loss_total += float(loss_sum.detach())
                 tokens_seen += int(mask.sum())
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
@@ -201,7 +210,7 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
                 extra = {"log": log, "seconds": seconds, "tokens": tokens_seen}
                 save_checkpoint(ckpt_dir, step, model, optimizer, scheduler, extra, cfg.train.keep_checkpoints)
             if stop_after is not None and step >= stop_after and step < total:
-                return run_dir / "adapter"
+                return TrainResult(None, model, step)
 
     systems = Counter(e.system or "" for e in examples)
     record = {
@@ -226,4 +235,4 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
     }
     out = run_dir / "adapter"
     _save_adapter(model, tok, out, record)
-    return out
+    return TrainResult(out, model, step)

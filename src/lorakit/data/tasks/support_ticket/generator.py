@@ -68,7 +68,6 @@ class _Builder:
     def __init__(self, rng: random.Random, split: str):
         self.rng = rng
         self.split = split
-        self.core = {k: ph.split_pool(v, split) for k, v in ph.CORE.items()}
         self.products = product_pool(split)
 
     def pick(self, pool: list, sub: bool = True):
@@ -83,15 +82,28 @@ class _Builder:
         name = self.rng.choice(pool)
         return name.lower() if self.rng.random() < 0.15 else name
 
+    def core_template(self, intent: str) -> tuple[str, bool]:
+        """A sentence template for ``intent`` (with ``{P}``) and whether its reason is a high trigger."""
+        if intent in ph.REQUESTS:
+            request = self.pick(ph.REQUESTS[intent])
+            reason, high = self.pick(ph.REASONS[intent])
+            text = self.pick(ph.PATTERNS).format(request=request, reason=reason)
+            return text, high
+        template, high = self.pick(ph.CORE[intent])
+        if self.rng.random() < 0.25:
+            template = f"{template.rstrip('?.')}, {self.pick(ph.SUFFIXES)}"
+        return template, high
+
     def core_sentence(self, intent: str, name_product: bool, spec: TicketSpec) -> tuple[str, Issue]:
-        template, high = self.rng.choice(self.core[intent])
-        if "{P}" in template:
+        template, high = self.core_template(intent)
+        slots = template.count("{P}")
+        if slots:
             if name_product and spec.product is None:
                 spec.product = self.product_name(intent)
                 filler = self.rng.choice([P, P, f"my {P}", f"my {P}", f"the {P}"])
             else:
                 filler = self.rng.choice(ph.GENERIC_NOUN[intent])
-            template = template.replace("{P}", filler)
+            template = template.replace("{P}", filler, 1).replace("{P}", "it")
         return template, Issue(intent, high)
 
     def order_clause(self, spec: TicketSpec) -> str:

@@ -1,0 +1,48 @@
+"""Shared fixtures: the real SmolLM2 tokenizer and a tiny random Llama built from a config."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir() -> str:
+    """The converted (plain HF) SmolLM2 folder; converts once per machine, then cached."""
+    from lorakit.models.loader import local_model_dir, resolve_model
+
+    return local_model_dir(resolve_model("smollm2-135m"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, smollm2_dir) -> str:
+    """A 2-layer, 64-wide Llama with SmolLM2's tokenizer and chat template: trains in milliseconds."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tok = AutoTokenizer.from_pretrained(smollm2_dir)
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+                      tie_word_embeddings=True, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                      pad_token_id=tok.pad_token_id)
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(cfg)
+    out = tmp_path_factory.mktemp("tiny-llama")
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    return str(out)
+
+
+@pytest.fixture
+def tiny_config(tmp_path, tiny_model_dir):
+    """A RunConfig on the tiny model with a small generated dataset, fast enough for unit tests."""
+    from lorakit.config import load_config
+
+    return load_config(None, [
+        f"output_dir={tmp_path / 'run'}", f"model.name={tiny_model_dir}", "data.n_train=64", "data.n_eval=12",
+        "train.batch_size=8", "train.max_steps=4", "train.lr=5e-3", "train.checkpoint_every=2", "train.log_every=1",
+        "train.lora.dropout=0.1", "eval.batch_size=6", "eval.max_new_tokens=12",
+    ])

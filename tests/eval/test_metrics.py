@@ -1,0 +1,70 @@
+import json
+
+import pytest
+
+from lorakit.data.tasks import get_task
+from lorakit.eval.metrics import Scorer, aggregate, aggregate_by, flips, key_order_ok, leaf_paths, parse_output
+
+SCHEMA = get_task("support_ticket").schema
+GOLD = {"intent": "refund", "priority": "high", "entities": {"order_id": "ORD-12345", "product": None},
+        "needs_clarification": False, "clarifying_question": None}
+
+
+def test_leaf_paths_follow_schema_order():
+    assert leaf_paths(SCHEMA) == ["intent", "priority", "entities.order_id", "entities.product",
+                                  "needs_clarification", "clarifying_question"]
+
+
+@pytest.mark.parametrize("text,ok", [
+    ('{"a": 1}', True), ('  {"a": 1}\n', True), ('```json\n{"a": 1}\n```', False), ("[1]", False),
+    ('{"a": 1} trailing', False), ("", False),
+])
+def test_parse_output_is_strict(text, ok):
+    assert (parse_output(text)[0] is not None) == ok
+
+
+def test_key_order_checks_nested_objects():
+    assert key_order_ok(GOLD, SCHEMA)
+    swapped = dict(GOLD, entities={"product": None, "order_id": "ORD-12345"})
+    assert not key_order_ok(swapped, SCHEMA)
+    reordered = {"priority": "high", **{k: v for k, v in GOLD.items() if k != "priority"}}
+    assert not key_order_ok(reordered, SCHEMA)
+
+
+def test_scorer_on_a_perfect_answer():
+    v = Scorer(SCHEMA).score(json.dumps(GOLD), GOLD)
+    assert v["valid_json"] and v["schema_valid"] and v["key_order"] and v["exact_match"]
+    assert all(v["fields"].values())
+
+
+def test_non_json_answer_is_wrong_on_every_field():
+    v = Scorer(SCHEMA).score("Sure! Here is the JSON: ...", GOLD)
+    assert not any([v["valid_json"], v["schema_valid"], v["key_order"], v["exact_match"]])
+    assert not any(v["fields"].values())
+
+
+def test_schema_violation_with_correct_fields_elsewhere():
+    bad = dict(GOLD, intent="ignore", extra=1)
+    v = Scorer(SCHEMA).score(json.dumps(bad), GOLD)
+    assert v["valid_json"] and not v["schema_valid"] and not v["exact_match"]
+    assert v["fields"]["priority"] and not v["fields"]["intent"]
+    assert v["schema_errors"]
+
+
+def test_aggregate_matches_hand_computed_values():
+    s = Scorer(SCHEMA)
+    wrong_intent = dict(GOLD, intent="billing")
+    verdicts = [s.score(json.dumps(GOLD), GOLD), s.score(json.dumps(wrong_intent), GOLD),
+                s.score("nope", GOLD), s.score(json.dumps(GOLD), GOLD)]
+    agg = aggregate(verdicts)
+    assert agg["n"] == 4
+    assert agg["valid_json"] == 0.75 and agg["schema_valid"] == 0.75
+    assert agg["exact_match"] == 0.5
+    assert agg["field:intent"] == 0.5 and agg["field:priority"] == 0.75
+    by = aggregate_by(verdicts, ["a", "a", "b", "b"])
+    assert by["a"]["exact_match"] == 0.5 and by["b"]["valid_json"] == 0.5 and by["b"]["n"] == 2
+
+
+def test_flips_both_ways():
+    assert flips([True, False, True, False], [True, True, False, False], ["a", "b", "c", "d"]) == {
+        "fixed": ["b"], "broken": ["c"]}

@@ -1,0 +1,44 @@
+"""End to end on the real embedded SmolLM2-135M: a few real training steps and a real evaluation."""
+
+import pytest
+import torch
+
+pytestmark = pytest.mark.slow
+
+
+def test_converted_checkpoint_has_the_gguf_logits(smollm2_dir):
+    from transformers import AutoModelForCausalLM
+
+    from lorakit.models.loader import resolve_model
+
+    src = resolve_model("smollm2-135m")
+    gguf = AutoModelForCausalLM.from_pretrained(src.path, gguf_file=src.gguf_file)
+    plain = AutoModelForCausalLM.from_pretrained(smollm2_dir)
+    ids = torch.tensor([[1, 504, 3458, 282, 2767, 314, 253, 1164]])
+    with torch.inference_mode():
+        torch.testing.assert_close(plain(ids).logits, gguf(ids).logits, rtol=0, atol=0)
+
+
+def test_real_model_trains_and_evaluates(tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    from lorakit.config import load_config
+    from lorakit.eval.runner import evaluate
+    from lorakit.train.trainer import train
+
+    cfg = load_config(None, [f"output_dir={tmp_path}", "data.n_train=24", "data.n_eval=4", "train.batch_size=4",
+                             "train.max_steps=3", "train.lr=1e-3", "eval.max_new_tokens=48", "eval.models=[tuned]"])
+    result = train(cfg)
+    trained = result.model.get_base_model()
+    params = dict(trained.named_parameters())
+    lora_b = [p for n, p in params.items() if "lora_B" in n]
+    assert lora_b and all(p.abs().sum() > 0 for p in lora_b)
+    fresh = AutoModelForCausalLM.from_pretrained(result.model.peft_config["default"].base_model_name_or_path)
+    q = "model.layers.0.self_attn.q_proj"
+    torch.testing.assert_close(params[f"{q}.base_layer.weight"], fresh.get_parameter(f"{q}.weight").to(params[f"{q}.base_layer.weight"].dtype),
+                               rtol=0, atol=0)
+
+    results = evaluate(cfg)
+    overall = results["models"]["tuned"]["overall"]
+    assert overall["n"] == 4 and 0.0 <= overall["valid_json"] <= 1.0
+    assert results["training"]["steps"] == 3

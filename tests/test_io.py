@@ -1,0 +1,40 @@
+import pytest
+
+from lorakit.errors import DataError
+from lorakit.io import atomic_write_text, iter_jsonl, write_jsonl
+
+
+def test_malformed_jsonl_line_names_file_and_line(tmp_path):
+    p = tmp_path / "data.jsonl"
+    p.write_text('{"a": 1}\n\n{"a": 2}\n{"a": oops}\n')
+    with pytest.raises(DataError) as e:
+        list(iter_jsonl(p))
+    assert str(e.value).startswith(f"{p}:4: invalid JSON")
+    assert e.value.line == 4 and e.value.path == str(p)
+
+
+def test_non_object_line_is_rejected(tmp_path):
+    p = tmp_path / "data.jsonl"
+    p.write_text('{"a": 1}\n[1, 2]\n')
+    with pytest.raises(DataError, match=r":2: expected a JSON object, got list"):
+        list(iter_jsonl(p))
+
+
+def test_missing_file_is_a_data_error(tmp_path):
+    with pytest.raises(DataError, match="file not found"):
+        list(iter_jsonl(tmp_path / "absent.jsonl"))
+
+
+def test_atomic_write_replaces_whole_file_and_leaves_no_temp(tmp_path):
+    p = tmp_path / "out" / "f.txt"
+    atomic_write_text(p, "old")
+    atomic_write_text(p, "new")
+    assert p.read_text() == "new"
+    assert [x.name for x in p.parent.iterdir()] == ["f.txt"]
+
+
+def test_jsonl_round_trip_keeps_unicode(tmp_path):
+    rows = [{"t": "café ☕"}, {"t": 'quote " and \\ backslash'}]
+    p = tmp_path / "r.jsonl"
+    assert write_jsonl(p, rows) == 2
+    assert [o for _, o in iter_jsonl(p)] == rows

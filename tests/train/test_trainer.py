@@ -1,0 +1,56 @@
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from lorakit.errors import TrainError
+from lorakit.train.trainer import train
+
+
+def _adapter(path):
+    return load_file(str(path / "adapter_model.safetensors"))
+
+
+def test_training_moves_lora_weights_and_not_the_base(tiny_config, tiny_model_dir):
+    from transformers import AutoModelForCausalLM
+
+    result = train(tiny_config)
+    weights = _adapter(result.adapter_dir)
+    assert weights and all("lora_" in k for k in weights)
+    lora_b = [v for k, v in weights.items() if "lora_B" in k]
+    assert lora_b and all(v.abs().sum() > 0 for v in lora_b)  # B starts at zero; training moved it
+
+    fresh = AutoModelForCausalLM.from_pretrained(tiny_model_dir).to(result.model.dtype)
+    trained = result.model.get_base_model()
+    for name, p in fresh.named_parameters():
+        key = name.replace(".weight", ".base_layer.weight")
+        base_p = dict(trained.named_parameters()).get(key, dict(trained.named_parameters()).get(name))
+        torch.testing.assert_close(base_p.to(p.dtype), p, rtol=0, atol=0)
+
+    log = (tiny_config.output_dir / "train_log.jsonl").read_text().splitlines()
+    assert len(log) == tiny_config.train.max_steps
+    assert (result.adapter_dir / "run_record.json").is_file()
+
+
+def test_resume_after_interruption_reproduces_the_uninterrupted_adapter(tiny_config, tmp_path):
+    straight = train(tiny_config.model_copy(update={"output_dir": tmp_path / "a"}))
+    cfg_b = tiny_config.model_copy(update={"output_dir": tmp_path / "b"})
+    stopped = train(cfg_b, stop_after=2)
+    assert stopped.adapter_dir is None and stopped.steps_done == 2
+    resumed = train(cfg_b, resume=True)
+    a, b = _adapter(straight.adapter_dir), _adapter(resumed.adapter_dir)
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)
+    assert (tmp_path / "a" / "train_log.jsonl").read_text() != ""
+
+
+def test_same_seed_same_adapter(tiny_config, tmp_path):
+    a = train(tiny_config.model_copy(update={"output_dir": tmp_path / "x"}))
+    b = train(tiny_config.model_copy(update={"output_dir": tmp_path / "y"}))
+    for k, v in _adapter(a.adapter_dir).items():
+        torch.testing.assert_close(v, _adapter(b.adapter_dir)[k], rtol=0, atol=0)
+
+
+def test_resume_without_checkpoint_is_explained(tiny_config):
+    with pytest.raises(TrainError, match="no checkpoint"):
+        train(tiny_config, resume=True)

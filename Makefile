@@ -23,9 +23,9 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/lorakit run examples/support_ticket_demo.yaml
 
-# the same pipeline on the full 800-item hard eval split
+# the same pipeline on all 800 items of the hard eval split (reuses the demo's adapter if present)
 demo-full: setup
-	$(BIN)/lorakit run examples/support_ticket_demo.yaml --set eval.limit=null --set output_dir=runs/support_ticket_full
+	$(BIN)/lorakit run examples/support_ticket_demo.yaml --set eval.limit=null
 
 test: setup
 	$(BIN)/python -m pytest -q

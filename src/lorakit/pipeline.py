@@ -29,14 +29,31 @@ def ensure_data(cfg: RunConfig) -> tuple[Path, Path]:
     return train_file, eval_file
 
 
+def adapter_is_current(cfg: RunConfig, train_file: Path) -> bool:
+    """True when the run folder already holds an adapter trained with this model, data and train config."""
+    from lorakit.io import sha256_file
+
+    record_path = Path(cfg.output_dir) / "adapter" / "run_record.json"
+    if not record_path.is_file():
+        return False
+    rec = read_json(record_path)
+    now = cfg.model_dump(mode="json")
+    same_cfg = all(rec["config"].get(k) == now[k] for k in ("model", "data", "train"))
+    return same_cfg and rec.get("train_sha256") == sha256_file(train_file)
+
+
 def run(cfg: RunConfig, *, resume: bool = False) -> Path:
-    """Chain the stages; returns the path of the Markdown report."""
+    """Chain the stages; returns the path of the Markdown report.
+
+    Training is skipped when the run folder already holds an adapter trained with the same
+    model, data and training config, so re-evaluating (say on all items) costs no retraining.
+    """
     from lorakit.eval.report import report
     from lorakit.eval.runner import evaluate
     from lorakit.train.trainer import train
 
-    ensure_data(cfg)
-    if "tuned" in cfg.eval.models:
+    train_file, _ = ensure_data(cfg)
+    if "tuned" in cfg.eval.models and (resume or not adapter_is_current(cfg, train_file)):
         train(cfg, resume=resume)
     evaluate(cfg)
     return report(cfg.output_dir)

@@ -39,3 +39,14 @@ def test_report_is_rebuilt_from_results_alone(tiny_config):
     assert "| valid JSON |" in text and "| intent accuracy |" in text and "By category" in text
     path.unlink()
     assert report(tiny_config.output_dir).read_text() == text
+
+
+def test_run_reuses_an_adapter_trained_with_the_same_config(tiny_config):
+    run(tiny_config)
+    weights = tiny_config.output_dir / "adapter" / "adapter_model.safetensors"
+    first = weights.stat().st_mtime_ns
+    run(tiny_config)
+    assert weights.stat().st_mtime_ns == first
+    changed = tiny_config.model_copy(update={"train": tiny_config.train.model_copy(update={"max_steps": 3})})
+    run(changed)
+    assert weights.stat().st_mtime_ns != first

@@ -135,3 +135,14 @@ def test_gen_writes_chat_jsonl_with_record(tmp_path):
 def test_unknown_task_lists_the_available_ones():
     with pytest.raises(ConfigError, match="support_ticket"):
         get_task("nope")
+
+
+def test_no_phrase_outside_the_urgency_pool_carries_an_urgency_word():
+    # the label's priority depends on these words, so a stray one would make labels lie
+    words = re.compile(r"\b(asap|urgent\w*|immediately)\b", re.I)
+    pools = [ph.OPENERS, ph.CLOSERS, ph.CONNECTORS, ph.INJECTIONS, ph.NOISE_BLOCKS, ph.STORIES, ph.SUFFIXES,
+             ph.ORDER_CLAUSES, *ph.REQUESTS.values(), *[[t for t, _ in v] for v in ph.REASONS.values()],
+             *[[t for t, _ in v] for v in ph.CORE.values()], ph.PATTERNS]
+    for pool in pools:
+        for text in pool:
+            assert not words.search(text), text

@@ -41,7 +41,7 @@ def headline_table(results: dict) -> str:
 def category_table(results: dict, metric: str) -> str:
     models = list(results["models"])
     cats = list(results["models"][models[0]]["by_category"])
-    head = f"| category | n | " + " | ".join(f"{k} {label(metric)}" for k in models) + " |"
+    head = "| category | n | " + " | ".join(f"{k} {label(metric)}" for k in models) + " |"
     rows = [head, "|" + "---|" * (len(models) + 2)]
     for c in cats:
         n = results["models"][models[0]]["by_category"][c]["n"]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
-import tempfile
 from pathlib import Path
+
+from lorakit.io import atomic_dir
 
 CKPT_PREFIX = "step-"
 
@@ -37,10 +37,8 @@ def save_checkpoint(ckpt_dir: Path, step: int, model, optimizer, scheduler, extr
     import torch
     from peft import get_peft_model_state_dict
 
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
     target = ckpt_dir / f"{CKPT_PREFIX}{step:07d}"
-    tmp = Path(tempfile.mkdtemp(dir=ckpt_dir, prefix=".tmp-"))
-    try:
+    with atomic_dir(target) as tmp:
         state = {
             "step": step,
             "adapter": get_peft_model_state_dict(model),
@@ -50,12 +48,6 @@ def save_checkpoint(ckpt_dir: Path, step: int, model, optimizer, scheduler, extr
             "extra": extra,
         }
         torch.save(state, tmp / "state.pt")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     for old in list_checkpoints(ckpt_dir)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return target

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ from typing import Any
 from lorakit.config import RunConfig, dump_config
 from lorakit.data.chat import load_chat_jsonl
 from lorakit.errors import TrainError
-from lorakit.io import atomic_write_text, sha256_file, write_json
+from lorakit.io import atomic_dir, atomic_write_text, sha256_file, write_json
 from lorakit.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from lorakit.train.data import IGNORE, batch_order, collate, tokenize_all
 
@@ -83,17 +81,10 @@ def _library_versions() -> dict:
 
 
 def _save_adapter(model, tok, out: Path, record: dict) -> None:
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=".adapter-"))
-    try:
+    with atomic_dir(out) as tmp:
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
         write_json(tmp / "run_record.json", record)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 class _Progress:

@@ -15,13 +15,13 @@ def generate(model, tok, conversations: list[list[dict]], *, batch_size: int, ma
     import torch
 
     texts = [tok.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations]
-    lengths = [len(tok(t, add_special_tokens=False)["input_ids"]) for t in texts]
-    order = sorted(range(len(texts)), key=lambda i: -lengths[i])
-    out: list[str] = [""] * len(texts)
+    ids = tok(texts, add_special_tokens=False)["input_ids"]  # tokenized once: sorted by length, then padded
+    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+    out: list[str] = [""] * len(ids)
     device = next(model.parameters()).device
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
-        enc = tok([texts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+        enc = tok.pad({"input_ids": [ids[i] for i in idx]}, return_tensors="pt").to(device)
         with torch.inference_mode():
             gen = model.generate(**enc, do_sample=False, max_new_tokens=max_new_tokens,
                                  pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)

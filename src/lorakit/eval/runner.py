@@ -52,6 +52,7 @@ def _expected(ex: ChatExample, path: Path):
 def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expected: list, task) -> dict:
     from rich.progress import Progress
 
+    from lorakit.eval.generate import generate
     from lorakit.runtime import pick_device
     from lorakit.train.trainer import resolve_precision
 
@@ -61,7 +62,8 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
     t0 = time.perf_counter()
     with Progress(transient=False) as bar:
         job = bar.add_task(f"eval {which}", total=len(items))
-        raw = generate_answers(model, tok, prompts, cfg, lambda n: bar.advance(job, n))
+        raw = generate(model, tok, prompts, batch_size=cfg.eval.batch_size, max_new_tokens=cfg.eval.max_new_tokens,
+                       on_batch=lambda n: bar.advance(job, n))
     seconds = time.perf_counter() - t0
     scorer = Scorer(task.schema)
     verdicts = [scorer.score(r, e) for r, e in zip(raw, expected)]
@@ -77,13 +79,6 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
         "system_prompt": prompts[0][0]["content"] if prompts and prompts[0][0]["role"] == "system" else None,
         "_verdicts": verdicts,
     }
-
-
-def generate_answers(model, tok, prompts, cfg: RunConfig, on_batch) -> list[str]:
-    from lorakit.eval.generate import generate
-
-    return generate(model, tok, prompts, batch_size=cfg.eval.batch_size, max_new_tokens=cfg.eval.max_new_tokens,
-                    on_batch=on_batch)
 
 
 def _item_id(ex: ChatExample) -> str:

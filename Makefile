@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # torch build for your CUDA first and run `make setup TORCH_SPEC=torch`.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: setup demo demo-full test test-fast clean
+.PHONY: setup demo demo-full test test-fast chromium clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,7 +27,13 @@ demo: setup
 demo-full: setup
 	$(BIN)/lorakit run examples/support_ticket_demo.yaml --set eval.limit=null
 
-test: setup
+# headless Chromium renders report.html in a test; Debian's package where we may install it, else that test skips
+chromium:
+	@command -v chromium >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null))) \
+	  || echo "chromium not installed: the report screenshot test will be skipped"
+
+test: setup chromium
 	$(BIN)/python -m pytest -q
 
 test-fast: setup

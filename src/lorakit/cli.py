@@ -60,14 +60,28 @@ def train(config: ConfigArg = None, set_: SetOpt = None,
     typer.echo(f"adapter saved to {result.adapter_dir}")
 
 
-@app.command("eval")
-def eval_(config: ConfigArg = None, set_: SetOpt = None) -> None:
-    """Evaluate the base and tuned models on the same items; writes results.json and a report."""
-    from lorakit.eval.report import headline_table, report
-    from lorakit.eval.runner import evaluate
+DecodingOpt = Annotated[Optional[list[str]], typer.Option(
+    "--decoding", help="free or constrained (the task's JSON Schema, token by token); repeat for both")]
 
+
+@app.command("eval")
+def eval_(config: ConfigArg = None, set_: SetOpt = None, decoding: DecodingOpt = None,
+          suite: Annotated[Optional[str], typer.Option(
+              help="robustness: adversarial variants of the eval items (writes robustness.json)")] = None) -> None:
+    """Evaluate the base and tuned models on the same items; writes results.json and a report."""
+    from lorakit.eval.report import headline_table, report, robustness_table
+    from lorakit.eval.runner import evaluate, evaluate_robustness
+
+    if suite not in (None, "robustness"):
+        _fail(LorakitError(f"unknown suite {suite!r}; the one suite is: robustness"))
     try:
-        cfg = _config(config, set_)
+        cfg = _config(config, (set_ or []) + ([f"eval.decoding=[{','.join(decoding)}]"] if decoding else []))
+        if suite == "robustness":
+            results = evaluate_robustness(cfg)
+            if (cfg.output_dir / "results.json").is_file():
+                report(cfg.output_dir)  # the report gains its robustness section
+            typer.echo(robustness_table(results))
+            return
         results = evaluate(cfg)
         path = report(cfg.output_dir)
     except LorakitError as e:

@@ -65,6 +65,14 @@ class EvalConfig(_Strict):
         "auto", description="auto: each model's own prompt (tuned: training prompt, base: full instruction)"
     )
     models: list[Literal["base", "tuned"]] = ["base", "tuned"]
+    decoding: list[Literal["free", "constrained"]] = Field(
+        ["free"], description="free: plain greedy; constrained: greedy within the task's JSON Schema (llguidance). "
+        "Each model is evaluated once per entry: [free, constrained] gives base, base+constrained, tuned, ..."
+    )
+    stop_when_not_json: bool = Field(
+        True, description="end an answer once it cannot become a JSON object (first character not '{'); "
+        "scores are unchanged under strict parsing, the saved raw output is then only its first words"
+    )
 
 
 class RunConfig(_Strict):

@@ -10,18 +10,19 @@ from lorakit.io import read_json
 
 def ensure_data(cfg: RunConfig) -> tuple[Path, Path]:
     """The train and eval files of ``cfg``: the user's own, or generated once into the run folder."""
-    from lorakit.data.gen import gen
+    from lorakit.data.gen import gen, generator_fingerprint
 
     if cfg.data.train_file and cfg.data.eval_file:
         return Path(cfg.data.train_file), Path(cfg.data.eval_file)
     data_dir = Path(cfg.output_dir) / "data"
-    wanted = {"task": cfg.data.task, "seed": cfg.data.seed, "n_train": cfg.data.n_train, "n_eval": cfg.data.n_eval}
+    wanted = {"task": cfg.data.task, "seed": cfg.data.seed, "n_train": cfg.data.n_train, "n_eval": cfg.data.n_eval,
+              "generator": generator_fingerprint(cfg.data.task)}
     record_path = data_dir / "data_record.json"
     have = None
     if record_path.is_file():
         rec = read_json(record_path)
         have = {"task": rec["task"], "seed": rec["seed"], "n_train": rec["files"]["train"]["rows"],
-                "n_eval": rec["files"]["eval"]["rows"]}
+                "n_eval": rec["files"]["eval"]["rows"], "generator": rec.get("generator")}
     if have != wanted:
         gen(cfg.data.task, data_dir, cfg.data.n_train, cfg.data.n_eval, cfg.data.seed)
     train_file = Path(cfg.data.train_file) if cfg.data.train_file else data_dir / "train.jsonl"

@@ -1,4 +1,5 @@
 import json
+import math
 
 import pytest
 
@@ -68,3 +69,29 @@ def test_aggregate_matches_hand_computed_values():
 def test_flips_both_ways():
     assert flips([True, False, True, False], [True, True, False, False], ["a", "b", "c", "d"]) == {
         "fixed": ["b"], "broken": ["c"]}
+
+
+def test_field_details_by_schema_type_hand_computed():
+    from lorakit.eval.metrics import field_details
+
+    schema = {"type": "object", "properties": {
+        "label": {"enum": ["a", "b"]},
+        "name": {"type": ["string", "null"]},
+        "tags": {"type": "array", "items": {"type": "string"}},
+    }}
+    expected = [{"label": "a", "name": "Ann Lee", "tags": ["x", "y"]},
+                {"label": "b", "name": None, "tags": ["x"]},
+                {"label": "a", "name": "Bob", "tags": []},
+                {"label": "b", "name": None, "tags": ["z"]}]
+    parsed = [{"label": "a", "name": "ann  lee!", "tags": ["x"]},
+              {"label": "a", "name": "Zed", "tags": ["x", "q"]},
+              {"label": "a", "name": None, "tags": []},
+              None]  # not JSON: wrong on every field
+    d = field_details(schema, parsed, expected)
+    assert d["label"]["confusion"] == {'"a"': {'"a"': 2}, '"b"': {'"a"': 1, "(invalid)": 1}}
+    assert d["name"]["exact"] == 0.0 and d["name"]["normalised"] == 0.25  # only "ann  lee!" ~ "Ann Lee"
+    assert d["name"]["invented"] == 0.5  # expected null twice; "Zed" invented, the invalid answer not
+    assert d["name"]["missed"] == 0.5  # expected a value twice; got None for "Bob"
+    # tags: tp = x + x = 2, fp = q = 1, fn = y + z = 2
+    assert math.isclose(d["tags"]["precision"], 2 / 3) and math.isclose(d["tags"]["recall"], 0.5)
+    assert math.isclose(d["tags"]["f1"], 2 * (2 / 3) * 0.5 / (2 / 3 + 0.5))

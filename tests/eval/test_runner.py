@@ -21,7 +21,14 @@ def test_base_and_tuned_are_scored_on_the_same_items(tiny_config):
     # each model gets its own prompt: full instruction for base, training prompt for tuned
     assert "Rules:" in results["models"]["base"]["system_prompt"]
     assert results["models"]["tuned"]["system_prompt"].startswith("Convert the customer support message")
-    assert set(results["flips"]) == {"exact_match", "field:intent"}
+    (cmp,) = results["comparisons"]
+    assert (cmp["a"], cmp["b"]) == ("base", "tuned") and set(cmp["flips"]) == {"exact_match", "field:intent"}
+    for m, d in cmp["metrics"].items():  # the delta is the difference of the two headline numbers
+        diff = results["models"]["tuned"]["overall"][m] - results["models"]["base"]["overall"][m]
+        assert abs(d["delta"] - diff) < 1e-9 and 0 <= d["p_value"] <= 1
+    for which in ("base", "tuned"):
+        lo, hi = results["models"][which]["intervals"]["exact_match"]
+        assert lo <= results["models"][which]["overall"]["exact_match"] <= hi
     saved = json.loads((out / "results.json").read_text())
     assert saved["models"]["base"]["overall"] == results["models"]["base"]["overall"]
 
@@ -50,3 +57,66 @@ def test_run_reuses_an_adapter_trained_with_the_same_config(tiny_config):
     changed = tiny_config.model_copy(update={"train": tiny_config.train.model_copy(update={"max_steps": 3})})
     run(changed)
     assert weights.stat().st_mtime_ns != first
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def test_html_report_is_self_contained_and_renders_in_chromium(tiny_config, tmp_path):
+    import re
+    import shutil
+    import subprocess
+
+    import pytest
+    from PIL import Image
+
+    run(tiny_config)
+    page = tiny_config.output_dir / "report.html"
+    text = page.read_text()
+    assert "<h1>lorakit report: support_ticket</h1>" in text and "intent confusion" in text
+    assert text.count("data:image/png;base64,") >= 4  # heat maps, confusion matrices, loss curve
+    assert not re.search(r"""(src|href)=['"](https?:|//)""", text)  # opens offline: nothing fetched
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (make test installs Debian's chromium where it can)")
+    shot = tmp_path / "report.png"
+    subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
+                    "--window-size=1200,1600", page.resolve().as_uri()], check=True, capture_output=True, timeout=120)
+    img = Image.open(shot).convert("L")
+    assert img.size == (1200, 1600)
+    lo, hi = img.getextrema()
+    assert hi - lo > 100  # not a blank page: text and plots drew something
+    dark = sum(img.histogram()[:128]) / (img.size[0] * img.size[1])
+    assert 0.005 < dark < 0.5  # some ink, mostly paper
+
+
+def test_robustness_suite_keeps_labels_and_reports_attack_success(tiny_config):
+    from lorakit.eval.robustness import ATTACKS, build_suite
+    from lorakit.eval.runner import evaluate_robustness
+
+    train(tiny_config)
+    rob = evaluate_robustness(tiny_config)
+    n_attacks = len(ATTACKS) + 1  # + the empty message
+    assert rob["n_variants"] == rob["n_clean"] * n_attacks and rob["n_clean"] > 0
+    for arm in ("base", "tuned"):
+        res = rob["models"][arm]
+        assert set(res["by_category"]) == {"none", "empty", *ATTACKS}
+        for d in res["attack_success"].values():
+            assert 0 <= d["changed"] <= d["n"] <= rob["n_clean"]
+    rows = [json.loads(l) for l in (tiny_config.output_dir / "eval/robustness/tuned/predictions.jsonl").open()]
+    clean = {r["id"]: r["expected"] for r in rows if r["attack"] == "none"}
+    for r in rows:  # an attack never changes the expected answer (the empty message has its own)
+        if r["attack"] not in ("none", "empty"):
+            assert r["expected"] == clean[r["id"]]
+            assert len(r["input"]) > 40
+
+
+def test_attacks_carry_no_label_information():
+    from lorakit.data.tasks.support_ticket.phrases import PRODUCTS
+    from lorakit.eval.robustness import ATTACKS
+
+    for name, fn in ATTACKS.items():
+        added = fn("X" * 50).replace("X" * 50, "").lower()
+        assert not any(w in added for w in ("asap", "a.s.a.p", "urgent", "immediately")), name  # priority words
+        assert "ord-" not in added and not any(p.lower() in added for p in PRODUCTS), name

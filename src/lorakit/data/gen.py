@@ -9,11 +9,28 @@ from lorakit.data.tasks import get_task
 from lorakit.io import sha256_file, write_json, write_jsonl
 
 
+def generator_fingerprint(task_name: str) -> str:
+    """A hash of the task's generator source: generated data goes stale when its code changes."""
+    import hashlib
+    import importlib
+
+    from lorakit.data.tasks import _REGISTRY
+
+    if task_name not in _REGISTRY:
+        return ""
+    module = importlib.import_module(_REGISTRY[task_name].split(":")[0])
+    h = hashlib.sha256()
+    for f in sorted(Path(module.__file__).parent.rglob("*")):
+        if f.suffix in (".py", ".json"):
+            h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def gen(task_name: str, out_dir: str | Path, n_train: int, n_eval: int, seed: int = 0) -> dict:
     """Generate ``train.jsonl`` and ``eval.jsonl`` under ``out_dir``; returns the data record."""
     task = get_task(task_name)
     out_dir = Path(out_dir)
-    record = {"task": task_name, "seed": seed, "files": {}}
+    record = {"task": task_name, "seed": seed, "generator": generator_fingerprint(task_name), "files": {}}
     for split, n in (("train", n_train), ("eval", n_eval)):
         rows = [to_row(task.train_prompt, msg, task.render_output(label), cat)
                 for msg, label, cat in task.generate(n, split, seed)]

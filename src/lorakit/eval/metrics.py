@@ -24,15 +24,84 @@ def parse_output(text: str) -> tuple[Any, str | None]:
     return obj, None
 
 
-def leaf_paths(schema: dict, prefix: str = "") -> list[str]:
+def leaf_paths(schema: dict) -> list[str]:
     """Dotted paths of the scalar fields of an object schema, in schema order."""
-    out = []
+    return list(field_schemas(schema))
+
+
+def field_schemas(schema: dict, prefix: str = "") -> dict[str, dict]:
+    """The sub-schema of every leaf path (same order as :func:`leaf_paths`)."""
+    out = {}
     for key, sub in schema.get("properties", {}).items():
         path = f"{prefix}{key}"
         if sub.get("type") == "object" and "properties" in sub:
-            out += leaf_paths(sub, path + ".")
+            out.update(field_schemas(sub, path + "."))
         else:
-            out.append(path)
+            out[path] = sub
+    return out
+
+
+def field_kind(sub: dict) -> tuple[str, bool]:
+    """``(kind, nullable)`` of a leaf schema; kind is enum, boolean, string, number, array or other."""
+    types = sub.get("type", [])
+    types = types if isinstance(types, list) else [types]
+    enum = sub.get("enum")
+    nullable = "null" in types or (enum is not None and None in enum)
+    if enum is not None:
+        return "enum", nullable
+    for kind in ("boolean", "array", "string"):
+        if kind in types:
+            return kind, nullable
+    if "number" in types or "integer" in types:
+        return "number", nullable
+    return "other", nullable
+
+
+def normalise(value: Any) -> Any:
+    """Case-, space- and punctuation-insensitive form of a string, for the normalised-match metric."""
+    if not isinstance(value, str):
+        return value
+    return " ".join("".join(c for c in value.casefold() if c.isalnum() or c.isspace()).split())
+
+
+def field_details(schema: dict, parsed: list[Any], expected: list[Any]) -> dict[str, dict]:
+    """Per-field diagnostics chosen by the field's schema type, over all items.
+
+    enum / boolean: a confusion table (expected -> got -> count; ``(invalid)`` when the answer did
+    not parse or lacked the field). string: exact and normalised match. nullable: the rate of
+    invented values (expected null, got a value) and of missed values (expected a value, got null).
+    array: micro set precision, recall and F1.
+    """
+    out: dict[str, dict] = {}
+    n = len(expected)
+    for path, sub in field_schemas(schema).items():
+        kind, nullable = field_kind(sub)
+        got = [get_path(p, path) if p is not None else _MISSING for p in parsed]
+        exp = [get_path(e, path) for e in expected]
+        d: dict[str, Any] = {"kind": kind, "nullable": bool(nullable)}
+        if kind in ("enum", "boolean"):
+            table: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+            for e, g in zip(exp, got):
+                table[json.dumps(e)][json.dumps(g) if g is not _MISSING else "(invalid)"] += 1
+            d["confusion"] = {k: dict(v) for k, v in table.items()}
+        if kind == "string" and n:
+            d["exact"] = sum(e == g for e, g in zip(exp, got)) / n
+            d["normalised"] = sum(g is not _MISSING and normalise(e) == normalise(g) for e, g in zip(exp, got)) / n
+        if nullable:
+            null_exp = [g for e, g in zip(exp, got) if e is None]
+            val_exp = [g for e, g in zip(exp, got) if e is not None]
+            d["invented"] = sum(g is not None and g is not _MISSING for g in null_exp) / len(null_exp) if null_exp else None
+            d["missed"] = sum(g is None for g in val_exp) / len(val_exp) if val_exp else None
+        if kind == "array":
+            tp = fp = fn = 0
+            for e, g in zip(exp, got):
+                es = {json.dumps(x, sort_keys=True) for x in (e or [])}
+                gs = {json.dumps(x, sort_keys=True) for x in (g if isinstance(g, list) else [])}
+                tp, fp, fn = tp + len(es & gs), fp + len(gs - es), fn + len(es - gs)
+            prec = tp / (tp + fp) if tp + fp else 0.0
+            rec = tp / (tp + fn) if tp + fn else 0.0
+            d.update(precision=prec, recall=rec, f1=2 * prec * rec / (prec + rec) if prec + rec else 0.0)
+        out[path] = d
     return out
 
 
@@ -82,6 +151,14 @@ class Scorer:
 
 
 HEADLINE = ("valid_json", "schema_valid", "key_order", "exact_match")
+
+
+def per_item(verdicts: list[dict]) -> dict[str, list[bool]]:
+    """Each metric's per-item verdicts, keyed like :func:`aggregate` (the input of intervals and tests)."""
+    out = {m: [bool(v[m]) for v in verdicts] for m in HEADLINE}
+    for path in (verdicts[0]["fields"] if verdicts else {}):
+        out[f"field:{path}"] = [bool(v["fields"][path]) for v in verdicts]
+    return out
 
 
 def aggregate(verdicts: list[dict]) -> dict:

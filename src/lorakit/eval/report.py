@@ -1,7 +1,15 @@
-"""``lorakit report``: a Markdown report built only from ``results.json`` (re-running reproduces it)."""
+"""``lorakit report``: ``report.md`` and a self-contained ``report.html``, built only from ``results.json``
+(and ``robustness.json`` when the robustness suite ran).
+
+Re-running ``report`` reproduces both files. The HTML embeds its plots (matplotlib, PNG as
+base64) so it opens offline and can be mailed as one file.
+"""
 
 from __future__ import annotations
 
+import base64
+import html
+import io
 from pathlib import Path
 
 from lorakit.errors import EvalError
@@ -15,6 +23,11 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
+def _ci(arm: dict, metric: str) -> str:
+    lo, hi = arm.get("intervals", {}).get(metric, (None, None))
+    return "" if lo is None else f" ({100 * lo:.1f}-{100 * hi:.1f})"
+
+
 def metric_names(overall: dict) -> list[str]:
     return [k for k in overall if k != "n"]
 
@@ -23,37 +36,80 @@ def label(metric: str) -> str:
     return LABELS.get(metric, metric.replace("field:", "") + " accuracy")
 
 
-def headline_table(results: dict) -> str:
-    models = list(results["models"])
-    first = results["models"][models[0]]["overall"]
-    head = "| metric | " + " | ".join(models) + (" | Δ (tuned - base) |" if {"base", "tuned"} <= set(models) else " |")
-    rows = [head, "|" + "---|" * (head.count("|") - 1)]
-    for m in metric_names(first):
-        vals = [results["models"][k]["overall"].get(m) for k in models]
-        row = f"| {label(m)} | " + " | ".join(_pct(v) for v in vals) + " |"
-        if {"base", "tuned"} <= set(models):
-            d = results["models"]["tuned"]["overall"][m] - results["models"]["base"]["overall"][m]
-            row += f" {100 * d:+.1f} |"
+def _comparison(results: dict, a: str, b: str) -> dict | None:
+    return next((c for c in results.get("comparisons", []) if c["a"] == a and c["b"] == b), None)
+
+
+def _first_field(results: dict) -> str | None:
+    overall = next(iter(results["models"].values()))["overall"]
+    return next((m for m in metric_names(overall) if m.startswith("field:")), None)
+
+
+def headline_rows(results: dict) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the headline table: every arm with its 95% interval, then tuned - base."""
+    arms = list(results["models"])
+    delta = _comparison(results, "base", "tuned")
+    head = ["metric"] + arms + (["Δ tuned - base (McNemar p)"] if delta else [])
+    rows = []
+    for m in metric_names(results["models"][arms[0]]["overall"]):
+        row = [label(m)] + [_pct(results["models"][k]["overall"].get(m)) + _ci(results["models"][k], m) for k in arms]
+        if delta:
+            d = delta["metrics"][m]
+            row.append(f"{100 * d['delta']:+.1f} (p={d['p_value']:.2g}{'' if d['significant'] else ', within noise'})")
         rows.append(row)
-    return "\n".join(rows)
+    return head, rows
+
+
+def _md_table(head: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def headline_table(results: dict) -> str:
+    return _md_table(*headline_rows(results))
+
+
+def category_rows(results: dict, metric: str) -> tuple[list[str], list[list[str]]]:
+    arms = list(results["models"])
+    cats = list(results["models"][arms[0]]["by_category"])
+    head = ["category", "n"] + arms
+    rows = [[c, str(results["models"][arms[0]]["by_category"][c]["n"])]
+            + [_pct(results["models"][k]["by_category"][c].get(metric)) for k in arms] for c in cats]
+    return head, rows
 
 
 def category_table(results: dict, metric: str) -> str:
-    models = list(results["models"])
-    cats = list(results["models"][models[0]]["by_category"])
-    head = "| category | n | " + " | ".join(f"{k} {label(metric)}" for k in models) + " |"
-    rows = [head, "|" + "---|" * (len(models) + 2)]
-    for c in cats:
-        n = results["models"][models[0]]["by_category"][c]["n"]
-        vals = [results["models"][k]["by_category"][c].get(metric) for k in models]
-        rows.append(f"| {c} | {n} | " + " | ".join(_pct(v) for v in vals) + " |")
-    return "\n".join(rows)
+    return _md_table(*category_rows(results, metric))
 
 
-def render_markdown(results: dict) -> str:
+def comparison_lines(results: dict) -> list[str]:
+    out = []
+    for c in results.get("comparisons", []):
+        sig = [label(m) for m, d in c["metrics"].items() if d["significant"]]
+        noise = [label(m) for m, d in c["metrics"].items() if not d["significant"]]
+        out.append(f"- **{c['b']} vs {c['a']}**: significant (McNemar p < 0.05) on {', '.join(sig) or 'nothing'}; "
+                   f"within noise on {', '.join(noise) or 'nothing'}.")
+        for m, fl in c["flips"].items():
+            out.append(f"  - {label(m)}: fixed {len(fl['fixed'])}, broken {len(fl['broken'])}"
+                       + (f" (broken: {', '.join(fl['broken'][:20])})" if fl["broken"] else ""))
+    return out
+
+
+def confusion_rows(confusion: dict) -> tuple[list[str], list[list[str]]]:
+    """Rows = expected value, columns = answered value (``(invalid)`` when no parseable answer)."""
+    expected = sorted(confusion)
+    got = sorted({g for row in confusion.values() for g in row}, key=lambda g: (g == '"(invalid)"', g))
+    head = ["expected \\ got"] + [g.strip('"') for g in got]
+    rows = [[e.strip('"')] + [str(confusion[e].get(g, 0)) for g in got] for e in expected]
+    return head, rows
+
+
+def render_markdown(results: dict, rob: dict | None = None) -> str:
     parts = [f"# lorakit report: {results['task']}", "",
              f"{results['n_items']} items from `{results['eval_file']}`; every metric is over all items "
-             "(an answer that is not JSON is wrong on every field).", "", headline_table(results), ""]
+             "(an answer that is not JSON is wrong on every field). In brackets: 95% bootstrap interval.", "",
+             headline_table(results), ""]
     timing = ", ".join(f"{k}: {v['seconds']} s" for k, v in results["models"].items())
     parts += [f"Generation time: {timing}.", ""]
     tr = results.get("training")
@@ -61,25 +117,182 @@ def render_markdown(results: dict) -> str:
         parts += [f"Training: {tr['examples']} examples, {tr['steps']} steps, {tr['tokens']} tokens in "
                   f"{tr['seconds']} s ({tr['tokens_per_second']} tok/s, {tr['precision']} on {tr['device']}, "
                   f"{tr['threads']} threads), final loss {tr['final_loss']}.", ""]
-    firsts = [m for m in metric_names(next(iter(results["models"].values()))["overall"]) if m.startswith("field:")]
-    for metric in ["exact_match"] + firsts[:1]:
+    first = _first_field(results)
+    for metric in ["exact_match"] + ([first] if first else []):
         parts += [f"## By category: {label(metric)}", "", category_table(results, metric), ""]
-    for name, fl in results.get("flips", {}).items():
-        parts += [f"## Flips on {label(name)}", "",
-                  f"- fixed by tuning (base wrong, tuned right): {len(fl['fixed'])}",
-                  f"- broken by tuning (base right, tuned wrong): {len(fl['broken'])}"]
-        if fl["broken"]:
-            parts.append(f"- broken items: {', '.join(fl['broken'][:30])}")
-        parts.append("")
+    if results.get("comparisons"):
+        parts += ["## Paired comparisons", ""] + comparison_lines(results) + [""]
+    if first:
+        name = first.removeprefix("field:")
+        for arm, res in results["models"].items():
+            conf = res.get("fields", {}).get(name, {}).get("confusion")
+            if conf:
+                parts += [f"## {name} confusion: {arm}", "", _md_table(*confusion_rows(conf)), ""]
+    if rob:
+        parts += ["## Robustness suite", "",
+                  f"{rob['n_clean']} items x {len(rob['models'][next(iter(rob['models']))]['by_category']) - 1} "
+                  f"variants ({rob['n_variants']} attacked messages). 'changed': of the items a model answered exactly "
+                  "right when clean, the share whose answer the attack changed ('none' = the clean items).", "",
+                  robustness_table(rob), ""]
     parts.append("Item-level predictions: `eval/<model>/predictions.jsonl` beside this report.")
     return "\n".join(parts) + "\n"
 
 
+def robustness_rows(rob: dict) -> tuple[list[str], list[list[str]]]:
+    """Per attack: each arm's attack success rate (clean-correct answers the attack changed) and exact match."""
+    arms = list(rob["models"])
+    attacks = list(next(iter(rob["models"].values()))["by_category"])
+    head = ["attack"] + [f"{a} changed" for a in arms] + [f"{a} exact match" for a in arms]
+    rows = []
+    for attack in attacks:
+        row = [attack]
+        for a in arms:
+            d = rob["models"][a]["attack_success"].get(attack)
+            row.append(f"{_pct(d['rate'])} of {d['n']}" if d else "-")
+        row += [_pct(rob["models"][a]["by_category"][attack].get("exact_match")) for a in arms]
+        rows.append(row)
+    rows.append(["all attacks"] + [_pct(rob["models"][a]["attack_success_overall"]) for a in arms] + [""] * len(arms))
+    return head, rows
+
+
+def robustness_table(rob: dict) -> str:
+    return _md_table(*robustness_rows(rob))
+
+
+def _robustness(run_dir: Path) -> dict | None:
+    path = run_dir / "robustness.json"
+    return read_json(path) if path.is_file() else None
+
+
+# --- HTML ---------------------------------------------------------------------------------------
+
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display here, and a report must not need one
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def heatmap_png(results: dict, metric: str) -> str:
+    plt = _pyplot()
+    arms = list(results["models"])
+    cats = list(results["models"][arms[0]]["by_category"])
+    grid = [[results["models"][a]["by_category"][c].get(metric) or 0.0 for a in arms] for c in cats]
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(arms), 0.9 + 0.35 * len(cats)))
+    ax.imshow(grid, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(arms)), arms, rotation=20, ha="right")
+    ax.set_yticks(range(len(cats)), cats)
+    for i, row in enumerate(grid):
+        for j, v in enumerate(row):
+            ax.text(j, i, f"{100 * v:.0f}", ha="center", va="center", fontsize=8)
+    ax.set_title(f"{label(metric)} by category (%)")
+    return _png(fig)
+
+
+def confusion_png(confusion: dict, title: str) -> str:
+    plt = _pyplot()
+    head, rows = confusion_rows(confusion)
+    grid = [[int(x) for x in r[1:]] for r in rows]
+    fig, ax = plt.subplots(figsize=(1.5 + 0.8 * len(head), 1.2 + 0.45 * len(rows)))
+    ax.imshow(grid, cmap="Blues", aspect="auto")
+    ax.set_xticks(range(len(head) - 1), head[1:], rotation=30, ha="right")
+    ax.set_yticks(range(len(rows)), [r[0] for r in rows])
+    ax.set_xlabel("answered")
+    ax.set_ylabel("expected")
+    for i, row in enumerate(grid):
+        for j, v in enumerate(row):
+            if v:
+                ax.text(j, i, str(v), ha="center", va="center", fontsize=8)
+    ax.set_title(title)
+    return _png(fig)
+
+
+def loss_png(curve: list[list[float]]) -> str:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 2.8))
+    ax.plot([s for s, _ in curve], [v for _, v in curve])
+    ax.set_yscale("log")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("answer-token loss")
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def _html_table(head: list[str], rows: list[list[str]]) -> str:
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    trs = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;font-size:14px}
+th{background:#f3f3f3}pre{white-space:pre-wrap;background:#f8f8f8;padding:6px;margin:0;font-size:12px}
+.fail td{vertical-align:top;width:33%}"""
+
+
+def render_html(results: dict, rob: dict | None = None) -> str:
+    first = _first_field(results)
+    e = html.escape
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>lorakit report: {e(results['task'])}</title>",
+             f"<style>{CSS}</style></head><body>",
+             f"<h1>lorakit report: {e(results['task'])}</h1>",
+             f"<p>{results['n_items']} items from <code>{e(results['eval_file'])}</code>; every metric is over all "
+             "items (an answer that is not JSON is wrong on every field). In brackets: 95% bootstrap interval.</p>",
+             _html_table(*headline_rows(results))]
+    if results.get("comparisons"):
+        parts.append("<h2>Paired comparisons</h2><ul>" + "".join(
+            f"<li>{e(line.strip().lstrip('- '))}</li>" for line in comparison_lines(results)) + "</ul>")
+    parts += ["<h2>By category</h2>", f"<img alt='category heat map' src='{heatmap_png(results, 'exact_match')}'>"]
+    if first:
+        parts.append(f"<img alt='category heat map {e(first)}' src='{heatmap_png(results, first)}'>")
+        name = first.removeprefix("field:")
+        confs = [(arm, res["fields"][name]["confusion"]) for arm, res in results["models"].items()
+                 if res.get("fields", {}).get(name, {}).get("confusion")]
+        if confs:
+            parts.append(f"<h2>{e(name)} confusion</h2>")
+            parts += [f"<img alt='confusion {e(arm)}' src='{confusion_png(conf, arm)}'>" for arm, conf in confs]
+    tr = results.get("training")
+    if tr and tr.get("loss_curve"):
+        parts += ["<h2>Training loss</h2>", f"<img alt='training loss' src='{loss_png(tr['loss_curve'])}'>",
+                  f"<p>{tr['examples']} examples, {tr['steps']} steps, {tr['tokens_per_second']} tok/s "
+                  f"({e(str(tr['precision']))} on {e(str(tr['device']))}).</p>"]
+    if rob:
+        parts += ["<h2>Robustness suite</h2>", f"<p>{rob['n_clean']} clean items, {rob['n_variants']} attacked "
+                  "variants. 'changed': of the items answered exactly right when clean, the share whose answer the "
+                  "attack changed.</p>", _html_table(*robustness_rows(rob))]
+    for arm, res in results["models"].items():
+        fails = res.get("failures") or []
+        if not fails:
+            continue
+        parts.append(f"<h2>Worst failures: {e(arm)}</h2><table class='fail'><tr><th>input</th><th>expected</th>"
+                     "<th>got</th></tr>")
+        for f in fails:
+            parts.append(f"<tr><td><b>{e(f['id'])}</b> ({e(str(f['category']))})<pre>{e(f['input'])}</pre></td>"
+                         f"<td><pre>{e(f['expected'])}</pre></td><td><pre>{e(f['got'])}</pre>"
+                         f"wrong: {e(', '.join(f['wrong_fields']))}</td></tr>")
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
 def report(run_dir: str | Path) -> Path:
-    """Write ``report.md`` from ``run_dir/results.json``; returns its path."""
+    """Write ``report.md`` and ``report.html`` from ``run_dir/results.json``; returns the Markdown path."""
     run_dir = Path(run_dir)
     if not (run_dir / "results.json").is_file():
         raise EvalError(f"{run_dir}/results.json not found; run `lorakit eval` on this run first")
+    results, rob = read_json(run_dir / "results.json"), _robustness(run_dir)
     out = run_dir / "report.md"
-    atomic_write_text(out, render_markdown(read_json(run_dir / "results.json")))
+    atomic_write_text(out, render_markdown(results, rob))
+    atomic_write_text(run_dir / "report.html", render_html(results, rob))
     return out

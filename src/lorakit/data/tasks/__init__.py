@@ -7,6 +7,7 @@ from lorakit.errors import ConfigError
 
 _REGISTRY = {
     "support_ticket": "lorakit.data.tasks.support_ticket:TASK",
+    "invoice": "lorakit.data.tasks.invoice:TASK",
 }
 
 
@@ -17,8 +18,13 @@ def task_names() -> list[str]:
 def get_task(name: str) -> Task:
     import importlib
 
+    from lorakit.data.tasks.custom import custom_task, looks_custom
+
+    if name not in _REGISTRY and looks_custom(name):
+        return custom_task(name)  # a JSON Schema file or a pydantic model path
     if name not in _REGISTRY:
-        raise ConfigError(f"unknown task {name!r}; available tasks: {', '.join(task_names())}")
+        raise ConfigError(f"unknown task {name!r}; available tasks: {', '.join(task_names())}, "
+                          "or a JSON Schema file (path/to/schema.json) or a pydantic model (package.module:Model)")
     module, attr = _REGISTRY[name].split(":")
     return getattr(importlib.import_module(module), attr)
 

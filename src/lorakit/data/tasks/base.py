@@ -22,6 +22,7 @@ class Task:
     train_prompt: str  # short system prompt the adapter is trained with
     full_prompt: str  # full instruction for a model with no adapter
     generate: Generator
+    empty_answer: Any = None  # the expected output for an empty message (robustness suite); None: not tested
 
     def render_output(self, obj: Any) -> str:
         """The assistant text for an expected output: compact JSON, keys in schema order."""

@@ -37,4 +37,7 @@ TASK = Task(
     train_prompt=TRAIN_PROMPT,
     full_prompt=FULL_PROMPT,
     generate=lambda n, split, seed: generate_split(n, split, seed),
+    # nothing supported -> other; no intent that needs an order id, no product named
+    empty_answer={"intent": "other", "priority": "medium", "entities": {"order_id": None, "product": None},
+                  "needs_clarification": False, "clarifying_question": None},
 )

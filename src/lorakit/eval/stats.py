@@ -1,0 +1,48 @@
+"""Statistics that hold: bootstrap intervals per metric and McNemar's exact test for paired models.
+
+Written out rather than imported: both are a few lines over per-item booleans, and scipy or
+statsmodels would add ~100 MB for two functions.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def bootstrap_cis(per_item: dict[str, list], *, n_boot: int = 2000, seed: int = 0,
+                  level: float = 0.95) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap interval of the mean of each metric's per-item values.
+
+    All metrics share the same resampled item sets, so intervals are consistent with each other;
+    a fixed seed makes them reproducible.
+    """
+    import numpy as np
+
+    n = len(next(iter(per_item.values()), []))
+    if n == 0:
+        return {k: (0.0, 0.0) for k in per_item}
+    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+    out = {}
+    for name, values in per_item.items():
+        means = np.sort(np.asarray(values, dtype=float)[idx].mean(axis=1))
+        lo = means[int((1 - level) / 2 * n_boot)]
+        hi = means[min(n_boot - 1, int((1 + level) / 2 * n_boot))]
+        out[name] = (float(lo), float(hi))
+    return out
+
+
+def mcnemar(a: list[bool], b: list[bool]) -> dict:
+    """McNemar's exact test on paired verdicts: does ``b`` differ from ``a`` beyond chance?
+
+    Only discordant items count: ``a_only`` (a right, b wrong) and ``b_only``. Under the null each
+    discordant item is a fair coin, so the two-sided p-value is a binomial tail.
+    """
+    a_only = sum(1 for x, y in zip(a, b) if x and not y)
+    b_only = sum(1 for x, y in zip(a, b) if y and not x)
+    n = a_only + b_only
+    if n == 0:
+        p = 1.0
+    else:
+        k = min(a_only, b_only)
+        p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n)
+    return {"a_only": a_only, "b_only": b_only, "p_value": p, "significant": p < 0.05}

@@ -1,0 +1,31 @@
+"""Bootstrap intervals and McNemar's exact test against hand-computed values."""
+
+from __future__ import annotations
+
+import math
+
+from lorakit.eval.stats import bootstrap_cis, mcnemar
+
+
+def test_bootstrap_of_a_constant_is_a_point():
+    assert bootstrap_cis({"m": [True] * 50, "z": [False] * 50}) == {"m": (1.0, 1.0), "z": (0.0, 0.0)}
+
+
+def test_bootstrap_matches_the_normal_approximation_on_a_known_case():
+    values = [True, False] * 200  # p = 0.5, n = 400: normal interval 0.5 +- 1.96 * sqrt(0.25 / 400) = +-0.049
+    lo, hi = bootstrap_cis({"m": values})["m"]
+    half = 1.96 * math.sqrt(0.25 / 400)
+    assert abs((0.5 - lo) - half) < 0.012 and abs((hi - 0.5) - half) < 0.012
+    assert bootstrap_cis({"m": values}) == bootstrap_cis({"m": values})  # seeded: reproducible
+
+
+def test_mcnemar_exact_p_values_by_hand():
+    # 5 discordant items all favour b: p = 2 * C(5,0) / 2^5 = 0.0625, not significant
+    r = mcnemar([False] * 5 + [True] * 10, [True] * 15)
+    assert (r["a_only"], r["b_only"]) == (0, 5) and math.isclose(r["p_value"], 0.0625) and not r["significant"]
+    # 1 vs 9: p = 2 * (C(10,0) + C(10,1)) / 2^10 = 22 / 1024
+    a = [True] + [False] * 9
+    b = [False] + [True] * 9
+    r = mcnemar(a, b)
+    assert math.isclose(r["p_value"], 22 / 1024) and r["significant"]
+    assert mcnemar([True, False], [True, False]) == {"a_only": 0, "b_only": 0, "p_value": 1.0, "significant": False}

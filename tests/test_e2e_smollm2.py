@@ -42,3 +42,28 @@ def test_real_model_trains_and_evaluates(tmp_path):
     overall = results["models"]["tuned"]["overall"]
     assert overall["n"] == 4 and 0.0 <= overall["valid_json"] <= 1.0
     assert results["training"]["steps"] == 3
+
+
+def test_qlora_nf4_trains_the_real_model_on_cpu(tmp_path):
+    """QLoRA: the frozen base in 4-bit NF4 (bitsandbytes' CPU backend), LoRA trained on top."""
+    pytest.importorskip("bitsandbytes")
+    import bitsandbytes as bnb
+
+    from lorakit.config import load_config
+    from lorakit.train.trainer import train
+
+    cfg = load_config(None, [f"output_dir={tmp_path}", "data.n_train=24", "data.n_eval=4", "train.batch_size=4",
+                             "train.max_steps=2", "train.lr=1e-3", "train.quantization=nf4"])
+    result = train(cfg)
+    base = result.model.get_base_model()
+    q = base.get_submodule("model.layers.0.self_attn.q_proj")
+    assert isinstance(q.base_layer, bnb.nn.Linear4bit) and q.base_layer.weight.quant_type == "nf4"
+    lora_b = [p for n, p in base.named_parameters() if "lora_B" in n]
+    assert lora_b and all(p.abs().sum() > 0 for p in lora_b)
+    from lorakit.models import load_model
+
+    fresh, _, _ = load_model("smollm2-135m", quantization="nf4")  # NF4 quantization is deterministic
+    fresh_q = fresh.get_submodule("model.layers.0.self_attn.q_proj")
+    assert torch.equal(q.base_layer.weight.data, fresh_q.weight.data)  # packed 4-bit weights did not move
+    record = (tmp_path / "adapter" / "run_record.json").read_text()
+    assert '"quantization": "nf4"' in record

@@ -50,6 +50,10 @@ class TrainConfig(_Strict):
     weight_decay: float = Field(0.0, ge=0)
     max_seq_len: int = Field(512, ge=16)
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    quantization: Literal["none", "nf4"] = Field(
+        "none", description="nf4: QLoRA, the frozen base loaded in 4-bit NF4 by bitsandbytes (double quantization, "
+        "bf16 compute); needs `pip install 'lorakit[qlora]'`"
+    )
     device: str = "auto"
     checkpoint_every: int = Field(50, ge=1)
     keep_checkpoints: int = Field(2, ge=1)

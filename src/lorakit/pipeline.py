@@ -39,7 +39,11 @@ def adapter_is_current(cfg: RunConfig, train_file: Path) -> bool:
         return False
     rec = read_json(record_path)
     now = cfg.model_dump(mode="json")
-    same_cfg = all(rec["config"].get(k) == now[k] for k in ("model", "data", "train"))
+    try:  # re-validated, so an option added since (with its default) does not make the adapter stale
+        then = RunConfig.model_validate(rec["config"]).model_dump(mode="json")
+    except ValueError:
+        return False
+    same_cfg = all(then[k] == now[k] for k in ("model", "data", "train"))
     return same_cfg and rec.get("train_sha256") == sha256_file(train_file)
 
 

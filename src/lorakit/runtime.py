@@ -14,11 +14,14 @@ def free_cores() -> int:
         return os.cpu_count() or 1
 
 
-def setup_threads() -> int:
-    """Match torch's intra-op threads to the cores we may use: oversubscription made generation 10x slower."""
+def setup_threads(share: int = 1) -> int:
+    """Match torch's intra-op threads to the cores we may use: oversubscription made generation 10x slower.
+
+    ``share``: processes on this machine splitting the cores (data-parallel training).
+    """
     import torch
 
-    n = int(os.environ.get("LORAKIT_THREADS", 0)) or free_cores()
+    n = int(os.environ.get("LORAKIT_THREADS", 0)) or max(1, free_cores() // share)
     torch.set_num_threads(n)
     return n
 

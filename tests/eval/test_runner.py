@@ -113,10 +113,13 @@ def test_robustness_suite_keeps_labels_and_reports_attack_success(tiny_config):
 
 
 def test_attacks_carry_no_label_information():
+    import re
+
     from lorakit.data.tasks.support_ticket.phrases import PRODUCTS
     from lorakit.eval.robustness import ATTACKS
 
     for name, fn in ATTACKS.items():
         added = fn("X" * 50).replace("X" * 50, "").lower()
         assert not any(w in added for w in ("asap", "a.s.a.p", "urgent", "immediately")), name  # priority words
-        assert "ord-" not in added and not any(p.lower() in added for p in PRODUCTS), name
+        assert "ord-" not in added, name
+        assert not any(re.search(rf"\b{re.escape(p.lower())}\b", added) for p in PRODUCTS), name

@@ -237,7 +237,7 @@ def _html_table(head: list[str], rows: list[list[str]]) -> str:
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;font-size:14px}
-th{background:#f3f3f3}pre{white-space:pre-wrap;background:#f8f8f8;padding:6px;margin:0;font-size:12px}
+th{background:#f3f3f3}pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f8f8f8;padding:6px;margin:0;font-size:12px}
 .fail td{vertical-align:top;width:33%}"""
 
 

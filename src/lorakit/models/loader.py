@@ -148,8 +148,27 @@ def load_tokenizer(name_or_dir: str) -> PreTrainedTokenizerBase:
     return tok
 
 
-def load_model(name: str, *, dtype: str = "float32") -> tuple[PreTrainedModel, PreTrainedTokenizerBase, str]:
-    """Load ``(model, tokenizer, model_dir)`` for a preset name, local folder or hub id."""
+def nf4_config():
+    """QLoRA's quantization: 4-bit NF4 weights, double quantization, bf16 compute."""
+    import torch
+
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        raise ModelLoadError("train.quantization=nf4 needs bitsandbytes: pip install 'lorakit[qlora]'") from None
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=torch.bfloat16)
+
+
+def load_model(name: str, *, dtype: str = "float32", quantization: str = "none",
+               device: str = "cpu") -> tuple[PreTrainedModel, PreTrainedTokenizerBase, str]:
+    """Load ``(model, tokenizer, model_dir)`` for a preset name, local folder or hub id.
+
+    ``quantization="nf4"`` loads the weights in 4-bit on ``device`` (bitsandbytes runs NF4 on CPU
+    too since 0.49); otherwise the model is returned on CPU in ``dtype``.
+    """
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -157,7 +176,11 @@ def load_model(name: str, *, dtype: str = "float32") -> tuple[PreTrainedModel, P
     try:
         model_dir = local_model_dir(src)
         tok = load_tokenizer(model_dir)
-        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype))
+        if quantization == "nf4":
+            model = AutoModelForCausalLM.from_pretrained(model_dir, quantization_config=nf4_config(),
+                                                         dtype=torch.bfloat16, device_map={"": device})
+        else:
+            model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype))
     except ModelLoadError:
         raise
     except (OSError, ValueError) as e:

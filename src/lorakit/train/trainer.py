@@ -36,12 +36,15 @@ def resolve_precision(device: str, requested: str) -> str:
     return "bf16" if fast_bf16 else "fp32"
 
 
-def build_lora_model(model, lora, precision: str, device: str):
-    """Wrap ``model`` with LoRA; on CPU the frozen base is stored in bf16, adapters stay fp32."""
+def build_lora_model(model, lora, precision: str, device: str, quantized: bool = False):
+    """Wrap ``model`` with LoRA; on CPU the frozen base is stored in bf16, adapters stay fp32.
+
+    A ``quantized`` (NF4) base is already placed and typed by its loader and is left as it is.
+    """
     import torch
     from peft import LoraConfig, get_peft_model
 
-    if precision == "bf16" and device == "cpu":
+    if precision == "bf16" and device == "cpu" and not quantized:
         model.to(torch.bfloat16)
     cfg = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
                      target_modules=lora.target_modules, task_type="CAUSAL_LM")
@@ -49,7 +52,7 @@ def build_lora_model(model, lora, precision: str, device: str):
     for p in peft_model.parameters():
         if p.requires_grad:
             p.data = p.data.float()
-    return peft_model.to(device)
+    return peft_model if quantized else peft_model.to(device)
 
 
 def answer_loss(model, ids, labels, mask):
@@ -66,6 +69,14 @@ def answer_loss(model, ids, labels, mask):
     if cap:
         logits = torch.tanh(logits / cap) * cap
     return F.cross_entropy(logits, targets[keep], reduction="sum"), int(keep.sum())
+
+
+def _peak_rss_mb() -> float | None:
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return None
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux reports KiB
 
 
 def _library_versions() -> dict:
@@ -90,11 +101,11 @@ def _save_adapter(model, tok, out: Path, record: dict) -> None:
 class _Progress:
     """A rich progress bar showing loss and tokens/s; plain log lines when not on a terminal."""
 
-    def __init__(self, total: int, start: int):
+    def __init__(self, total: int, start: int, enabled: bool = True):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.bar = Progress(TextColumn("train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                            TimeRemainingColumn(), transient=False)
+                            TimeRemainingColumn(), transient=False, disable=not enabled)
         self.task = self.bar.add_task("train", total=total, completed=start, info="")
 
     def __enter__(self):
@@ -128,24 +139,31 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
     from lorakit.pipeline import ensure_data
     from lorakit.runtime import autocast, pick_device, seed_everything, setup_threads
 
-    threads = setup_threads()
+    from lorakit.train.distributed import Dist
+
+    dist = Dist.setup()
+    threads = setup_threads(share=dist.world)
     run_dir = Path(cfg.output_dir)
     train_file, _ = ensure_data(cfg)
     ckpt_dir = run_dir / "checkpoints"
     checkpoints = list_checkpoints(ckpt_dir)
     if resume and not checkpoints:
         raise TrainError(f"--resume: no checkpoint under {ckpt_dir}; start the run without --resume")
-    if not resume and checkpoints:
+    if not resume and checkpoints and dist.is_main:
         shutil.rmtree(ckpt_dir)  # a fresh run must not mix with an old run's state
+    if dist.is_main:
+        for stale in ckpt_dir.glob(".step-*"):  # a checkpoint half-written when the process was killed
+            shutil.rmtree(stale, ignore_errors=True)
 
     seed_everything(cfg.train.seed)
-    device = pick_device(cfg.train.device)
+    device = dist.device(pick_device(cfg.train.device))
     precision = resolve_precision(device, cfg.train.precision)
     examples = load_chat_jsonl(train_file, limit=cfg.train.max_examples)
-    model, tok, model_dir = load_model(cfg.model.name)
+    quantized = cfg.train.quantization == "nf4"
+    model, tok, model_dir = load_model(cfg.model.name, quantization=cfg.train.quantization, device=device)
     if device == "cpu":
         model.set_attn_implementation("eager")  # 1.4x faster than SDPA for short CPU training sequences
-    model = build_lora_model(model, cfg.train.lora, precision, device)
+    model = build_lora_model(model, cfg.train.lora, precision, device, quantized)
     data, skipped = tokenize_all(examples, tok, cfg.train.max_seq_len)
     if not data:
         raise TrainError(f"no training example fits max_seq_len={cfg.train.max_seq_len}; raise it")
@@ -161,8 +179,9 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
     if resume:
         state = load_checkpoint(checkpoints[-1], model, optimizer, scheduler)
         step, log, seconds, tokens_seen = state["step"], state["log"], state["seconds"], state["tokens"]
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "config.yaml", dump_config(cfg))
+    if dist.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / "config.yaml", dump_config(cfg))
 
     orders: dict[int, list[list[int]]] = {}
 
@@ -173,18 +192,23 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
         return collate([data[j] for j in orders[epoch][pos]], tok.pad_token_id)
 
     model.train()
-    with _Progress(total, step) as progress:
+    with _Progress(total, step, enabled=dist.is_main) as progress:
         while step < total:
             t0 = time.perf_counter()
             batches = [micro_batch(step * cfg.train.grad_accum + k) for k in range(cfg.train.grad_accum)]
-            n_answer = sum(int((b[1][:, 1:] != IGNORE).sum()) for b in batches)
+            n_answer = sum(int((b[1][:, 1:] != IGNORE).sum()) for b in batches)  # global: every rank sees all rows
+            tokens_seen += sum(int(b[2].sum()) for b in batches)
             loss_total = 0.0
-            for ids, labels, mask in batches:
+            for batch in batches:
+                ids, labels, mask = dist.shard(batch)
+                if ids.shape[0] == 0:  # fewer rows than processes in a short last batch
+                    continue
                 with autocast(device, precision):
                     loss_sum, _ = answer_loss(model, ids.to(device), labels.to(device), mask.to(device))
                 (loss_sum / n_answer).backward()
                 loss_total += float(loss_sum.detach())
-                tokens_seen += int(mask.sum())
+            dist.sum_grads(params)  # = the single-process gradient of the global batch
+            loss_total = dist.sum_scalar(loss_total)
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
             scheduler.step()
@@ -192,14 +216,16 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
             step += 1
             seconds += time.perf_counter() - t0
             loss = loss_total / n_answer
-            if step % cfg.train.log_every == 0 or step == total:
+            if (step % cfg.train.log_every == 0 or step == total) and dist.is_main:
                 log.append({"step": step, "loss": round(loss, 5), "lr": scheduler.get_last_lr()[0],
                             "tokens": tokens_seen, "seconds": round(seconds, 2)})
                 atomic_write_text(run_dir / "train_log.jsonl", "".join(json.dumps(r) + "\n" for r in log))
             progress.update(step, f"loss {loss:.3f}  {tokens_seen / max(seconds, 1e-9):.0f} tok/s")
             if step % cfg.train.checkpoint_every == 0 or step == total:
-                extra = {"log": log, "seconds": seconds, "tokens": tokens_seen}
-                save_checkpoint(ckpt_dir, step, model, optimizer, scheduler, extra, cfg.train.keep_checkpoints)
+                if dist.is_main:
+                    extra = {"log": log, "seconds": seconds, "tokens": tokens_seen}
+                    save_checkpoint(ckpt_dir, step, model, optimizer, scheduler, extra, cfg.train.keep_checkpoints)
+                dist.barrier()
             if stop_after is not None and step >= stop_after and step < total:
                 return TrainResult(None, model, step)
 
@@ -220,10 +246,15 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
         "final_loss": log[-1]["loss"] if log else None,
         "device": device,
         "precision": precision,
+        "quantization": cfg.train.quantization,
+        "peak_rss_mb": _peak_rss_mb(),
         "threads": threads,
+        "processes": dist.world,
         "versions": _library_versions(),
         "config": cfg.model_dump(mode="json"),
     }
     out = run_dir / "adapter"
-    _save_adapter(model, tok, out, record)
+    if dist.is_main:
+        _save_adapter(model, tok, out, record)
+    dist.barrier()
     return TrainResult(out, model, step)

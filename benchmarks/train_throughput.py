@@ -1,0 +1,163 @@
+"""lorakit's training vs the reference recipe, same model, data, effective batch and steps.
+
+    .venv/bin/python benchmarks/train_throughput.py [--steps 60] [--batch-size 8] [--eval-items 100]
+
+Arms, each in its own child process (clean peak-RSS numbers), run one after the other:
+
+- ``reference``: the published recipe: TRL ``SFTTrainer`` + PEFT LoRA (r16, alpha 32, dropout 0.05,
+  all linear layers), loss on the whole sequence, padding to the longest example of each batch,
+  fp32 on CPU (fp16 on CUDA);
+- ``lorakit``: ``lorakit train`` with the library defaults (same LoRA settings, dropout 0.05):
+  answer-only loss with the LM head on answer positions only, length-bucketed batches, bf16
+  autocast with a bf16 frozen base where the CPU supports it;
+- ``lorakit-demo``: as ``lorakit`` with LoRA dropout 0 (the demo config's choice).
+
+Both see the first ``steps x batch`` rows of the same generated train file, the same learning-rate
+schedule (cosine, 5% warm-up, lr 1e-3) and seed. Tokens/s counts real (non-padding) tokens. Each
+adapter is then evaluated by ``lorakit eval`` on the same eval items. Prints a JSON summary and a
+Markdown table for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _child_reference(out: Path, train_file: Path, steps: int, batch: int, lr: float) -> dict:
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig
+    from transformers import AutoModelForCausalLM
+    from trl import SFTConfig, SFTTrainer
+
+    from lorakit.data.chat import load_chat_jsonl
+    from lorakit.models.loader import load_tokenizer, local_model_dir, resolve_model
+    from lorakit.runtime import setup_threads
+
+    threads = setup_threads()
+    model_dir = local_model_dir(resolve_model("smollm2-135m"))
+    tok = load_tokenizer(model_dir)
+    tok.padding_side = "right"
+    examples = load_chat_jsonl(train_file, limit=steps * batch)
+    ds = Dataset.from_list([{"messages": ex.messages} for ex in examples])
+    cuda = torch.cuda.is_available()
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    args = SFTConfig(
+        output_dir=str(out / "trl"), per_device_train_batch_size=batch, max_steps=steps, learning_rate=lr,
+        lr_scheduler_type="cosine", warmup_ratio=0.05, logging_steps=5, save_strategy="no", report_to=[],
+        fp16=cuda, bf16=False, use_cpu=not cuda, assistant_only_loss=False, packing=False, padding_free=False,
+        max_length=512, dataloader_num_workers=0, seed=0, group_by_length=False,
+    )
+    peft_cfg = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM")
+    trainer = SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=tok, peft_config=peft_cfg)
+    tokens = sum(len(r["input_ids"]) for r in trainer.train_dataset)
+    t0 = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - t0
+    adapter = out / "adapter"
+    trainer.model.save_pretrained(adapter)
+    tok.save_pretrained(adapter)
+    system = examples[0].system
+    (adapter / "run_record.json").write_text(json.dumps({"base_model": "smollm2-135m", "system_prompt": system}))
+    return {"seconds": seconds, "tokens": tokens, "threads": threads, "precision": "fp16" if cuda else "fp32"}
+
+
+def _child_lorakit(out: Path, train_file: Path, eval_file: Path, steps: int, batch: int, lr: float,
+                   dropout: float) -> dict:
+    from lorakit.config import load_config
+    from lorakit.train.trainer import train
+
+    cfg = load_config(None, [f"output_dir={out}", f"data.train_file={train_file}", f"data.eval_file={eval_file}",
+                             f"train.max_steps={steps}", f"train.max_examples={steps * batch}",
+                             f"train.batch_size={batch}", f"train.lr={lr}", f"train.lora.dropout={dropout}",
+                             "train.checkpoint_every=100000"])
+    train(cfg)
+    rec = json.loads((out / "adapter" / "run_record.json").read_text())
+    return {"seconds": rec["seconds"], "tokens": rec["tokens"], "threads": rec["threads"], "precision": rec["precision"]}
+
+
+def _child(args) -> None:
+    out = Path(args.out)
+    if args.arm == "reference":
+        res = _child_reference(out, Path(args.train_file), args.steps, args.batch_size, args.lr)
+    else:
+        res = _child_lorakit(out, Path(args.train_file), Path(args.eval_file), args.steps, args.batch_size, args.lr,
+                             0.0 if args.arm == "lorakit-demo" else 0.05)
+    res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    (out / "bench.json").write_text(json.dumps(res))
+
+
+def _evaluate(out: Path, train_file: Path, eval_file: Path, items: int) -> dict:
+    from lorakit.config import load_config
+    from lorakit.eval.runner import evaluate
+
+    cfg = load_config(None, [f"output_dir={out}", f"data.train_file={train_file}", f"data.eval_file={eval_file}",
+                             f"eval.limit={items}", "eval.models=[tuned]", "eval.max_new_tokens=128"])
+    overall = evaluate(cfg)["models"]["tuned"]["overall"]
+    return {k: round(v, 4) for k, v in overall.items() if k in ("valid_json", "schema_valid", "exact_match",
+                                                                 "field:intent")}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--eval-items", type=int, default=100)
+    ap.add_argument("--arms", default="reference,lorakit,lorakit-demo")
+    ap.add_argument("--workdir", default="runs/bench_train")
+    ap.add_argument("--arm", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument("--train-file", help=argparse.SUPPRESS)
+    ap.add_argument("--eval-file", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.arm:
+        return _child(args)
+
+    from lorakit.data.gen import gen
+
+    work = Path(args.workdir)
+    data = work / "data"
+    if not (data / "train.jsonl").is_file():
+        gen("support_ticket", data, n_train=max(2000, args.steps * args.batch_size), n_eval=800, seed=0)
+    results = {}
+    for arm in args.arms.split(","):
+        out = work / arm
+        cmd = [sys.executable, __file__, "--arm", arm, "--out", str(out), "--train-file", str(data / "train.jsonl"),
+               "--eval-file", str(data / "eval.jsonl"), "--steps", str(args.steps),
+               "--batch-size", str(args.batch_size), "--lr", str(args.lr)]
+        out.mkdir(parents=True, exist_ok=True)
+        subprocess.run(cmd, check=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+        res = json.loads((out / "bench.json").read_text())
+        res["tokens_per_second"] = round(res["tokens"] / res["seconds"], 1)
+        res["seconds_per_step"] = round(res["seconds"] / args.steps, 2)
+        if args.eval_items:
+            res["eval"] = _evaluate(out, data / "train.jsonl", data / "eval.jsonl", args.eval_items)
+        results[arm] = res
+        print(arm, json.dumps(res), flush=True)
+    ref = results.get("reference", {}).get("tokens_per_second")
+    summary = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "steps": args.steps,
+               "batch_size": args.batch_size, "arms": results,
+               "speedup_vs_reference": {a: round(r["tokens_per_second"] / ref, 2) for a, r in results.items()} if ref else {}}
+    print(json.dumps(summary, indent=2))
+    print("\n| arm | precision | tokens/s | s/step | peak RSS (MB) | intent acc | exact match | speed-up |")
+    print("|---|---|---|---|---|---|---|---|")
+    for arm, r in results.items():
+        ev = r.get("eval", {})
+        print(f"| {arm} | {r['precision']} | {r['tokens_per_second']} | {r['seconds_per_step']} | {r['peak_rss_mb']} | "
+              f"{100 * ev.get('field:intent', 0):.1f}% | {100 * ev.get('exact_match', 0):.1f}% | "
+              f"{summary['speedup_vs_reference'].get(arm, '-')}x |")
+
+
+if __name__ == "__main__":
+    main()

@@ -38,3 +38,19 @@ def test_jsonl_round_trip_keeps_unicode(tmp_path):
     p = tmp_path / "r.jsonl"
     assert write_jsonl(p, rows) == 2
     assert [o for _, o in iter_jsonl(p)] == rows
+
+
+def test_atomic_writes_get_the_umask_mode_not_mkstemps_0600(tmp_path):
+    import os
+
+    from lorakit.io import atomic_dir, atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "a.txt", "x")
+        with atomic_dir(tmp_path / "d") as d:
+            (d / "f").write_text("y")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755

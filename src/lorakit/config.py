@@ -73,6 +73,9 @@ class EvalConfig(_Strict):
         ["free"], description="free: plain greedy; constrained: greedy within the task's JSON Schema (llguidance). "
         "Each model is evaluated once per entry: [free, constrained] gives base, base+constrained, tuned, ..."
     )
+    kl_items: int = Field(
+        50, ge=0, description="items on which to measure KL(tuned || base) of next-token distributions; 0: skip"
+    )
     stop_when_not_json: bool = Field(
         True, description="end an answer once it cannot become a JSON object (first character not '{'); "
         "scores are unchanged under strict parsing, the saved raw output is then only its first words"

@@ -29,3 +29,20 @@ def test_mcnemar_exact_p_values_by_hand():
     r = mcnemar(a, b)
     assert math.isclose(r["p_value"], 22 / 1024) and r["significant"]
     assert mcnemar([True, False], [True, False]) == {"a_only": 0, "b_only": 0, "p_value": 1.0, "significant": False}
+
+
+def test_kl_is_zero_for_the_same_model_and_positive_after_a_change(tiny_model_dir):
+    import torch
+
+    from lorakit.eval.stats import next_token_kl
+    from lorakit.models import load_model
+
+    a, tok, _ = load_model(tiny_model_dir)
+    b, _, _ = load_model(tiny_model_dir)
+    convs = [[{"role": "user", "content": "hello"}], [{"role": "user", "content": "a longer message here"}]]
+    answers = ['{"intent":"other"}', '{"intent":"refund"}']
+    same = next_token_kl(a, b, tok, convs, answers)
+    assert same["kl_mean"] == 0.0 and same["items"] == 2 and same["positions"] >= 8
+    with torch.no_grad():
+        b.get_output_embeddings().weight.mul_(3.0)  # sharper distributions: a different model
+    assert next_token_kl(a, b, tok, convs, answers)["kl_mean"] > 0.01

@@ -96,6 +96,12 @@ def comparison_lines(results: dict) -> list[str]:
     return out
 
 
+def divergence_line(d: dict) -> str:
+    return (f"Behavioural divergence: KL(tuned || base) of the next-token distributions over the expected answers of "
+            f"{d['items']} items ({d['positions']} positions): mean {d['kl_mean']:.3f} nats per token, "
+            f"{d['kl_first_token']:.3f} at the first answer token.")
+
+
 def confusion_rows(confusion: dict) -> tuple[list[str], list[list[str]]]:
     """Rows = expected value, columns = answered value (``(invalid)`` when no parseable answer)."""
     expected = sorted(confusion)
@@ -122,6 +128,8 @@ def render_markdown(results: dict, rob: dict | None = None) -> str:
         parts += [f"## By category: {label(metric)}", "", category_table(results, metric), ""]
     if results.get("comparisons"):
         parts += ["## Paired comparisons", ""] + comparison_lines(results) + [""]
+    if results.get("divergence"):
+        parts += [divergence_line(results["divergence"]), ""]
     if first:
         name = first.removeprefix("field:")
         for arm, res in results["models"].items():
@@ -253,6 +261,8 @@ def render_html(results: dict, rob: dict | None = None) -> str:
     if results.get("comparisons"):
         parts.append("<h2>Paired comparisons</h2><ul>" + "".join(
             f"<li>{e(line.strip().lstrip('- '))}</li>" for line in comparison_lines(results)) + "</ul>")
+    if results.get("divergence"):
+        parts.append(f"<p>{e(divergence_line(results['divergence']))}</p>")
     parts += ["<h2>By category</h2>", f"<img alt='category heat map' src='{heatmap_png(results, 'exact_match')}'>"]
     if first:
         parts.append(f"<img alt='category heat map {e(first)}' src='{heatmap_png(results, first)}'>")

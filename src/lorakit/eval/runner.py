@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lorakit.config import RunConfig
 from lorakit.data.chat import ChatExample, load_chat_jsonl
 from lorakit.errors import EvalError
 from lorakit.eval.metrics import Scorer, aggregate, aggregate_by, field_details, flips, per_item
-from lorakit.eval.stats import bootstrap_cis, mcnemar
+from lorakit.eval.stats import bootstrap_cis, mcnemar, next_token_kl
 from lorakit.io import iter_jsonl, read_json, write_json, write_jsonl
 
 
@@ -112,6 +114,13 @@ def _item_id(ex: ChatExample) -> str:
     return f"line-{ex.line}"
 
 
+def _divergence(loaded: dict, items: list[ChatExample], task, device: str) -> dict:
+    """KL(tuned || base) on the tuned model's prompts with the expected answers (see ``next_token_kl``)."""
+    (base, tok, _), (tuned, _, tuned_system) = loaded["base"], loaded["tuned"]
+    convs = [_prompt(ex, "tuned", "auto", task, tuned_system) for ex in items]
+    return next_token_kl(base, tuned, tok, convs, [ex.answer for ex in items], device)
+
+
 PAIRS = [("base", "tuned"), ("base+constrained", "tuned+constrained"),
          ("base", "base+constrained"), ("tuned", "tuned+constrained")]
 
@@ -133,26 +142,42 @@ def compare_arms(verdicts: dict[str, list[dict]], ids: list[str]) -> list[dict]:
     return out
 
 
-def evaluate(cfg: RunConfig) -> dict:
-    """Evaluate the configured models on the eval file; writes ``results.json`` and predictions."""
+@dataclass
+class _EvalSetup:
+    task: Any
+    eval_file: Path
+    items: list[ChatExample]
+    expected: list
+    device: str
+    precision: str
+
+
+def _setup(cfg: RunConfig) -> _EvalSetup:
+    """Threads, task, eval items with their expected answers, device and precision."""
     from lorakit.data.tasks import get_task
     from lorakit.pipeline import ensure_data
     from lorakit.runtime import pick_device, setup_threads
     from lorakit.train.trainer import resolve_precision
 
     setup_threads()
-    task = get_task(cfg.data.task)
     _, eval_file = ensure_data(cfg)
     items = load_chat_jsonl(eval_file, limit=cfg.eval.limit)
-    expected = [_expected(ex, eval_file) for ex in items]
     device = pick_device(cfg.train.device)
-    precision = resolve_precision(device, cfg.train.precision)
-    models = {}
+    return _EvalSetup(get_task(cfg.data.task), eval_file, items, [_expected(ex, eval_file) for ex in items],
+                      device, resolve_precision(device, cfg.train.precision))
+
+
+def evaluate(cfg: RunConfig) -> dict:
+    """Evaluate the configured models on the eval file; writes ``results.json`` and predictions."""
+    su = _setup(cfg)
+    task, eval_file, items, expected, device, precision = (su.task, su.eval_file, su.items, su.expected, su.device,
+                                                           su.precision)
+    models, loaded_models = {}, {}
     for which in cfg.eval.models:
         loaded = load_for_eval(cfg, which, device, precision)  # one load per model, shared by its decoding arms
         for decoding in cfg.eval.decoding:
             models[arm_name(which, decoding)] = evaluate_model(cfg, which, items, expected, task, decoding, loaded)
-        del loaded
+        loaded_models[which] = loaded
     results = {
         "task": task.name,
         "eval_file": str(eval_file),
@@ -160,6 +185,9 @@ def evaluate(cfg: RunConfig) -> dict:
         "models": {k: {kk: vv for kk, vv in v.items() if kk != "_verdicts"} for k, v in models.items()},
         "comparisons": compare_arms({k: v["_verdicts"] for k, v in models.items()}, [_item_id(ex) for ex in items]),
     }
+    if {"base", "tuned"} <= set(loaded_models) and cfg.eval.kl_items:
+        results["divergence"] = _divergence(loaded_models, items[:cfg.eval.kl_items], task, device)
+    del loaded_models
     record_path = Path(cfg.output_dir) / "adapter" / "run_record.json"
     if record_path.is_file():
         rec = read_json(record_path)
@@ -174,17 +202,10 @@ def evaluate(cfg: RunConfig) -> dict:
 
 def evaluate_robustness(cfg: RunConfig) -> dict:
     """``--suite robustness``: every arm on clean items and their attacked variants; writes ``robustness.json``."""
-    from lorakit.data.tasks import get_task
     from lorakit.eval.robustness import attack_success, build_suite
-    from lorakit.pipeline import ensure_data
-    from lorakit.runtime import pick_device, setup_threads
-    from lorakit.train.trainer import resolve_precision
 
-    setup_threads()
-    task = get_task(cfg.data.task)
-    _, eval_file = ensure_data(cfg)
-    items = load_chat_jsonl(eval_file, limit=cfg.eval.limit)
-    expected = [_expected(ex, eval_file) for ex in items]
+    su = _setup(cfg)
+    task, eval_file, items, expected = su.task, su.eval_file, su.items, su.expected
     variants, v_expected = build_suite(items, expected, task.empty_answer)
     if not variants:
         raise EvalError(f"no eval item in {eval_file} is long enough for the robustness suite (40+ characters)")
@@ -193,11 +214,9 @@ def evaluate_robustness(cfg: RunConfig) -> dict:
              for ex, e in zip(items, expected) if ex.line in attacked_lines]
     all_items = [ex for ex, _ in clean] + variants
     all_expected = [e for _, e in clean] + v_expected
-    device = pick_device(cfg.train.device)
-    precision = resolve_precision(device, cfg.train.precision)
     arms = {}
     for which in cfg.eval.models:
-        loaded = load_for_eval(cfg, which, device, precision)
+        loaded = load_for_eval(cfg, which, su.device, su.precision)
         for decoding in cfg.eval.decoding:
             res = evaluate_model(cfg, which, all_items, all_expected, task, decoding, loaded, "eval/robustness")
             verdicts = res.pop("_verdicts")

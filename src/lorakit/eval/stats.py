@@ -46,3 +46,31 @@ def mcnemar(a: list[bool], b: list[bool]) -> dict:
         k = min(a_only, b_only)
         p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n)
     return {"a_only": a_only, "b_only": b_only, "p_value": p, "significant": p < 0.05}
+
+
+def next_token_kl(base, tuned, tok, conversations: list[list[dict]], answers: list[str], device: str = "cpu") -> dict:
+    """Mean KL(tuned || base) of the next-token distributions over the answer positions.
+
+    Both models read the same text (the prompt and the expected answer, teacher-forced), so the
+    number measures how far the adapter moved the model's predictions where it matters: 0 means
+    unchanged behaviour. Also returns the KL at the first answer token alone.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    total, positions, first = 0.0, 0, []
+    for conv, answer in zip(conversations, answers):
+        prompt = tok.apply_chat_template(conv, add_generation_prompt=True, tokenize=False)
+        p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
+        a_ids = tok(answer, add_special_tokens=False)["input_ids"]
+        ids = torch.tensor([p_ids + a_ids], device=device)
+        span = slice(len(p_ids) - 1, len(p_ids) + len(a_ids) - 1)  # positions that predict answer tokens
+        with torch.inference_mode():
+            lp_t = F.log_softmax(tuned(ids).logits[0, span].float(), dim=-1)
+            lp_b = F.log_softmax(base(ids).logits[0, span].float(), dim=-1)
+        kl = (lp_t.exp() * (lp_t - lp_b)).sum(-1)
+        total += float(kl.sum())
+        positions += kl.numel()
+        first.append(float(kl[0]))
+    return {"kl_mean": total / max(positions, 1), "kl_first_token": sum(first) / max(len(first), 1),
+            "items": len(answers), "positions": positions}

@@ -96,6 +96,21 @@ def comparison_lines(results: dict) -> list[str]:
     return out
 
 
+def field_rows(results: dict) -> tuple[list[str], list[list[str]]]:
+    """Per field and arm, the diagnostics its schema type calls for (see metrics.field_details)."""
+    head = ["field", "arm", "kind", "accuracy", "normalised match", "invented (null expected)",
+            "missed (value expected)", "set F1"]
+    rows = []
+    arms = list(results["models"])
+    for name in results["models"][arms[0]].get("fields", {}):
+        for arm in arms:
+            d = results["models"][arm]["fields"][name]
+            acc = results["models"][arm]["overall"].get(f"field:{name}")
+            rows.append([name, arm, d["kind"] + (", nullable" if d["nullable"] else ""), _pct(acc),
+                         _pct(d.get("normalised")), _pct(d.get("invented")), _pct(d.get("missed")), _pct(d.get("f1"))])
+    return head, rows
+
+
 def divergence_line(d: dict) -> str:
     return (f"Behavioural divergence: KL(tuned || base) of the next-token distributions over the expected answers of "
             f"{d['items']} items ({d['positions']} positions): mean {d['kl_mean']:.3f} nats per token, "
@@ -130,6 +145,8 @@ def render_markdown(results: dict, rob: dict | None = None) -> str:
         parts += ["## Paired comparisons", ""] + comparison_lines(results) + [""]
     if results.get("divergence"):
         parts += [divergence_line(results["divergence"]), ""]
+    if next(iter(results["models"].values())).get("fields"):
+        parts += ["## Field details", "", _md_table(*field_rows(results)), ""]
     if first:
         name = first.removeprefix("field:")
         for arm, res in results["models"].items():
@@ -272,6 +289,8 @@ def render_html(results: dict, rob: dict | None = None) -> str:
         if confs:
             parts.append(f"<h2>{e(name)} confusion</h2>")
             parts += [f"<img alt='confusion {e(arm)}' src='{confusion_png(conf, arm)}'>" for arm, conf in confs]
+    if next(iter(results["models"].values())).get("fields"):
+        parts += ["<h2>Field details</h2>", _html_table(*field_rows(results))]
     tr = results.get("training")
     if tr and tr.get("loss_curve"):
         parts += ["<h2>Training loss</h2>", f"<img alt='training loss' src='{loss_png(tr['loss_curve'])}'>",

@@ -30,6 +30,11 @@ class Dist:
     def is_main(self) -> bool:
         return self.rank == 0
 
+    @property
+    def local_world(self) -> int:
+        """Processes on this machine, which share its cores."""
+        return int(os.environ.get("LOCAL_WORLD_SIZE", self.world))
+
     @classmethod
     def setup(cls) -> Dist:
         """Single process unless launched with WORLD_SIZE > 1 (accelerate launch, torchrun)."""

@@ -142,7 +142,7 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
     from lorakit.train.distributed import Dist
 
     dist = Dist.setup()
-    threads = setup_threads(share=dist.world)
+    threads = setup_threads(share=dist.local_world)
     run_dir = Path(cfg.output_dir)
     train_file, _ = ensure_data(cfg)
     ckpt_dir = run_dir / "checkpoints"

@@ -10,7 +10,9 @@ Arms, each in its own child process (clean peak-RSS numbers), run one after the 
 - ``lorakit``: ``lorakit train`` with the library defaults (same LoRA settings, dropout 0.05):
   answer-only loss with the LM head on answer positions only, length-bucketed batches, bf16
   autocast with a bf16 frozen base where the CPU supports it;
-- ``lorakit-demo``: as ``lorakit`` with LoRA dropout 0 (the demo config's choice).
+- ``lorakit-demo``: as ``lorakit`` with LoRA dropout 0 (the demo config's choice);
+- ``lorakit-qlora`` (ask for it with ``--arms``): as ``lorakit`` with the base in 4-bit NF4, for
+  peak memory of LoRA vs QLoRA.
 
 Both see the first ``steps x batch`` rows of the same generated train file, the same learning-rate
 schedule (cosine, 5% warm-up, lr 1e-3) and seed. Tokens/s counts real (non-padding) tokens. Each
@@ -54,9 +56,9 @@ def _child_reference(out: Path, train_file: Path, steps: int, batch: int, lr: fl
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     args = SFTConfig(
         output_dir=str(out / "trl"), per_device_train_batch_size=batch, max_steps=steps, learning_rate=lr,
-        lr_scheduler_type="cosine", warmup_ratio=0.05, logging_steps=5, save_strategy="no", report_to=[],
+        lr_scheduler_type="cosine", warmup_steps=int(0.05 * steps), logging_steps=5, save_strategy="no", report_to=[],
         fp16=cuda, bf16=False, use_cpu=not cuda, assistant_only_loss=False, packing=False, padding_free=False,
-        max_length=512, dataloader_num_workers=0, seed=0, group_by_length=False,
+        max_length=512, dataloader_num_workers=0, seed=0,
     )
     peft_cfg = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM")
     trainer = SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=tok, peft_config=peft_cfg)
@@ -73,14 +75,14 @@ def _child_reference(out: Path, train_file: Path, steps: int, batch: int, lr: fl
 
 
 def _child_lorakit(out: Path, train_file: Path, eval_file: Path, steps: int, batch: int, lr: float,
-                   dropout: float) -> dict:
+                   dropout: float, quantization: str = "none") -> dict:
     from lorakit.config import load_config
     from lorakit.train.trainer import train
 
     cfg = load_config(None, [f"output_dir={out}", f"data.train_file={train_file}", f"data.eval_file={eval_file}",
                              f"train.max_steps={steps}", f"train.max_examples={steps * batch}",
                              f"train.batch_size={batch}", f"train.lr={lr}", f"train.lora.dropout={dropout}",
-                             "train.checkpoint_every=100000"])
+                             "train.checkpoint_every=100000", f"train.quantization={quantization}"])
     train(cfg)
     rec = json.loads((out / "adapter" / "run_record.json").read_text())
     return {"seconds": rec["seconds"], "tokens": rec["tokens"], "threads": rec["threads"], "precision": rec["precision"]}
@@ -92,7 +94,8 @@ def _child(args) -> None:
         res = _child_reference(out, Path(args.train_file), args.steps, args.batch_size, args.lr)
     else:
         res = _child_lorakit(out, Path(args.train_file), Path(args.eval_file), args.steps, args.batch_size, args.lr,
-                             0.0 if args.arm == "lorakit-demo" else 0.05)
+                             0.0 if args.arm == "lorakit-demo" else 0.05,
+                             "nf4" if args.arm == "lorakit-qlora" else "none")
     res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     (out / "bench.json").write_text(json.dumps(res))
 

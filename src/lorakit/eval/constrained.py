@@ -40,13 +40,6 @@ def capped_schema(schema: dict, max_string: int = MAX_STRING, max_items: int = M
     return out
 
 
-def _require_llguidance():
-    try:
-        import llguidance  # noqa: F401
-    except ImportError:
-        raise EvalError("constrained decoding needs llguidance: pip install 'lorakit[constrained]'") from None
-
-
 @lru_cache(maxsize=8)
 def _ll_tokenizer(tok, n_vocab: int):
     import llguidance.hf
@@ -56,8 +49,7 @@ def _ll_tokenizer(tok, n_vocab: int):
 
 def compile_schema(schema: dict) -> str:
     """The llguidance grammar for ``schema`` (compact JSON, capped lengths); raises EvalError if unusable."""
-    _require_llguidance()
-    import llguidance
+    import llguidance  # a core dependency
 
     grammar = llguidance.LLMatcher.grammar_from_json_schema(
         capped_schema(schema), overrides={"whitespace_flexible": False})

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from lorakit.config import RunConfig
 from lorakit.data.chat import ChatExample, load_chat_jsonl
@@ -142,8 +141,7 @@ def compare_arms(verdicts: dict[str, list[dict]], ids: list[str]) -> list[dict]:
     return out
 
 
-@dataclass
-class _EvalSetup:
+class _EvalSetup(NamedTuple):
     task: Any
     eval_file: Path
     items: list[ChatExample]
@@ -169,9 +167,7 @@ def _setup(cfg: RunConfig) -> _EvalSetup:
 
 def evaluate(cfg: RunConfig) -> dict:
     """Evaluate the configured models on the eval file; writes ``results.json`` and predictions."""
-    su = _setup(cfg)
-    task, eval_file, items, expected, device, precision = (su.task, su.eval_file, su.items, su.expected, su.device,
-                                                           su.precision)
+    task, eval_file, items, expected, device, precision = _setup(cfg)
     models, loaded_models = {}, {}
     for which in cfg.eval.models:
         loaded = load_for_eval(cfg, which, device, precision)  # one load per model, shared by its decoding arms
@@ -204,8 +200,7 @@ def evaluate_robustness(cfg: RunConfig) -> dict:
     """``--suite robustness``: every arm on clean items and their attacked variants; writes ``robustness.json``."""
     from lorakit.eval.robustness import attack_success, build_suite
 
-    su = _setup(cfg)
-    task, eval_file, items, expected = su.task, su.eval_file, su.items, su.expected
+    task, eval_file, items, expected, device, precision = _setup(cfg)
     variants, v_expected = build_suite(items, expected, task.empty_answer)
     if not variants:
         raise EvalError(f"no eval item in {eval_file} is long enough for the robustness suite (40+ characters)")
@@ -216,7 +211,7 @@ def evaluate_robustness(cfg: RunConfig) -> dict:
     all_expected = [e for _, e in clean] + v_expected
     arms = {}
     for which in cfg.eval.models:
-        loaded = load_for_eval(cfg, which, su.device, su.precision)
+        loaded = load_for_eval(cfg, which, device, precision)
         for decoding in cfg.eval.decoding:
             res = evaluate_model(cfg, which, all_items, all_expected, task, decoding, loaded, "eval/robustness")
             verdicts = res.pop("_verdicts")

@@ -46,3 +46,19 @@ def tiny_config(tmp_path, tiny_model_dir):
         "train.batch_size=8", "train.max_steps=4", "train.lr=5e-3", "train.checkpoint_every=2", "train.log_every=1",
         "train.lora.dropout=0.1", "eval.batch_size=6", "eval.max_new_tokens=12",
     ])
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, tiny_model_dir):
+    """A run folder with a (briefly) trained tiny adapter and its eval data, fp32 throughout."""
+    from lorakit.config import load_config
+    from lorakit.train.trainer import train
+
+    out = tmp_path_factory.mktemp("served-run")
+    cfg = load_config(None, [
+        f"output_dir={out}", f"model.name={tiny_model_dir}", "data.n_train=32", "data.n_eval=8",
+        "train.batch_size=8", "train.max_steps=3", "train.lr=5e-3", "train.precision=fp32",
+        "eval.batch_size=1", "eval.max_new_tokens=24", "eval.kl_items=0",
+    ])
+    train(cfg)
+    return out, cfg

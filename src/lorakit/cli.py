@@ -47,6 +47,43 @@ def gen(
         typer.echo(f"{split}: {f['rows']} rows -> {f['path']}")
 
 
+data_app = typer.Typer(no_args_is_help=True, help="Prepare your own data: convert, validate, deduplicate, split.")
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("prepare")
+def data_prepare(
+    train_file: Annotated[Path, typer.Argument(help="your data: chat / alpaca / instruction / prompt-completion "
+                                                    "(JSONL or a JSON list) or CSV")],
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("data/prepared"),
+    eval_file: Annotated[Optional[Path], typer.Option("--eval", help="held-out file; else split off")] = None,
+    eval_fraction: Annotated[float, typer.Option(help="share split off for eval")] = 0.1,
+    fmt: Annotated[str, typer.Option("--format", help="auto, chat, alpaca, instruction, prompt_completion, csv")] = "auto",
+    column: Annotated[Optional[list[str]], typer.Option(help="CSV column map, e.g. --column prompt=question")] = None,
+    system: Annotated[Optional[str], typer.Option(help="system prompt for rows that have none")] = None,
+    skip_bad: Annotated[bool, typer.Option(help="drop and count malformed rows instead of stopping")] = False,
+    no_dedup: Annotated[bool, typer.Option(help="keep duplicates and eval-leaking train rows")] = False,
+    seed: Annotated[int, typer.Option(help="split seed")] = 0,
+) -> None:
+    """Convert your data to chat JSONL, drop duplicates and eval leaks, split train/eval; report every drop."""
+    from lorakit.data.prepare import prepare
+
+    try:
+        columns = dict(c.split("=", 1) for c in column) if column else None
+        rec = prepare(train_file, out, eval_file=eval_file, eval_fraction=eval_fraction, fmt=fmt, skip_bad=skip_bad,
+                      system=system, columns=columns, seed=seed, dedupe=not no_dedup)
+    except LorakitError as e:
+        _fail(e)
+    except ValueError:
+        _fail(LorakitError("--column must look like field=column, e.g. --column prompt=question"))
+    typer.echo(f"format: {rec['format']}; rows read: {rec['rows_read']}; bad rows skipped: {rec['bad_rows']}")
+    for reason, n in rec["dropped"].items():
+        typer.echo(f"dropped ({reason}): {n}")
+    for split, f in rec["files"].items():
+        typer.echo(f"{split}: {f['rows']} rows -> {f['path']}")
+    typer.echo(f"every dropped row with its reason: {out / 'dropped.jsonl'}")
+
+
 @app.command()
 def train(config: ConfigArg = None, set_: SetOpt = None,
           resume: Annotated[bool, typer.Option(help="continue from the last checkpoint")] = False) -> None:
@@ -67,7 +104,13 @@ DecodingOpt = Annotated[Optional[list[str]], typer.Option(
 @app.command("eval")
 def eval_(config: ConfigArg = None, set_: SetOpt = None, decoding: DecodingOpt = None,
           suite: Annotated[Optional[str], typer.Option(
-              help="robustness: adversarial variants of the eval items (writes robustness.json)")] = None) -> None:
+              help="robustness: adversarial variants of the eval items (writes robustness.json)")] = None,
+          backend: Annotated[Optional[str], typer.Option(
+              help="local (in-process) or openai (any OpenAI-compatible endpoint: eval.openai.*)")] = None,
+          base_url: Annotated[Optional[str], typer.Option(help="openai backend: endpoint up to /v1")] = None,
+          served: Annotated[Optional[list[str]], typer.Option(
+              help="openai backend: MODEL=NAME, the served name of base or tuned, e.g. --served tuned=ticket")] = None,
+          ) -> None:
     """Evaluate the base and tuned models on the same items; writes results.json and a report."""
     from lorakit.eval.report import headline_table, report, robustness_table
     from lorakit.eval.runner import evaluate, evaluate_robustness
@@ -75,7 +118,11 @@ def eval_(config: ConfigArg = None, set_: SetOpt = None, decoding: DecodingOpt =
     if suite not in (None, "robustness"):
         _fail(LorakitError(f"unknown suite {suite!r}; the one suite is: robustness"))
     try:
-        cfg = _config(config, (set_ or []) + ([f"eval.decoding=[{','.join(decoding)}]"] if decoding else []))
+        extra = [f"eval.decoding=[{','.join(decoding)}]"] if decoding else []
+        extra += [f"eval.backend={backend}"] if backend else []
+        extra += [f"eval.openai.base_url={base_url}"] if base_url else []
+        extra += [f"eval.openai.models.{s}" for s in served or []]
+        cfg = _config(config, (set_ or []) + extra)
         if suite == "robustness":
             results = evaluate_robustness(cfg)
             if (cfg.output_dir / "results.json").is_file():
@@ -114,6 +161,74 @@ def run(config: ConfigArg = None, set_: SetOpt = None,
         _fail(e)
     typer.echo(path.read_text(encoding="utf-8"))
     typer.echo(f"report: {path}")
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder holding a trained adapter")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="peft, merged, gguf or ollama")] = "merged",
+    out: Annotated[Optional[Path], typer.Option(help="output folder (default RUN_DIR/export/FORMAT)")] = None,
+    quant: Annotated[str, typer.Option(help="GGUF weights: f16 or q8_0")] = "f16",
+    check: Annotated[bool, typer.Option(help="re-answer eval items with the export; fail if any answer differs")] = False,
+    check_items: Annotated[int, typer.Option(help="eval items the check re-answers")] = 16,
+) -> None:
+    """Export the adapter: PEFT folder, merged HF model, GGUF, or GGUF + Ollama Modelfile."""
+    from lorakit.export import export as run_export
+
+    try:
+        rec = run_export(run_dir, fmt, out, quant=quant, check=check, check_items=check_items)
+    except LorakitError as e:
+        _fail(e)
+    typer.echo(f"{fmt} export -> {rec['path']}")
+    if "check" in rec:
+        typer.echo(f"parity check passed: {rec['check']['summary']}")
+
+
+@app.command()
+def predict(
+    run_dir: Annotated[Path, typer.Argument(help="a trained run folder")],
+    input_file: Annotated[Optional[Path], typer.Option("--input", "-i", help="input lines (default: stdin)")] = None,
+    constrained: Annotated[bool, typer.Option(help="decode within the task's JSON Schema")] = False,
+    batch_size: Annotated[int, typer.Option(help="lines answered together")] = 16,
+) -> None:
+    """Answer messages (one per line, or JSON lines with "messages"/"input") with the tuned model; JSON out."""
+    from lorakit.predict import predict as run_predict
+
+    try:
+        lines = input_file.open(encoding="utf-8") if input_file else sys.stdin
+        for out in run_predict(run_dir, lines, constrained=constrained, batch_size=batch_size):
+            typer.echo(out)
+    except (LorakitError, OSError) as e:
+        _fail(LorakitError(str(e)))
+
+
+@app.command()
+def serve(
+    runs: Annotated[Optional[list[str]], typer.Argument(help="run folders to serve, as NAME=RUN_DIR or RUN_DIR")] = None,
+    adapters: Annotated[Optional[Path], typer.Option(help="a folder of adapters (or run folders), loaded by name "
+                                                          "on first request")] = None,
+    base_model: Annotated[Optional[str], typer.Option(help="base model (default: the runs' base)")] = None,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    max_batch: Annotated[int, typer.Option(help="requests answered by one generate call (1: no batching)")] = 16,
+    batch_wait_ms: Annotated[float, typer.Option(help="how long the first request waits for company")] = 10.0,
+    max_tokens: Annotated[int, typer.Option(help="largest max_tokens a request may ask for")] = 1024,
+    max_body_bytes: Annotated[int, typer.Option(help="largest request body")] = 1_000_000,
+    max_messages: Annotated[int, typer.Option(help="most messages per request")] = 64,
+    api_key_env: Annotated[str, typer.Option(help="environment variable holding the API key (unset: no key)")]
+    = "LORAKIT_API_KEY",
+    precision: Annotated[str, typer.Option(help="auto, bf16 or fp32")] = "auto",
+) -> None:
+    """Serve base + adapters over an OpenAI-compatible API (chat completions, streaming, JSON schema)."""
+    from lorakit.serve.app import Limits
+    from lorakit.serve.server import serve as run_serve
+
+    try:
+        run_serve(runs or [], host=host, port=port, base_model=base_model, adapter_dir=adapters, max_batch=max_batch,
+                  batch_wait_ms=batch_wait_ms, precision=precision, api_key_env=api_key_env,
+                  limits=Limits(max_body_bytes=max_body_bytes, max_messages=max_messages, max_tokens=max_tokens))
+    except LorakitError as e:
+        _fail(e)
 
 
 def main() -> None:

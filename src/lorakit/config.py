@@ -23,9 +23,17 @@ class ModelConfig(_Strict):
 
 
 class DataConfig(_Strict):
-    task: str = "support_ticket"
-    train_file: Path | None = Field(None, description="chat JSONL; generated into the run folder when empty")
-    eval_file: Path | None = None
+    task: str = Field("support_ticket", description="support_ticket, invoice, finance, text (your own free-text "
+                      "data), a JSON Schema file or package.module:PydanticModel")
+    train_file: Path | None = Field(None, description="your data in any format of docs/data-formats.md; "
+                                    "generated into the run folder when empty")
+    eval_file: Path | None = Field(None, description="held-out data; split off train_file when empty")
+    format: Literal["auto", "chat", "alpaca", "instruction", "prompt_completion", "csv"] = "auto"
+    columns: dict[str, str] | None = Field(None, description="CSV: format field -> column, e.g. {prompt: question}")
+    system_prompt: str | None = Field(None, description="system prompt for rows that carry none")
+    skip_bad: bool = Field(False, description="drop and count malformed rows instead of stopping")
+    eval_fraction: float = Field(0.1, gt=0, lt=1, description="share split off for eval when eval_file is empty")
+    dedup: bool = Field(True, description="remove exact/near duplicates and train rows that leak eval prompts")
     n_train: int = Field(6000, ge=1)
     n_eval: int = Field(800, ge=1)
     seed: int = 0
@@ -61,7 +69,19 @@ class TrainConfig(_Strict):
     seed: int = 0
 
 
+class OpenAIBackend(_Strict):
+    base_url: str = Field("http://127.0.0.1:8000/v1", description="OpenAI-compatible endpoint, up to /v1")
+    models: dict[str, str] = Field({"base": "base", "tuned": "tuned"},
+                                   description="lorakit model (base, tuned) -> the name the endpoint serves it under")
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the key, if any")
+    concurrency: int = Field(8, ge=1, le=256)
+    timeout_s: float = Field(120.0, gt=0)
+
+
 class EvalConfig(_Strict):
+    backend: Literal["local", "openai"] = Field(
+        "local", description="local: load the models in-process; openai: ask eval.openai.base_url for every answer")
+    openai: OpenAIBackend = OpenAIBackend()
     limit: int | None = Field(None, ge=1, description="evaluate the first N items only")
     batch_size: int = Field(32, ge=1)
     max_new_tokens: int = Field(160, ge=1)

@@ -9,12 +9,15 @@ message and exits with code 2 instead of showing a traceback.
     ├── DataError        a malformed data file (names the file, line and field)
     ├── ModelLoadError   a model that cannot be found or loaded (says what to install)
     ├── TrainError       training cannot start or continue (e.g. no checkpoint to resume)
-    └── EvalError        evaluation inputs missing or inconsistent
+    ├── EvalError        evaluation inputs missing or inconsistent
+    ├── ExportError      an export failed or its parity check found a difference
+    └── ServeError       the server cannot start (bad adapter folder, port in use)
 """
 
 from __future__ import annotations
 
-__all__ = ["LorakitError", "ConfigError", "DataError", "ModelLoadError", "TrainError", "EvalError"]
+__all__ = ["LorakitError", "ConfigError", "DataError", "ModelLoadError", "TrainError", "EvalError", "ExportError",
+           "ServeError"]
 
 
 class LorakitError(Exception):
@@ -47,3 +50,11 @@ class TrainError(LorakitError):
 
 class EvalError(LorakitError):
     """Evaluation could not run with the inputs given."""
+
+
+class ExportError(LorakitError):
+    """An export failed, or its parity check found an answer that differs from the evaluated model's."""
+
+
+class ServeError(LorakitError):
+    """The server cannot start with the options given."""

@@ -8,12 +8,38 @@ from lorakit.config import RunConfig
 from lorakit.io import read_json
 
 
+def prepare_user_data(cfg: RunConfig) -> tuple[Path, Path]:
+    """The user's files, converted to chat JSONL, deduplicated and split once into the run folder."""
+    from lorakit.data.prepare import prepare
+    from lorakit.io import sha256_file
+
+    d = cfg.data
+    data_dir = Path(cfg.output_dir) / "data"
+    settings = {"eval_fraction": d.eval_fraction, "seed": d.seed, "dedup": d.dedup, "skip_bad": d.skip_bad,
+                "system": d.system_prompt, "columns": d.columns}
+    sources = {k: {"path": str(p), "sha256": sha256_file(p)}
+               for k, p in (("train", d.train_file), ("eval", d.eval_file)) if p and Path(p).is_file()}
+    record_path = data_dir / "prepare_record.json"
+    rec = read_json(record_path) if record_path.is_file() else {}
+    if rec.get("sources") != sources or rec.get("settings") != settings or rec.get("format_asked") != d.format:
+        rec = prepare(d.train_file, data_dir, eval_file=d.eval_file, eval_fraction=d.eval_fraction, fmt=d.format,
+                      skip_bad=d.skip_bad, system=d.system_prompt, columns=d.columns, seed=d.seed, dedupe=d.dedup)
+        from lorakit.io import write_json
+
+        write_json(record_path, {**rec, "format_asked": d.format})
+    return data_dir / "train.jsonl", data_dir / "eval.jsonl"
+
+
 def ensure_data(cfg: RunConfig) -> tuple[Path, Path]:
-    """The train and eval files of ``cfg``: the user's own, or generated once into the run folder."""
+    """The train and eval files of ``cfg``: the user's own (prepared), or generated once into the run folder."""
     from lorakit.data.gen import gen, generator_fingerprint
 
-    if cfg.data.train_file and cfg.data.eval_file:
-        return Path(cfg.data.train_file), Path(cfg.data.eval_file)
+    if cfg.data.train_file:
+        return prepare_user_data(cfg)
+    if cfg.data.eval_file:
+        from lorakit.errors import ConfigError
+
+        raise ConfigError("data.eval_file is set but data.train_file is not; give both, or neither to generate data")
     data_dir = Path(cfg.output_dir) / "data"
     wanted = {"task": cfg.data.task, "seed": cfg.data.seed, "n_train": cfg.data.n_train, "n_eval": cfg.data.n_eval,
               "generator": generator_fingerprint(cfg.data.task)}
@@ -25,9 +51,7 @@ def ensure_data(cfg: RunConfig) -> tuple[Path, Path]:
                 "n_eval": rec["files"]["eval"]["rows"], "generator": rec.get("generator")}
     if have != wanted:
         gen(cfg.data.task, data_dir, cfg.data.n_train, cfg.data.n_eval, cfg.data.seed)
-    train_file = Path(cfg.data.train_file) if cfg.data.train_file else data_dir / "train.jsonl"
-    eval_file = Path(cfg.data.eval_file) if cfg.data.eval_file else data_dir / "eval.jsonl"
-    return train_file, eval_file
+    return data_dir / "train.jsonl", data_dir / "eval.jsonl"
 
 
 def adapter_is_current(cfg: RunConfig, train_file: Path) -> bool:

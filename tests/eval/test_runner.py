@@ -125,3 +125,34 @@ def test_attacks_carry_no_label_information():
         assert not any(w in added for w in ("asap", "a.s.a.p", "urgent", "immediately")), name  # priority words
         assert "ord-" not in added, name
         assert not any(re.search(rf"\b{re.escape(p.lower())}\b", added) for p in PRODUCTS), name
+
+
+def test_text_task_on_your_own_data_detects_labels_and_constrains_them(tmp_path, tiny_model_dir):
+    """Instruction data in disguise (intent ids + a few free-text rows), prepared, trained, evaluated both ways."""
+    import json
+
+    from lorakit.config import load_config
+    from lorakit.io import iter_jsonl, read_json
+    from lorakit.pipeline import run
+    from tests.data.banking_like import write
+
+    src = write(tmp_path / "banking.json", n=300)
+    cfg = load_config(None, [
+        f"output_dir={tmp_path / 'run'}", f"model.name={tiny_model_dir}", "data.task=text", f"data.train_file={src}",
+        "data.eval_fraction=0.1", "train.batch_size=8", "train.max_steps=2", "eval.batch_size=16",
+        "eval.max_new_tokens=6", "eval.decoding=[free,constrained]", "eval.kl_items=4",
+    ])
+    report = run(cfg).read_text()
+    results = read_json(tmp_path / "run" / "results.json")
+    assert results["output"] == "text" and set(results["models"]) == {
+        "base", "base+constrained", "tuned", "tuned+constrained"}
+    n = results["n_items"]
+    assert n == read_json(tmp_path / "run" / "data" / "prepare_record.json")["files"]["eval"]["rows"]
+    answers = {r["response"] for r in json.loads(src.read_text())}
+    preds = [r for _, r in iter_jsonl(tmp_path / "run" / "eval" / "tuned+constrained" / "predictions.jsonl")]
+    label_items = [r for r in preds if r["label_group"] is not None]
+    assert label_items and all(r["prediction"] in answers for r in label_items)  # the grammar keeps to the labels
+    for arm in results["models"].values():
+        assert {"exact_match", "token_f1", "rouge_l", "label_accuracy"} <= set(arm["overall"])
+        assert arm["fields"]["labels:all"]["n"] == len(label_items)
+    assert "Classification items (detected label sets)" in report and "token F1" in report

@@ -62,11 +62,12 @@ def compile_schema(schema: dict) -> str:
 class JsonSchemaLogitsProcessor:
     """A ``transformers`` logits processor that masks every token the schema does not allow.
 
-    Build one per ``generate`` call (it keeps a matcher per row). Rows that finished or hit
-    a grammar error may only emit EOS, so the batch never sees an all -inf row.
+    Build one per ``generate`` call (it keeps a matcher per row). ``grammar`` is one grammar for
+    every row or a list with one per row (None: that row is not constrained). Rows that finished
+    or hit a grammar error may only emit EOS, so the batch never sees an all -inf row.
     """
 
-    def __init__(self, tok, grammar: str, n_vocab: int, prompt_len: int):
+    def __init__(self, tok, grammar: str | list[str | None], n_vocab: int, prompt_len: int):
         import llguidance
 
         self.ll_tok = _ll_tokenizer(tok, n_vocab)
@@ -81,18 +82,21 @@ class JsonSchemaLogitsProcessor:
 
         batch = input_ids.shape[0]
         if self.matchers is None:
-            self.matchers = [llguidance.LLMatcher(self.ll_tok, self.grammar, log_level=0) for _ in range(batch)]
+            grammars = self.grammar if isinstance(self.grammar, list) else [self.grammar] * batch
+            self.matchers = [llguidance.LLMatcher(self.ll_tok, g, log_level=0) if g else None for g in grammars]
         elif input_ids.shape[1] > self.prompt_len:
             for m, token in zip(self.matchers, input_ids[:, -1].tolist()):
-                if not m.is_stopped() and not m.is_error():
+                if m is not None and not m.is_stopped() and not m.is_error():
                     m.consume_token(token)
         bitmask = allocate_token_bitmask(batch, self.n_vocab)
-        live = [(m, i) for i, m in enumerate(self.matchers) if not (m.is_stopped() or m.is_error())]
+        live = [(m, i) for i, m in enumerate(self.matchers) if m is not None and not (m.is_stopped() or m.is_error())]
         if live:
             fill_next_token_bitmask_par(self.executor, live, bitmask)
         banned = _disallowed(bitmask, scores.shape[1])
         for i, m in enumerate(self.matchers):
-            if m.is_stopped() or m.is_error():
+            if m is None:
+                banned[i] = False  # a free row
+            elif m.is_stopped() or m.is_error():
                 banned[i] = True
                 banned[i, self.eos] = False
         return scores.masked_fill_(banned.to(scores.device), float("-inf"))

@@ -32,13 +32,14 @@ class StopWhenNotJson:
 
 def generate(model, tok, conversations: list[list[dict]], *, batch_size: int, max_new_tokens: int,
              on_batch: Callable[[int], None] | None = None, stop_when_not_json: bool = False,
-             grammar: str | None = None) -> list[str]:
+             grammar: str | list[str | None] | None = None) -> list[str]:
     """Greedy answers for chat ``conversations`` (each ending with the user turn), in input order.
 
     Prompts are sorted by length so a batch holds similar lengths (less padding), left-padded
     so every row's answer starts at the same position. ``stop_when_not_json`` ends a row as soon
     as it cannot become a JSON object (see :class:`StopWhenNotJson`). ``grammar`` (from
-    :func:`lorakit.eval.constrained.compile_schema`) constrains every answer to the schema.
+    :func:`lorakit.eval.constrained.compile_schema`) constrains every answer to the schema; a list
+    gives each conversation its own grammar (None: that row decodes freely).
     """
     from transformers import LogitsProcessorList, StoppingCriteriaList
 
@@ -57,7 +58,8 @@ def generate(model, tok, conversations: list[list[dict]], *, batch_size: int, ma
         prompt_len = enc["input_ids"].shape[1]
         stops = StoppingCriteriaList([StopWhenNotJson(tok, prompt_len)] if stop_when_not_json else [])
         n_vocab = model.get_output_embeddings().weight.shape[0]
-        procs = LogitsProcessorList([JsonSchemaLogitsProcessor(tok, grammar, n_vocab, prompt_len)] if grammar else [])
+        rows = [grammar[i] for i in idx] if isinstance(grammar, list) else [grammar] * len(idx)
+        procs = LogitsProcessorList([JsonSchemaLogitsProcessor(tok, rows, n_vocab, prompt_len)] if any(rows) else [])
         with torch.inference_mode():
             gen = model.generate(**enc, do_sample=False, max_new_tokens=max_new_tokens, stopping_criteria=stops,
                                  logits_processor=procs,

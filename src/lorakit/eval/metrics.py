@@ -133,12 +133,14 @@ class Scorer:
         self.validator = Draft202012Validator(schema)
         self.paths = leaf_paths(schema)
 
-    def score(self, raw: str, expected: Any) -> dict:
+    output = "json"
+
+    def score(self, raw: str, expected: Any, category: str = "all") -> dict:
         parsed, error = parse_output(raw)
         valid = parsed is not None
         fields = {p: valid and get_path(parsed, p) == get_path(expected, p) for p in self.paths}
         schema_errors = [e.message for e in self.validator.iter_errors(parsed)] if valid else []
-        return {
+        verdict = {
             "parsed": parsed,
             "parse_error": error,
             "valid_json": valid,
@@ -148,29 +150,31 @@ class Scorer:
             "fields": fields,
             "exact_match": valid and parsed == expected,
         }
+        verdict["scores"] = {m: verdict[m] for m in HEADLINE} | {f"field:{p}": ok for p, ok in fields.items()}
+        return verdict
+
+    def details(self, verdicts: list[dict], expected: list) -> dict:
+        return field_details(self.schema, [v["parsed"] for v in verdicts], expected)
 
 
 HEADLINE = ("valid_json", "schema_valid", "key_order", "exact_match")
 
 
-def per_item(verdicts: list[dict]) -> dict[str, list[bool]]:
-    """Each metric's per-item verdicts, keyed like :func:`aggregate` (the input of intervals and tests)."""
-    out = {m: [bool(v[m]) for v in verdicts] for m in HEADLINE}
-    for path in (verdicts[0]["fields"] if verdicts else {}):
-        out[f"field:{path}"] = [bool(v["fields"][path]) for v in verdicts]
-    return out
+def per_item(verdicts: list[dict]) -> dict[str, list]:
+    """Each metric's per-item values (bool, float, or None where it does not apply), keyed like :func:`aggregate`."""
+    names = list(verdicts[0]["scores"]) if verdicts else []
+    return {m: [v["scores"].get(m) for v in verdicts] for m in names}
 
 
 def aggregate(verdicts: list[dict]) -> dict:
-    """Mean of every boolean metric over ``verdicts``: headline metrics plus ``field:<path>`` accuracies."""
+    """Mean of every metric over the items it applies to (headline metrics, ``field:<path>``, ...)."""
     n = len(verdicts)
     if n == 0:
         return {"n": 0}
-    out: dict[str, float] = {"n": n}
-    for m in HEADLINE:
-        out[m] = sum(bool(v[m]) for v in verdicts) / n
-    for path in verdicts[0]["fields"]:
-        out[f"field:{path}"] = sum(bool(v["fields"][path]) for v in verdicts) / n
+    out: dict[str, float | None] = {"n": n}
+    for m, values in per_item(verdicts).items():
+        known = [float(x) for x in values if x is not None]
+        out[m] = sum(known) / len(known) if known else None
     return out
 
 

@@ -16,7 +16,12 @@ from lorakit.errors import EvalError
 from lorakit.io import atomic_write_text, read_json
 
 LABELS = {"valid_json": "valid JSON", "schema_valid": "schema compliance", "key_order": "key order",
-          "exact_match": "exact match (all fields)"}
+          "exact_match": "exact match (all fields)", "token_f1": "token F1", "rouge_l": "ROUGE-L F",
+          "label_accuracy": "label accuracy (classification items)", "format": "format adherence (Answer: line)",
+          "numeric_accuracy": "numeric accuracy (final number, 0.5% tolerance)",
+          "steps_consistent": "steps consistent (every step recomputes)",
+          "answer_from_steps": "answer from the steps (recomputed by calculator)"}
+TEXT_LABELS = {"exact_match": "exact match (normalised)"}
 
 
 def _pct(x: float | None) -> str:
@@ -32,8 +37,25 @@ def metric_names(overall: dict) -> list[str]:
     return [k for k in overall if k != "n"]
 
 
-def label(metric: str) -> str:
+def label(metric: str, output: str = "json") -> str:
+    if output == "text" and metric in TEXT_LABELS:
+        return TEXT_LABELS[metric]
     return LABELS.get(metric, metric.replace("field:", "") + " accuracy")
+
+
+def _intro(results: dict) -> str:
+    scope = ("(an answer that is not JSON is wrong on every field)" if results.get("output", "json") == "json"
+             else "(a metric that applies only to some items, such as label accuracy, is over those items)")
+    return (f"{results['n_items']} items from `{results['eval_file']}`; every metric is over all items {scope}. "
+            "In brackets: 95% bootstrap interval.")
+
+
+def focus_metrics(results: dict) -> list[str]:
+    """The metrics shown by category: the scorer's choice, else exact match and the first field."""
+    if results.get("focus"):
+        return results["focus"]
+    first = _first_field(results)
+    return ["exact_match"] + ([first] if first else [])
 
 
 def _comparison(results: dict, a: str, b: str) -> dict | None:
@@ -49,10 +71,10 @@ def headline_rows(results: dict) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the headline table: every arm with its 95% interval, then tuned - base."""
     arms = list(results["models"])
     delta = _comparison(results, "base", "tuned")
-    head = ["metric"] + arms + (["Δ tuned - base (McNemar p)"] if delta else [])
+    head = ["metric"] + arms + (["Δ tuned - base (paired test p)"] if delta else [])
     rows = []
     for m in metric_names(results["models"][arms[0]]["overall"]):
-        row = [label(m)] + [_pct(results["models"][k]["overall"].get(m)) + _ci(results["models"][k], m) for k in arms]
+        row = [label(m, results.get("output", "json"))] + [_pct(results["models"][k]["overall"].get(m)) + _ci(results["models"][k], m) for k in arms]
         if delta:
             d = delta["metrics"][m]
             row.append(f"{100 * d['delta']:+.1f} (p={d['p_value']:.2g}{'' if d['significant'] else ', within noise'})")
@@ -102,13 +124,38 @@ def field_rows(results: dict) -> tuple[list[str], list[list[str]]]:
             "missed (value expected)", "set F1"]
     rows = []
     arms = list(results["models"])
-    for name in results["models"][arms[0]].get("fields", {}):
+    for name, d0 in results["models"][arms[0]].get("fields", {}).items():
+        if d0["kind"] == "labels":
+            continue
         for arm in arms:
             d = results["models"][arm]["fields"][name]
             acc = results["models"][arm]["overall"].get(f"field:{name}")
             rows.append([name, arm, d["kind"] + (", nullable" if d["nullable"] else ""), _pct(acc),
                          _pct(d.get("normalised")), _pct(d.get("invented")), _pct(d.get("missed")), _pct(d.get("f1"))])
     return head, rows
+
+
+def label_set_rows(results: dict) -> tuple[list[str], list[list[str]]]:
+    """Per detected label set (classification items) and arm: accuracy and macro-F1."""
+    head = ["label set", "arm", "items", "labels", "accuracy", "macro-F1"]
+    rows = []
+    for arm, res in results["models"].items():
+        for name, d in res.get("fields", {}).items():
+            if d["kind"] == "labels":
+                rows.append([name.removeprefix("labels:"), arm, str(d["n"]), str(d["n_labels"]), _pct(d["accuracy"]),
+                             _pct(d["macro_f1"])])
+    return head, rows
+
+
+def top_confusions(confusion: dict, k: int = 10) -> list[str]:
+    pairs = [(n, e, g) for e, row in confusion.items() for g, n in row.items() if g != e]
+    return [f"{e} -> {g}: {n}" for n, e, g in sorted(pairs, key=lambda t: (-t[0], t[1], t[2]))[:k]]
+
+
+def _label_sets(results: dict) -> dict[str, dict[str, dict]]:
+    """``{arm: {label set: details}}`` of the text task's classification items."""
+    return {arm: {n: d for n, d in res.get("fields", {}).items() if d["kind"] == "labels"}
+            for arm, res in results["models"].items()}
 
 
 def divergence_line(d: dict) -> str:
@@ -127,10 +174,7 @@ def confusion_rows(confusion: dict) -> tuple[list[str], list[list[str]]]:
 
 
 def render_markdown(results: dict, rob: dict | None = None) -> str:
-    parts = [f"# lorakit report: {results['task']}", "",
-             f"{results['n_items']} items from `{results['eval_file']}`; every metric is over all items "
-             "(an answer that is not JSON is wrong on every field). In brackets: 95% bootstrap interval.", "",
-             headline_table(results), ""]
+    parts = [f"# lorakit report: {results['task']}", "", _intro(results), "", headline_table(results), ""]
     timing = ", ".join(f"{k}: {v['seconds']} s" for k, v in results["models"].items())
     parts += [f"Generation time: {timing}.", ""]
     tr = results.get("training")
@@ -139,14 +183,24 @@ def render_markdown(results: dict, rob: dict | None = None) -> str:
                   f"{tr['seconds']} s ({tr['tokens_per_second']} tok/s, {tr['precision']} on {tr['device']}, "
                   f"{tr['threads']} threads), final loss {tr['final_loss']}.", ""]
     first = _first_field(results)
-    for metric in ["exact_match"] + ([first] if first else []):
-        parts += [f"## By category: {label(metric)}", "", category_table(results, metric), ""]
+    for metric in focus_metrics(results):
+        parts += [f"## By category: {label(metric, results.get('output', 'json'))}", "",
+                  category_table(results, metric), ""]
     if results.get("comparisons"):
         parts += ["## Paired comparisons", ""] + comparison_lines(results) + [""]
     if results.get("divergence"):
         parts += [divergence_line(results["divergence"]), ""]
-    if next(iter(results["models"].values())).get("fields"):
+    if field_rows(results)[1]:
         parts += ["## Field details", "", _md_table(*field_rows(results)), ""]
+    if label_set_rows(results)[1]:
+        parts += ["## Classification items (detected label sets)", "", _md_table(*label_set_rows(results)), ""]
+        for arm, sets in _label_sets(results).items():
+            for name, d in sets.items():
+                if d["n_labels"] <= 12:
+                    parts += [f"### {name} confusion: {arm}", "", _md_table(*confusion_rows(d["confusion"])), ""]
+                else:
+                    parts += [f"### {name}, most frequent confusions: {arm}", ""]
+                    parts += [f"- {c}" for c in top_confusions(d["confusion"])] + [""]
     if first:
         name = first.removeprefix("field:")
         for arm, res in results["models"].items():
@@ -272,25 +326,33 @@ def render_html(results: dict, rob: dict | None = None) -> str:
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>lorakit report: {e(results['task'])}</title>",
              f"<style>{CSS}</style></head><body>",
              f"<h1>lorakit report: {e(results['task'])}</h1>",
-             f"<p>{results['n_items']} items from <code>{e(results['eval_file'])}</code>; every metric is over all "
-             "items (an answer that is not JSON is wrong on every field). In brackets: 95% bootstrap interval.</p>",
+             f"<p>{e(_intro(results))}</p>",
              _html_table(*headline_rows(results))]
     if results.get("comparisons"):
         parts.append("<h2>Paired comparisons</h2><ul>" + "".join(
             f"<li>{e(line.strip().lstrip('- '))}</li>" for line in comparison_lines(results)) + "</ul>")
     if results.get("divergence"):
         parts.append(f"<p>{e(divergence_line(results['divergence']))}</p>")
-    parts += ["<h2>By category</h2>", f"<img alt='category heat map' src='{heatmap_png(results, 'exact_match')}'>"]
+    parts.append("<h2>By category</h2>")
+    parts += [f"<img alt='category heat map {e(m)}' src='{heatmap_png(results, m)}'>" for m in focus_metrics(results)]
     if first:
-        parts.append(f"<img alt='category heat map {e(first)}' src='{heatmap_png(results, first)}'>")
         name = first.removeprefix("field:")
         confs = [(arm, res["fields"][name]["confusion"]) for arm, res in results["models"].items()
                  if res.get("fields", {}).get(name, {}).get("confusion")]
         if confs:
             parts.append(f"<h2>{e(name)} confusion</h2>")
             parts += [f"<img alt='confusion {e(arm)}' src='{confusion_png(conf, arm)}'>" for arm, conf in confs]
-    if next(iter(results["models"].values())).get("fields"):
+    if field_rows(results)[1]:
         parts += ["<h2>Field details</h2>", _html_table(*field_rows(results))]
+    if label_set_rows(results)[1]:
+        parts += ["<h2>Classification items (detected label sets)</h2>", _html_table(*label_set_rows(results))]
+        for arm, sets in _label_sets(results).items():
+            for name, d in sets.items():
+                if d["n_labels"] <= 30:
+                    parts.append(f"<img alt='confusion {e(name)} {e(arm)}' src='{confusion_png(d['confusion'], arm)}'>")
+                else:
+                    parts.append(f"<p>{e(name)}, most frequent confusions ({e(arm)}): "
+                                 f"{e('; '.join(top_confusions(d['confusion'])))}</p>")
     tr = results.get("training")
     if tr and tr.get("loss_curve"):
         parts += ["<h2>Training loss</h2>", f"<img alt='training loss' src='{loss_png(tr['loss_curve'])}'>",

@@ -10,18 +10,28 @@ from typing import Any, NamedTuple
 from lorakit.config import RunConfig
 from lorakit.data.chat import ChatExample, load_chat_jsonl
 from lorakit.errors import EvalError
-from lorakit.eval.metrics import Scorer, aggregate, aggregate_by, field_details, flips, per_item
-from lorakit.eval.stats import bootstrap_cis, mcnemar, next_token_kl
+from lorakit.eval.metrics import Scorer, aggregate, aggregate_by, flips, per_item
+from lorakit.eval.stats import bootstrap_cis, next_token_kl, paired_test
 from lorakit.io import iter_jsonl, read_json, write_json, write_jsonl
 
 
 def load_for_eval(cfg: RunConfig, which: str, device: str, precision: str):
-    """``(model, tok, system_prompt)`` for ``which`` in {base, tuned}; the tuned adapter is merged."""
+    """``(model, tok, system_prompt)`` for ``which`` in {base, tuned}; the tuned adapter is merged.
+
+    With ``eval.backend: openai`` the model is a :class:`~lorakit.eval.remote.RemoteModel` and
+    ``tok`` is None; the tuned system prompt still comes from the run's record when there is one.
+    """
     import torch
 
     from lorakit.models import load_model
 
     adapter = Path(cfg.output_dir) / "adapter"
+    if cfg.eval.backend == "openai":
+        from lorakit.eval.remote import remote_model
+
+        record_path = adapter / "run_record.json"
+        system = read_json(record_path).get("system_prompt") if which == "tuned" and record_path.is_file() else None
+        return remote_model(cfg, which), None, system
     record = {}
     if which == "tuned":
         if not (adapter / "adapter_config.json").is_file():
@@ -39,12 +49,15 @@ def load_for_eval(cfg: RunConfig, which: str, device: str, precision: str):
 
 
 def _prompt(ex: ChatExample, which: str, mode: str, task, tuned_system: str | None) -> list[dict]:
-    if mode == "file":
+    if mode == "file" or not (task.train_prompt or task.full_prompt):  # the text task: each row's own system
+        return ex.prompt_messages(ex.system)
         return ex.prompt_messages(ex.system)
     return ex.prompt_messages(task.full_prompt if which == "base" else (tuned_system or task.train_prompt))
 
 
-def _expected(ex: ChatExample, path: Path):
+def _expected(ex: ChatExample, path: Path, task):
+    if task.output == "text":
+        return ex.answer
     try:
         return json.loads(ex.answer)
     except json.JSONDecodeError:
@@ -56,30 +69,49 @@ def arm_name(which: str, decoding: str) -> str:
     return which if decoding == "free" else f"{which}+{decoding}"
 
 
+def make_scorer(task, items: list[ChatExample], expected: list):
+    """The task's scorer: JSON Schema metrics, or the text task's (label sets detected on these items)."""
+    if task.output == "json":
+        return Scorer(task.schema)
+    return task.make_scorer([str(e) for e in expected], [ex.category for ex in items])
+
+
+def _grammars(task, scorer, items: list[ChatExample], expected: list) -> str | list[str | None]:
+    if task.output == "json":
+        from lorakit.eval.constrained import compile_schema
+
+        return compile_schema(task.schema)
+    return scorer.grammars([ex.category for ex in items], expected)
+
+
 def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expected: list, task,
-                   decoding: str, loaded: tuple, out_root: str = "eval") -> dict:
+                   decoding: str, loaded: tuple, out_root: str = "eval", scorer=None) -> dict:
     """One arm: ``loaded`` (from :func:`load_for_eval`) answers every item with ``decoding``; scored and saved."""
     from rich.progress import Progress
 
     from lorakit.eval.generate import generate
 
     model, tok, tuned_system = loaded
-    grammar = None
-    if decoding == "constrained":
-        from lorakit.eval.constrained import compile_schema
-
-        grammar = compile_schema(task.schema)
+    scorer = scorer or make_scorer(task, items, expected)
+    grammar = _grammars(task, scorer, items, expected) if decoding == "constrained" and tok is not None else None
     name = arm_name(which, decoding)
     prompts = [_prompt(ex, which, cfg.eval.prompt, task, tuned_system) for ex in items]
     t0 = time.perf_counter()
     with Progress(transient=False) as bar:
         job = bar.add_task(f"eval {name}", total=len(items))
-        raw = generate(model, tok, prompts, batch_size=cfg.eval.batch_size, max_new_tokens=cfg.eval.max_new_tokens,
-                       on_batch=lambda n: bar.advance(job, n), grammar=grammar,
-                       stop_when_not_json=cfg.eval.stop_when_not_json and grammar is None)
+        if tok is None:  # the openai backend
+            if decoding == "constrained" and task.output != "json":
+                raise EvalError("constrained decoding over the openai backend needs a JSON task (response_format)")
+            raw = model.generate(prompts, max_new_tokens=cfg.eval.max_new_tokens,
+                                 schema=task.schema if decoding == "constrained" else None,
+                                 on_item=lambda n: bar.advance(job, n))
+        else:
+            raw = generate(model, tok, prompts, batch_size=cfg.eval.batch_size,
+                           max_new_tokens=cfg.eval.max_new_tokens, on_batch=lambda n: bar.advance(job, n),
+                           grammar=grammar,
+                           stop_when_not_json=cfg.eval.stop_when_not_json and grammar is None and task.output == "json")
     seconds = time.perf_counter() - t0
-    scorer = Scorer(task.schema)
-    verdicts = [scorer.score(r, e) for r, e in zip(raw, expected)]
+    verdicts = [scorer.score(r, e, ex.category) for r, e, ex in zip(raw, expected, items)]
     out_dir = Path(cfg.output_dir) / out_root / name
     write_jsonl(out_dir / "predictions.jsonl", (
         {**ex.extra, "id": _item_id(ex), "category": ex.category, "input": ex.user, "expected": exp, "raw_output": r, **v}
@@ -90,7 +122,7 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
         "decoding": decoding,
         "overall": aggregate(verdicts),
         "intervals": {k: list(v) for k, v in bootstrap_cis(per_item(verdicts)).items()},
-        "fields": field_details(task.schema, [v["parsed"] for v in verdicts], expected),
+        "fields": scorer.details(verdicts, expected),
         "failures": worst_failures(items, expected, raw, verdicts),
         "by_category": aggregate_by(verdicts, [ex.category for ex in items]),
         "seconds": round(seconds, 1),
@@ -102,10 +134,11 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
 def worst_failures(items: list[ChatExample], expected: list, raw: list[str], verdicts: list[dict],
                    k: int = 8, clip: int = 600) -> list[dict]:
     """The ``k`` items with the most wrong fields (ties: file order), for the report's side-by-side view."""
-    wrong = [[f for f, ok in v["fields"].items() if not ok] for v in verdicts]
+    wrong = [[m for m, ok in v["scores"].items() if ok is False] for v in verdicts]
     order = sorted((i for i, v in enumerate(verdicts) if not v["exact_match"]), key=lambda i: -len(wrong[i]))
     return [{"id": _item_id(items[i]), "category": items[i].category, "input": items[i].user[:clip],
-             "expected": json.dumps(expected[i], ensure_ascii=False), "got": raw[i][:clip], "wrong_fields": wrong[i]}
+             "expected": expected[i] if isinstance(expected[i], str) else json.dumps(expected[i], ensure_ascii=False),
+             "got": raw[i][:clip], "wrong_fields": wrong[i]}
             for i in order[:k]]
 
 
@@ -124,7 +157,7 @@ PAIRS = [("base", "tuned"), ("base+constrained", "tuned+constrained"),
          ("base", "base+constrained"), ("tuned", "tuned+constrained")]
 
 
-def compare_arms(verdicts: dict[str, list[dict]], ids: list[str]) -> list[dict]:
+def compare_arms(verdicts: dict[str, list[dict]], ids: list[str], focus: list[str] | None = None) -> list[dict]:
     """Paired comparisons of the evaluated arms: per-metric delta and McNemar test, item flips both ways."""
     out = []
     for a, b in PAIRS:
@@ -134,11 +167,25 @@ def compare_arms(verdicts: dict[str, list[dict]], ids: list[str]) -> list[dict]:
         first = next((m for m in va if m.startswith("field:")), None)  # the schema's first field, e.g. intent
         out.append({
             "a": a, "b": b,
-            "metrics": {m: {"delta": (sum(vb[m]) - sum(va[m])) / max(len(ids), 1), **mcnemar(va[m], vb[m])}
-                        for m in va},
-            "flips": {m: flips(va[m], vb[m], ids) for m in ("exact_match", first) if m},
+            "metrics": {m: {"delta": _mean(vb[m]) - _mean(va[m]), **paired_test(va[m], vb[m])} for m in va},
+            "flips": {m: flips(va[m], vb[m], ids) for m in _flip_metrics(va, first, focus)},
         })
     return out
+
+
+def _flip_metrics(per_metric: dict, first: str | None, focus: list[str] | None) -> list[str]:
+    """Two boolean metrics whose item flips the report lists: exact match and the first field, or the scorer's focus."""
+    wanted = dict.fromkeys(["exact_match", first] + list(focus or []))
+    return [m for m in wanted if m in per_metric and _is_bool(per_metric[m])][:2]
+
+
+def _mean(values: list) -> float:
+    known = [float(v) for v in values if v is not None]
+    return sum(known) / len(known) if known else 0.0
+
+
+def _is_bool(values: list) -> bool:
+    return all(isinstance(v, bool) for v in values if v is not None)
 
 
 class _EvalSetup(NamedTuple):
@@ -161,27 +208,34 @@ def _setup(cfg: RunConfig) -> _EvalSetup:
     _, eval_file = ensure_data(cfg)
     items = load_chat_jsonl(eval_file, limit=cfg.eval.limit)
     device = pick_device(cfg.train.device)
-    return _EvalSetup(get_task(cfg.data.task), eval_file, items, [_expected(ex, eval_file) for ex in items],
-                      device, resolve_precision(device, cfg.train.precision))
+    task = get_task(cfg.data.task)
+    return _EvalSetup(task, eval_file, items, [_expected(ex, eval_file, task) for ex in items], device,
+                      resolve_precision(device, cfg.train.precision))
 
 
 def evaluate(cfg: RunConfig) -> dict:
     """Evaluate the configured models on the eval file; writes ``results.json`` and predictions."""
     task, eval_file, items, expected, device, precision = _setup(cfg)
+    scorer = make_scorer(task, items, expected)
     models, loaded_models = {}, {}
     for which in cfg.eval.models:
         loaded = load_for_eval(cfg, which, device, precision)  # one load per model, shared by its decoding arms
         for decoding in cfg.eval.decoding:
-            models[arm_name(which, decoding)] = evaluate_model(cfg, which, items, expected, task, decoding, loaded)
+            models[arm_name(which, decoding)] = evaluate_model(cfg, which, items, expected, task, decoding, loaded,
+                                                               scorer=scorer)
         loaded_models[which] = loaded
     results = {
         "task": task.name,
         "eval_file": str(eval_file),
         "n_items": len(items),
+        "output": task.output,
+        "backend": cfg.eval.backend if cfg.eval.backend == "local" else f"openai {cfg.eval.openai.base_url}",
+        "focus": getattr(scorer, "focus", None),
         "models": {k: {kk: vv for kk, vv in v.items() if kk != "_verdicts"} for k, v in models.items()},
-        "comparisons": compare_arms({k: v["_verdicts"] for k, v in models.items()}, [_item_id(ex) for ex in items]),
+        "comparisons": compare_arms({k: v["_verdicts"] for k, v in models.items()}, [_item_id(ex) for ex in items],
+                                    getattr(scorer, "focus", None)),
     }
-    if {"base", "tuned"} <= set(loaded_models) and cfg.eval.kl_items:
+    if {"base", "tuned"} <= set(loaded_models) and cfg.eval.kl_items and cfg.eval.backend == "local":
         results["divergence"] = _divergence(loaded_models, items[:cfg.eval.kl_items], task, device)
     del loaded_models
     record_path = Path(cfg.output_dir) / "adapter" / "run_record.json"
@@ -201,6 +255,8 @@ def evaluate_robustness(cfg: RunConfig) -> dict:
     from lorakit.eval.robustness import attack_success, build_suite
 
     task, eval_file, items, expected, device, precision = _setup(cfg)
+    if task.output != "json":
+        raise EvalError(f"the robustness suite attacks structured (JSON) tasks; {task.name} answers in free text")
     variants, v_expected = build_suite(items, expected, task.empty_answer)
     if not variants:
         raise EvalError(f"no eval item in {eval_file} is long enough for the robustness suite (40+ characters)")

@@ -14,7 +14,8 @@ def bootstrap_cis(per_item: dict[str, list], *, n_boot: int = 2000, seed: int = 
     """Percentile bootstrap interval of the mean of each metric's per-item values.
 
     All metrics share the same resampled item sets, so intervals are consistent with each other;
-    a fixed seed makes them reproducible.
+    a fixed seed makes them reproducible. ``None`` marks an item a metric does not apply to
+    (a free-text item has no label accuracy); it is left out of that metric's means.
     """
     import numpy as np
 
@@ -24,11 +25,40 @@ def bootstrap_cis(per_item: dict[str, list], *, n_boot: int = 2000, seed: int = 
     idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
     out = {}
     for name, values in per_item.items():
-        means = np.sort(np.asarray(values, dtype=float)[idx].mean(axis=1))
-        lo = means[int((1 - level) / 2 * n_boot)]
-        hi = means[min(n_boot - 1, int((1 + level) / 2 * n_boot))]
+        arr = np.asarray([np.nan if v is None else float(v) for v in values])
+        if np.isnan(arr).all():
+            continue
+        with np.errstate(invalid="ignore"):
+            means = np.nanmean(arr[idx], axis=1)
+        means = np.sort(means[~np.isnan(means)])
+        if not len(means):
+            continue
+        lo = means[int((1 - level) / 2 * len(means))]
+        hi = means[min(len(means) - 1, int((1 + level) / 2 * len(means)))]
         out[name] = (float(lo), float(hi))
     return out
+
+
+def paired_test(a: list, b: list) -> dict:
+    """The right paired test for a metric: McNemar for booleans, a sign-flip permutation test for
+    scores in [0, 1] (token F1, ROUGE-L). Items where either value is None are left out."""
+    pairs = [(x, y) for x, y in zip(a, b) if x is not None and y is not None]
+    if all(isinstance(x, bool) and isinstance(y, bool) for x, y in pairs):
+        return mcnemar([x for x, _ in pairs], [y for _, y in pairs])
+    return permutation_test([float(x) for x, _ in pairs], [float(y) for _, y in pairs])
+
+
+def permutation_test(a: list[float], b: list[float], *, n_perm: int = 5000, seed: int = 0) -> dict:
+    """Paired sign-flip permutation test on the mean difference ``b - a`` (two-sided, seeded)."""
+    import numpy as np
+
+    d = np.asarray(b) - np.asarray(a)
+    if not len(d) or not d.any():
+        return {"a_only": 0, "b_only": 0, "p_value": 1.0, "significant": False}
+    signs = np.random.default_rng(seed).choice([-1.0, 1.0], size=(n_perm, len(d)))
+    null = np.abs((signs * d).mean(axis=1))
+    p = float((np.sum(null >= abs(d.mean()) - 1e-12) + 1) / (n_perm + 1))
+    return {"a_only": int((d < 0).sum()), "b_only": int((d > 0).sum()), "p_value": p, "significant": p < 0.05}
 
 
 def mcnemar(a: list[bool], b: list[bool]) -> dict:

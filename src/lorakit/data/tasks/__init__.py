@@ -8,6 +8,8 @@ from lorakit.errors import ConfigError
 _REGISTRY = {
     "support_ticket": "lorakit.data.tasks.support_ticket:TASK",
     "invoice": "lorakit.data.tasks.invoice:TASK",
+    "finance": "lorakit.data.tasks.finance:TASK",
+    "text": "lorakit.data.tasks.text:TASK",
 }
 
 

@@ -7,7 +7,8 @@ its field metrics from the task's JSON Schema, so a new task needs no new metric
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
 
 
 class Generator(Protocol):
@@ -23,9 +24,14 @@ class Task:
     full_prompt: str  # full instruction for a model with no adapter
     generate: Generator
     empty_answer: Any = None  # the expected output for an empty message (robustness suite); None: not tested
+    output: Literal["json", "text"] = "json"  # json: scored against ``schema``; text: by ``make_scorer``
+    # text tasks: (all expected answers, their category tags) -> a scorer (see lorakit.eval.text_metrics)
+    make_scorer: Callable[[list[str], list[str]], Any] | None = None
 
     def render_output(self, obj: Any) -> str:
-        """The assistant text for an expected output: compact JSON, keys in schema order."""
+        """The assistant text for an expected output: compact JSON, keys in schema order (text: as is)."""
         import json
 
+        if self.output == "text":
+            return str(obj)
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,115 @@
+"""``lorakit export RUN_DIR --format peft|merged|gguf|ollama [--check]``.
+
+- ``peft``: the adapter (safetensors + adapter_config.json), for ``PeftModel.from_pretrained``;
+- ``merged``: the adapter merged into the base, a plain Hugging Face folder (weights, config,
+  tokenizer with its chat template);
+- ``gguf``: the merged model as one GGUF file (f16 or q8_0) with the chat template in its metadata,
+  read back by transformers and its logits compared with the merged model's;
+- ``ollama``: the GGUF plus a Modelfile whose TEMPLATE renders the training template byte for byte.
+
+``--check`` re-answers a sample of the run's eval items with the exported artifact and with the
+model ``lorakit eval`` evaluated (base + adapter, merged), same prompts, same batches, and fails if
+any answer differs. Every export writes ``export_record.json`` with what was checked.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from lorakit.errors import EvalError, ExportError
+from lorakit.io import atomic_dir, read_json, write_json
+
+FORMATS = ("peft", "merged", "gguf", "ollama")
+GGUF_NAME = "model.gguf"
+
+
+def _record(run_dir: Path) -> dict:
+    path = run_dir / "adapter" / "run_record.json"
+    if not path.is_file():
+        raise ExportError(f"no trained adapter in {run_dir} (looked for {path}); run `lorakit train` first")
+    return read_json(path)
+
+
+def _merged_model(run_dir: Path, rec: dict):
+    """(merged model in the base's dtype, tokenizer, base folder)."""
+    from peft import PeftModel
+
+    from lorakit.models import load_model
+
+    model, tok, base_dir = load_model(rec["base_model"])
+    model = PeftModel.from_pretrained(model, str(run_dir / "adapter")).merge_and_unload()
+    return model.eval(), tok, base_dir
+
+
+def _source_gguf(name: str):
+    from lorakit.models.loader import resolve_model
+
+    src = resolve_model(name)
+    return Path(src.path) / src.gguf_file if src.gguf_file else None
+
+
+def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, *, quant: str = "f16",
+           check: bool = False, check_items: int = 16) -> dict:
+    """Export the run's adapter as ``fmt`` into ``out`` (default RUN_DIR/export/FMT); returns the record."""
+    run_dir = Path(run_dir)
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; one of: {', '.join(FORMATS)}")
+    rec = _record(run_dir)
+    out = Path(out) if out else run_dir / "export" / fmt
+    record: dict = {"format": fmt, "run_dir": str(run_dir), "base_model": rec["base_model"],
+                    "system_prompt": rec.get("system_prompt"), "path": str(out)}
+    with atomic_dir(out) as tmp:  # a failed export leaves no half-written folder
+        if fmt == "peft":
+            for f in (run_dir / "adapter").iterdir():
+                if f.is_file():
+                    shutil.copy2(f, tmp / f.name)
+        else:
+            model, tok, base_dir = _merged_model(run_dir, rec)
+            if fmt == "merged":
+                model.save_pretrained(tmp, safe_serialization=True)
+                tok.save_pretrained(tmp)
+            else:
+                record.update(_write_gguf(model, tok, tmp, quant, rec, fmt))
+        if check:
+            from lorakit.export.parity import check_parity
+
+            record["check"] = check_parity(run_dir, rec, fmt, tmp, check_items)
+        write_json(tmp / "export_record.json", record)
+    if check and not record["check"]["passed"]:
+        raise ExportError(f"parity check failed: {record['check']['summary']} (details in {out}/export_record.json)")
+    return record
+
+
+def _write_gguf(model, tok, out: Path, quant: str, rec: dict, fmt: str) -> dict:
+    import tempfile
+
+    from lorakit.export.gguf_writer import write_gguf
+    from lorakit.export.ollama import modelfile
+
+    with tempfile.TemporaryDirectory(dir=out.parent) as merged:  # the writer reads a saved HF folder
+        model.save_pretrained(merged, safe_serialization=True)
+        tok.save_pretrained(merged)
+        write_gguf(merged, out / GGUF_NAME, quant=quant, source_gguf=_source_gguf(rec["base_model"]))
+    info = {"gguf": str(out / GGUF_NAME), "quant": quant}
+    if fmt == "ollama":
+        (out / "Modelfile").write_text(modelfile(GGUF_NAME, tok, rec.get("system_prompt")), encoding="utf-8")
+        info["modelfile"] = str(out / "Modelfile")
+    return info
+
+
+def eval_sample(run_dir: Path, n: int):
+    """The first ``n`` eval items of the run, with the tuned model's prompts."""
+    from lorakit.config import RunConfig
+    from lorakit.data.chat import load_chat_jsonl
+    from lorakit.data.tasks import get_task
+    from lorakit.eval.runner import _prompt
+
+    cfg = RunConfig.model_validate(read_json(run_dir / "adapter" / "run_record.json")["config"])
+    eval_file = run_dir / "data" / "eval.jsonl"
+    if not eval_file.is_file():
+        raise EvalError(f"{eval_file} not found; the parity check re-answers the run's eval items")
+    items = load_chat_jsonl(eval_file, limit=n)
+    task = get_task(cfg.data.task)
+    system = read_json(run_dir / "adapter" / "run_record.json").get("system_prompt")
+    return cfg, [_prompt(ex, "tuned", cfg.eval.prompt, task, system) for ex in items]

@@ -1,0 +1,82 @@
+"""The export parity check: the exported artifact must answer exactly like the evaluated model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _load_exported(fmt: str, path: Path, rec: dict):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from lorakit.models import load_model
+    from lorakit.models.loader import load_tokenizer
+
+    if fmt == "peft":
+        model, tok, _ = load_model(rec["base_model"])
+        return PeftModel.from_pretrained(model, str(path)).merge_and_unload(), tok
+    if fmt == "merged":
+        return AutoModelForCausalLM.from_pretrained(path), load_tokenizer(str(path))
+    from transformers import AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(path, gguf_file="model.gguf")
+    tok = AutoTokenizer.from_pretrained(path, gguf_file="model.gguf")
+    tok.padding_side = "left"
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return model, tok
+
+
+def logits_gap(a, b, tok, prompts: list[list[dict]]) -> float:
+    """Largest |logit difference| relative to the largest |logit|, over the prompts' positions."""
+    import torch
+
+    worst = 0.0
+    for conv in prompts:
+        ids = tok(tok.apply_chat_template(conv, add_generation_prompt=True, tokenize=False),
+                  add_special_tokens=False, return_tensors="pt")["input_ids"]
+        with torch.inference_mode():
+            la, lb = a(ids).logits.float(), b(ids).logits.float()
+        worst = max(worst, float((la - lb).abs().max() / la.abs().max()))
+    return worst
+
+
+def check_parity(run_dir: Path, rec: dict, fmt: str, path: Path, n: int) -> dict:
+    """Re-answer ``n`` eval items with the exported artifact and the evaluated model; compare."""
+    import torch
+
+    from lorakit.eval.generate import generate
+    from lorakit.eval.runner import load_for_eval
+    from lorakit.export.artifacts import eval_sample
+
+    cfg, prompts = eval_sample(run_dir, n)
+    reference, tok, _ = load_for_eval(cfg, "tuned", "cpu", "fp32")
+    exported, etok = _load_exported(fmt, path, rec)
+    exported.to(torch.float32).eval()
+    out: dict = {"items": len(prompts), "precision": "fp32"}
+    if fmt in ("gguf", "ollama"):
+        out["logits_rel_gap"] = logits_gap(reference, exported, tok, prompts[:4])
+        out["chat_template_in_gguf"] = bool(etok.chat_template) and etok.chat_template == tok.chat_template
+    if fmt == "ollama":
+        from lorakit.export.ollama import go_template, render_go_template, template_pieces
+
+        template = go_template(template_pieces(tok))
+        convs = [p + [{"role": "assistant", "content": "x"}, {"role": "user", "content": "y"}] for p in prompts[:4]]
+        convs += [[m for m in p if m["role"] != "system"] for p in prompts[:2]]
+        out["template_identical"] = all(
+            render_go_template(template, c) == tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True)
+            for c in convs)
+    kw = dict(batch_size=cfg.eval.batch_size, max_new_tokens=cfg.eval.max_new_tokens)
+    want = generate(reference, tok, prompts, **kw)
+    got = generate(exported, etok, prompts, **kw)
+    diff = [i for i, (a, b) in enumerate(zip(want, got)) if a != b]
+    out["answers_identical"] = len(prompts) - len(diff)
+    out["differing_items"] = [{"item": i, "evaluated": want[i], "exported": got[i]} for i in diff[:5]]
+    passed = not diff and out.get("template_identical", True) and out.get("chat_template_in_gguf", True)
+    if "logits_rel_gap" in out:
+        passed = passed and out["logits_rel_gap"] < 1e-2  # f16/q8_0 storage vs fp32: within bf16 tolerance
+    out["passed"] = bool(passed)
+    out["summary"] = (f"{out['answers_identical']}/{len(prompts)} answers identical"
+                      + (f", logits relative gap {out['logits_rel_gap']:.2e}" if "logits_rel_gap" in out else "")
+                      + (f", template identical: {out['template_identical']}" if "template_identical" in out else ""))
+    return out

@@ -1,0 +1,89 @@
+"""``lorakit predict RUN_DIR``: messages in (stdin or a file), answers out, one line each, for shell pipelines.
+
+Each input line is a plain message, or a JSON object with ``messages`` (a chat) or ``input``.
+The tuned model answers with its training system prompt; for a JSON task the output line is the
+answer's JSON (compact), for a text task ``{"answer": ...}``; an answer that is not valid JSON
+becomes ``{"error": ..., "raw": ...}`` so a pipeline never receives a broken line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from lorakit.errors import DataError
+
+
+def _conversation(line: str, lineno: int, system: str | None) -> list[dict]:
+    text = line.strip()
+    if text.startswith("{"):
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise DataError(f"input line looks like JSON but is not ({e.msg})", path="<input>", line=lineno) from None
+        if isinstance(obj.get("messages"), list):
+            msgs = list(obj["messages"])
+            if msgs and isinstance(msgs[-1], dict) and msgs[-1].get("role") == "assistant":
+                msgs = msgs[:-1]  # a chat row with its expected answer: answer it afresh
+            if not all(isinstance(m, dict) and isinstance(m.get("content"), str) for m in msgs) or not msgs:
+                raise DataError('"messages" must be a non-empty list of {"role", "content"}', path="<input>",
+                                line=lineno)
+            msgs = [m for m in msgs if m.get("role") != "system"]  # the run's own system prompt applies
+            return ([{"role": "system", "content": system}] if system else []) + msgs
+        if isinstance(obj.get("input"), str):
+            text = obj["input"]
+        else:
+            raise DataError('a JSON input line needs "messages" or "input"', path="<input>", line=lineno)
+    return ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": text}]
+
+
+def predict(run_dir: str | Path, lines: Iterable[str], *, constrained: bool = False, batch_size: int = 16,
+            max_new_tokens: int | None = None) -> Iterator[str]:
+    """Answer every non-blank line of ``lines``; yields one output line per input line, in order."""
+    from lorakit.config import RunConfig
+    from lorakit.data.tasks import get_task
+    from lorakit.eval.generate import generate
+    from lorakit.eval.metrics import parse_output
+    from lorakit.eval.runner import load_for_eval
+    from lorakit.io import read_json
+    from lorakit.runtime import pick_device, setup_threads
+    from lorakit.train.trainer import resolve_precision
+
+    run_dir = Path(run_dir)
+    record_path = run_dir / "adapter" / "run_record.json"
+    if not record_path.is_file():
+        raise DataError("no trained adapter here; train the run first", path=str(record_path))
+    cfg = RunConfig.model_validate(read_json(record_path)["config"])
+    cfg.output_dir = run_dir
+    setup_threads()
+    device = pick_device(cfg.train.device)
+    model, tok, system = load_for_eval(cfg, "tuned", device, resolve_precision(device, cfg.train.precision))
+    task = get_task(cfg.data.task)
+    system = system if system is not None else (task.train_prompt or None)
+    grammar = None
+    if constrained and task.output == "json":
+        from lorakit.eval.constrained import compile_schema
+
+        grammar = compile_schema(task.schema)
+    pending: list[list[dict]] = []
+
+    def flush():
+        answers = generate(model, tok, pending, batch_size=batch_size, grammar=grammar,
+                           max_new_tokens=max_new_tokens or cfg.eval.max_new_tokens)
+        pending.clear()
+        for a in answers:
+            if task.output != "json":
+                yield json.dumps({"answer": a}, ensure_ascii=False)
+                continue
+            obj, err = parse_output(a)
+            yield json.dumps(obj if err is None else {"error": err, "raw": a}, ensure_ascii=False)
+
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        pending.append(_conversation(line, lineno, system))
+        if len(pending) >= batch_size:
+            yield from flush()
+    if pending:
+        yield from flush()

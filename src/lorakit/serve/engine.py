@@ -1,0 +1,268 @@
+"""The model behind ``lorakit serve``: one base model, any number of LoRA adapters, batched generation.
+
+Requests are queued; one worker takes whatever has arrived (up to ``max_batch``, waiting at most
+``batch_wait_ms`` for more), groups it by adapter and sampling settings, and answers each group
+with one ``generate`` call. Rows in a batch keep their own token limit, stop strings and JSON
+grammar (llguidance, one matcher per row), and stream their tokens as they are produced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lorakit.errors import ServeError
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+BASE = "base"
+
+
+@dataclass
+class Job:
+    """One chat completion request inside the engine."""
+
+    adapter: str
+    messages: list[dict]
+    max_tokens: int
+    temperature: float = 0.0
+    top_p: float = 1.0
+    stop: list[str] = field(default_factory=list)
+    grammar: str | None = None
+    stream: asyncio.Queue | None = None  # text deltas, then None
+    future: asyncio.Future | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    prompt_tokens: int = 0
+
+    def key(self) -> tuple:
+        return self.adapter, self.temperature, self.top_p
+
+
+class RowControl:
+    """A stopping criterion for a batch: per-row token limits and stop strings, and token streaming."""
+
+    def __init__(self, tok, jobs: list[Job], prompt_len: int):
+        self.tok, self.jobs, self.prompt_len = tok, jobs, prompt_len
+        self.sent = [""] * len(jobs)
+        self.finish = ["length"] * len(jobs)
+        self.done = [False] * len(jobs)
+
+    def text(self, row_ids) -> str:
+        return self.tok.decode(row_ids, skip_special_tokens=True)
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        out = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        eos = self.tok.eos_token_id
+        for row, job in enumerate(self.jobs):
+            if self.done[row]:
+                out[row] = True
+                continue
+            new = input_ids[row, self.prompt_len:]
+            if len(new) and int(new[-1]) in (eos, self.tok.pad_token_id) and self._ended(new):
+                self.done[row], self.finish[row] = True, "stop"
+            text = self.text(new)
+            cut = min((text.find(s) for s in job.stop if s in text), default=-1)
+            if cut >= 0:
+                text, self.done[row], self.finish[row] = text[:cut], True, "stop"
+            elif len(new) >= job.max_tokens:
+                self.done[row] = True
+            self._emit(row, text)
+            out[row] = self.done[row]
+        return out
+
+    def _ended(self, new) -> bool:
+        return int(new[-1]) == self.tok.eos_token_id
+
+    def _emit(self, row: int, text: str) -> None:
+        job = self.jobs[row]
+        if job.stream is None:
+            return
+        if not self.done[row]:
+            if text.endswith("\ufffd"):  # half a UTF-8 character: wait for the rest
+                return
+            text = text[:len(text) - _held_back(text, job.stop)]  # a stop string may be starting: wait
+        delta = text[len(self.sent[row]):]
+        if delta:
+            self.sent[row] = text
+            job.loop.call_soon_threadsafe(job.stream.put_nowait, delta)
+
+
+def _held_back(text: str, stops: list[str]) -> int:
+    """Length of the longest end of ``text`` that could be the start of a stop string."""
+    return max((k for s in stops for k in range(min(len(s) - 1, len(text)), 0, -1) if text.endswith(s[:k])),
+               default=0)
+
+
+class Engine:
+    """Base model + adapters; :meth:`submit` queues a job, the worker answers it in a batch."""
+
+    def __init__(self, base_model: str, adapters: dict[str, Path] | None = None, adapter_dir: Path | None = None,
+                 *, max_batch: int = 16, batch_wait_ms: float = 10.0, precision: str = "auto"):
+        import torch
+
+        from lorakit.models import load_model
+        from lorakit.runtime import setup_threads
+        from lorakit.train.trainer import resolve_precision
+
+        setup_threads()
+        self.base_name = base_model
+        self.model, self.tok, self.base_dir = load_model(base_model)
+        self.tok.padding_side = "left"
+        self.precision = resolve_precision("cpu", precision) if precision == "auto" else precision
+        if self.precision in ("bf16", "fp16"):
+            self.model.to(torch.bfloat16 if self.precision == "bf16" else torch.float16)
+        self.model.eval()
+        self.adapter_dir = Path(adapter_dir).resolve() if adapter_dir else None
+        self.loaded: dict[str, Path] = {}
+        self.max_batch, self.batch_wait = max_batch, batch_wait_ms / 1000
+        self.lock = threading.Lock()  # adapters are loaded and used by one thread at a time
+        self.queue: asyncio.Queue | None = None
+        self.batches = 0
+        for name, path in (adapters or {}).items():
+            self.load_adapter(name, Path(path))
+
+    # adapters -------------------------------------------------------------
+    def model_names(self) -> list[str]:
+        names = {BASE, *self.loaded}
+        if self.adapter_dir:
+            names |= {p.name for p in self.adapter_dir.iterdir() if self._adapter_path(p) is not None
+                      and NAME_RE.match(p.name)}
+        return sorted(names)
+
+    @staticmethod
+    def _adapter_path(p: Path) -> Path | None:
+        for cand in (p, p / "adapter", p / "export" / "peft"):
+            if (cand / "adapter_config.json").is_file():
+                return cand
+        return None
+
+    def resolve(self, name: str) -> str | None:
+        """The adapter serving model ``name`` (loading it from the adapter folder on first use), or None."""
+        if name == BASE or name in self.loaded:
+            return name
+        if not NAME_RE.match(name) or self.adapter_dir is None:
+            return None
+        target = (self.adapter_dir / name).resolve()
+        if target.parent != self.adapter_dir:  # never outside the configured folder (symlinks included)
+            return None
+        path = self._adapter_path(target)
+        if path is None:
+            return None
+        with self.lock:
+            if name not in self.loaded:
+                self.load_adapter(name, path)
+        return name
+
+    def load_adapter(self, name: str, path: Path) -> None:
+        from peft import PeftModel
+
+        if not NAME_RE.match(name) or name == BASE:
+            raise ServeError(f"adapter name {name!r} must match {NAME_RE.pattern} and not be '{BASE}'")
+        path = self._adapter_path(Path(path)) or Path(path)
+        if not (path / "adapter_config.json").is_file():
+            raise ServeError(f"{path} holds no adapter (adapter_config.json); pass a run folder or an adapter folder")
+        if isinstance(self.model, PeftModel):
+            self.model.load_adapter(str(path), adapter_name=name)
+        else:
+            self.model = PeftModel.from_pretrained(self.model, str(path), adapter_name=name)
+        self.model.eval()
+        self.loaded[name] = path
+
+    # batching -------------------------------------------------------------
+    async def submit(self, job: Job) -> dict:
+        job.loop = asyncio.get_running_loop()
+        job.future = job.loop.create_future()
+        if self.queue is None:
+            raise ServeError("the engine is not running")
+        await self.queue.put(job)
+        return await job.future
+
+    async def worker(self) -> None:
+        if self.queue is None:
+            self.queue = asyncio.Queue()
+        while True:
+            jobs = [await self.queue.get()]
+            deadline = time.monotonic() + self.batch_wait
+            while len(jobs) < self.max_batch:
+                left = deadline - time.monotonic()
+                try:
+                    jobs.append(self.queue.get_nowait() if left <= 0 else await asyncio.wait_for(self.queue.get(), left))
+                except (asyncio.TimeoutError, asyncio.QueueEmpty):
+                    break
+            groups: dict[tuple, list[Job]] = {}
+            for j in jobs:
+                groups.setdefault(j.key(), []).append(j)
+            for group in groups.values():
+                try:
+                    results = await asyncio.to_thread(self.run_batch, group)
+                except Exception as e:  # a failed batch fails its requests, never the worker
+                    for j in group:
+                        if not j.future.done():
+                            j.future.set_exception(e)
+                        if j.stream is not None:
+                            j.stream.put_nowait(None)
+                    continue
+                for j, r in zip(group, results):
+                    if not j.future.done():
+                        j.future.set_result(r)
+                    if j.stream is not None:
+                        j.stream.put_nowait(None)
+
+    def run_batch(self, jobs: list[Job]) -> list[dict[str, Any]]:
+        """Answer ``jobs`` (same adapter and sampling) with one generate call."""
+        import torch
+
+        from lorakit.eval.constrained import JsonSchemaLogitsProcessor
+
+        texts = [self.tok.apply_chat_template(j.messages, add_generation_prompt=True, tokenize=False) for j in jobs]
+        ids = [self.tok(t, add_special_tokens=False)["input_ids"] for t in texts]
+        for j, i in zip(jobs, ids):
+            j.prompt_tokens = len(i)
+        enc = self.tok.pad({"input_ids": ids}, return_tensors="pt")
+        prompt_len = enc["input_ids"].shape[1]
+        control = RowControl(self.tok, jobs, prompt_len)
+        grammars = [j.grammar for j in jobs]
+        n_vocab = self.model.get_output_embeddings().weight.shape[0]
+        procs = [JsonSchemaLogitsProcessor(self.tok, grammars, n_vocab, prompt_len)] if any(grammars) else []
+        sampling = dict(do_sample=True, temperature=jobs[0].temperature, top_p=jobs[0].top_p) \
+            if jobs[0].temperature > 0 else dict(do_sample=False)
+        with self.lock, torch.inference_mode():
+            adapter = jobs[0].adapter
+            if adapter == BASE and self.loaded:
+                with self.model.disable_adapter():
+                    out = self._generate(enc, jobs, control, procs, sampling)
+            else:
+                if self.loaded:
+                    self.model.set_adapter(adapter)
+                out = self._generate(enc, jobs, control, procs, sampling)
+            self.batches += 1
+        results = []
+        for row, j in enumerate(jobs):
+            new = out[row, prompt_len:].tolist()
+            text = control.text(new)
+            cut = min((text.find(s) for s in j.stop if s in text), default=-1)
+            if cut >= 0:
+                text, control.finish[row] = text[:cut], "stop"
+            n_tokens = len([t for t in new if t != self.tok.pad_token_id])
+            if self.tok.eos_token_id in new:
+                control.finish[row] = "stop"
+                n_tokens = new.index(self.tok.eos_token_id)
+            control.done[row] = True
+            control._emit(row, text)
+            results.append({"text": text, "finish_reason": control.finish[row], "prompt_tokens": j.prompt_tokens,
+                            "completion_tokens": min(n_tokens, j.max_tokens), "batch_size": len(jobs)})
+        return results
+
+    def _generate(self, enc, jobs, control, procs, sampling):
+        from transformers import LogitsProcessorList, StoppingCriteriaList
+
+        return self.model.generate(**enc, max_new_tokens=max(j.max_tokens for j in jobs),
+                                   stopping_criteria=StoppingCriteriaList([control]),
+                                   logits_processor=LogitsProcessorList(procs), pad_token_id=self.tok.pad_token_id,
+                                   eos_token_id=self.tok.eos_token_id, **sampling)

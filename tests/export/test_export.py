@@ -1,0 +1,90 @@
+"""Exports of a trained (tiny) run: every format loads back and answers like the evaluated model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def exported(trained_run, tmp_path_factory):
+    from lorakit.export import export
+
+    run_dir, _ = trained_run
+    out = tmp_path_factory.mktemp("exports")
+    return {fmt: export(run_dir, fmt, out / fmt, check=True, check_items=4) for fmt in ("peft", "merged", "ollama")}
+
+
+def test_peft_export_loads_with_peft_and_passes_the_check(exported):
+    from pathlib import Path
+
+    rec = exported["peft"]
+    files = {p.name for p in Path(rec["path"]).iterdir()}
+    assert {"adapter_model.safetensors", "adapter_config.json", "export_record.json"} <= files
+    assert rec["check"]["passed"] and rec["check"]["answers_identical"] == 4
+
+
+def test_merged_export_is_a_plain_hf_folder_with_the_chat_template(exported):
+    from pathlib import Path
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = Path(exported["merged"]["path"])
+    model = AutoModelForCausalLM.from_pretrained(path)
+    assert not any("lora" in n for n, _ in model.named_parameters())
+    assert AutoTokenizer.from_pretrained(path).chat_template
+    assert exported["merged"]["check"]["passed"]
+
+
+def test_gguf_round_trip_matches_the_merged_model(exported):
+    check = exported["ollama"]["check"]
+    assert check["logits_rel_gap"] < 1e-2  # f16 weights vs fp32: within bf16 tolerance
+    assert check["chat_template_in_gguf"] and check["answers_identical"] == 4 and check["passed"]
+
+
+def test_ollama_modelfile_matches_the_training_template(exported, trained_run):
+    from pathlib import Path
+
+    from transformers import AutoTokenizer
+
+    from lorakit.export.ollama import render_go_template
+
+    run_dir, _ = trained_run
+    text = (Path(exported["ollama"]["path"]) / "Modelfile").read_text()
+    assert text.startswith("FROM ./model.gguf\n") and 'PARAMETER stop "<|im_end|>"' in text
+    assert "PARAMETER temperature 0" in text
+    system = json.loads((run_dir / "adapter" / "run_record.json").read_text())["system_prompt"]
+    assert f'SYSTEM """{system}"""' in text
+    template = text.split('TEMPLATE """', 1)[1].split('"""', 1)[0]
+    tok = AutoTokenizer.from_pretrained(Path(exported["ollama"]["path"]), gguf_file="model.gguf")
+    convs = [
+        [{"role": "system", "content": system}, {"role": "user", "content": "where is ORD-12345?\n\nthanks"}],
+        [{"role": "user", "content": "no system message: the template's default applies"}],
+        [{"role": "system", "content": "s"}, {"role": "user", "content": "u1"}, {"role": "assistant", "content": "a1"},
+         {"role": "user", "content": "ünïcode ✓ and {braces}"}],
+    ]
+    for conv in convs:
+        assert render_go_template(template, conv) == tok.apply_chat_template(conv, tokenize=False,
+                                                                             add_generation_prompt=True)
+
+
+def test_q8_0_gguf_is_smaller_and_close(trained_run, tmp_path):
+    from pathlib import Path
+
+    from lorakit.export import export
+
+    run_dir, _ = trained_run
+    rec = export(run_dir, "gguf", tmp_path / "q8", quant="q8_0")
+    f16 = export(run_dir, "gguf", tmp_path / "f16")
+    assert Path(rec["gguf"]).stat().st_size < Path(f16["gguf"]).stat().st_size
+
+
+def test_export_errors_are_clear(tmp_path, trained_run):
+    from lorakit.errors import ExportError
+    from lorakit.export import export
+
+    with pytest.raises(ExportError, match="no trained adapter"):
+        export(tmp_path, "peft")
+    with pytest.raises(ExportError, match="unknown export format"):
+        export(trained_run[0], "onnx")

@@ -31,7 +31,7 @@ def run_arm(run_dir: Path, max_batch: int, messages: list[str], clients: int, sc
     import httpx
 
     from lorakit.serve.server import build_app
-    from tests.serve.conftest import LiveServer
+    from tests.live_server import LiveServer
 
     app, engine = build_app([f"tuned={run_dir}"], max_batch=max_batch, batch_wait_ms=10)
     system = json.loads((run_dir / "adapter" / "run_record.json").read_text())["system_prompt"]

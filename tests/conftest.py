@@ -62,3 +62,30 @@ def trained_run(tmp_path_factory, tiny_model_dir):
     ])
     train(cfg)
     return out, cfg
+
+
+@pytest.fixture(scope="session")
+def api_key():
+    return "test-key-123"
+
+
+@pytest.fixture(scope="session")
+def server(trained_run, tmp_path_factory, api_key):
+    """The server with the run's adapter as 'ticket', an adapter folder, a key and small limits."""
+    import os
+    import shutil
+
+    from lorakit.serve.app import Limits
+    from lorakit.serve.server import build_app
+
+    run_dir, _ = trained_run
+    folder = tmp_path_factory.mktemp("adapters")
+    shutil.copytree(run_dir / "adapter", folder / "other")
+    os.environ["LORAKIT_TEST_KEY"] = api_key
+    app, engine = build_app([f"ticket={run_dir}"], adapter_dir=folder, precision="fp32", max_batch=16,
+                            limits=Limits(max_body_bytes=20_000, max_messages=8, max_tokens=512),
+                            api_key_env="LORAKIT_TEST_KEY")
+    from tests.live_server import LiveServer
+
+    with LiveServer(app, engine) as live:
+        yield live

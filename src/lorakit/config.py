@@ -89,9 +89,10 @@ class EvalConfig(_Strict):
         "auto", description="auto: each model's own prompt (tuned: training prompt, base: full instruction)"
     )
     models: list[Literal["base", "tuned"]] = ["base", "tuned"]
-    decoding: list[Literal["free", "constrained"]] = Field(
-        ["free"], description="free: plain greedy; constrained: greedy within the task's JSON Schema (llguidance). "
-        "Each model is evaluated once per entry: [free, constrained] gives base, base+constrained, tuned, ..."
+    decoding: list[Literal["free", "constrained", "calculator"]] = Field(
+        ["free"], description="free: plain greedy; constrained: greedy within the task's JSON Schema (llguidance); "
+        "calculator (finance): step values computed, not guessed. Each model is evaluated once per entry: "
+        "[free, constrained] gives base, base+constrained, tuned, ..."
     )
     kl_items: int = Field(
         50, ge=0, description="items on which to measure KL(tuned || base) of next-token distributions; 0: skip"

@@ -32,14 +32,15 @@ class StopWhenNotJson:
 
 def generate(model, tok, conversations: list[list[dict]], *, batch_size: int, max_new_tokens: int,
              on_batch: Callable[[int], None] | None = None, stop_when_not_json: bool = False,
-             grammar: str | list[str | None] | None = None) -> list[str]:
+             grammar: str | list[str | None] | None = None, processor=None) -> list[str]:
     """Greedy answers for chat ``conversations`` (each ending with the user turn), in input order.
 
     Prompts are sorted by length so a batch holds similar lengths (less padding), left-padded
     so every row's answer starts at the same position. ``stop_when_not_json`` ends a row as soon
     as it cannot become a JSON object (see :class:`StopWhenNotJson`). ``grammar`` (from
     :func:`lorakit.eval.constrained.compile_schema`) constrains every answer to the schema; a list
-    gives each conversation its own grammar (None: that row decodes freely).
+    gives each conversation its own grammar (None: that row decodes freely). ``processor`` is a factory
+    ``(tok, prompt_len) -> logits processor`` for a task's own decoding mode (finance: the calculator).
     """
     from transformers import LogitsProcessorList, StoppingCriteriaList
 
@@ -60,6 +61,8 @@ def generate(model, tok, conversations: list[list[dict]], *, batch_size: int, ma
         n_vocab = model.get_output_embeddings().weight.shape[0]
         rows = [grammar[i] for i in idx] if isinstance(grammar, list) else [grammar] * len(idx)
         procs = LogitsProcessorList([JsonSchemaLogitsProcessor(tok, rows, n_vocab, prompt_len)] if any(rows) else [])
+        if processor is not None:
+            procs.append(processor(tok, prompt_len))
         with torch.inference_mode():
             gen = model.generate(**enc, do_sample=False, max_new_tokens=max_new_tokens, stopping_criteria=stops,
                                  logits_processor=procs,

@@ -94,6 +94,13 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
     model, tok, tuned_system = loaded
     scorer = scorer or make_scorer(task, items, expected)
     grammar = _grammars(task, scorer, items, expected) if decoding == "constrained" and tok is not None else None
+    processor = None
+    if decoding not in ("free", "constrained"):
+        processor = (task.decoders or {}).get(decoding)
+        if processor is None or tok is None:
+            raise EvalError(f"decoding {decoding!r} is not available for task {task.name} with the "
+                            f"{'openai' if tok is None else 'local'} backend; available: free, constrained"
+                            + "".join(f", {d}" for d in task.decoders or {}))
     name = arm_name(which, decoding)
     prompts = [_prompt(ex, which, cfg.eval.prompt, task, tuned_system) for ex in items]
     t0 = time.perf_counter()
@@ -108,7 +115,7 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
         else:
             raw = generate(model, tok, prompts, batch_size=cfg.eval.batch_size,
                            max_new_tokens=cfg.eval.max_new_tokens, on_batch=lambda n: bar.advance(job, n),
-                           grammar=grammar,
+                           grammar=grammar, processor=processor,
                            stop_when_not_json=cfg.eval.stop_when_not_json and grammar is None and task.output == "json")
     seconds = time.perf_counter() - t0
     verdicts = [scorer.score(r, e, ex.category) for r, e, ex in zip(raw, expected, items)]
@@ -153,14 +160,19 @@ def _divergence(loaded: dict, items: list[ChatExample], task, device: str) -> di
     return next_token_kl(base, tuned, tok, convs, [ex.answer for ex in items], device)
 
 
-PAIRS = [("base", "tuned"), ("base+constrained", "tuned+constrained"),
-         ("base", "base+constrained"), ("tuned", "tuned+constrained")]
+def arm_pairs(arms) -> list[tuple[str, str]]:
+    """The paired comparisons: base vs tuned under each decoding, then each model free vs each other decoding."""
+    modes = [a.split("+", 1)[1] for a in arms if a.startswith("base+") or a.startswith("tuned+")]
+    modes = list(dict.fromkeys(modes))
+    pairs = [("base", "tuned")] + [(f"base+{m}", f"tuned+{m}") for m in modes]
+    pairs += [(w, f"{w}+{m}") for m in modes for w in ("base", "tuned")]
+    return pairs
 
 
 def compare_arms(verdicts: dict[str, list[dict]], ids: list[str], focus: list[str] | None = None) -> list[dict]:
     """Paired comparisons of the evaluated arms: per-metric delta and McNemar test, item flips both ways."""
     out = []
-    for a, b in PAIRS:
+    for a, b in arm_pairs(verdicts):
         if a not in verdicts or b not in verdicts:
             continue
         va, vb = per_item(verdicts[a]), per_item(verdicts[b])

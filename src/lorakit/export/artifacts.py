@@ -70,7 +70,7 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, *, quan
                 model.save_pretrained(tmp, safe_serialization=True)
                 tok.save_pretrained(tmp)
             else:
-                record.update(_write_gguf(model, tok, tmp, quant, rec, fmt))
+                record.update(_write_gguf(model, tok, tmp, quant, rec, fmt, final=out))
         if check:
             from lorakit.export.parity import check_parity
 
@@ -81,7 +81,8 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, *, quan
     return record
 
 
-def _write_gguf(model, tok, out: Path, quant: str, rec: dict, fmt: str) -> dict:
+def _write_gguf(model, tok, out: Path, quant: str, rec: dict, fmt: str, final: Path) -> dict:
+    """Write the GGUF (and the Modelfile) into ``out``, the temporary folder that becomes ``final``."""
     import tempfile
 
     from lorakit.export.gguf_writer import write_gguf
@@ -91,10 +92,10 @@ def _write_gguf(model, tok, out: Path, quant: str, rec: dict, fmt: str) -> dict:
         model.save_pretrained(merged, safe_serialization=True)
         tok.save_pretrained(merged)
         write_gguf(merged, out / GGUF_NAME, quant=quant, source_gguf=_source_gguf(rec["base_model"]))
-    info = {"gguf": str(out / GGUF_NAME), "quant": quant}
+    info = {"gguf": str(final / GGUF_NAME), "quant": quant}
     if fmt == "ollama":
         (out / "Modelfile").write_text(modelfile(GGUF_NAME, tok, rec.get("system_prompt")), encoding="utf-8")
-        info["modelfile"] = str(out / "Modelfile")
+        info["modelfile"] = str(final / "Modelfile")
     return info
 
 

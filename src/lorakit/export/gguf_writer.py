@@ -111,8 +111,8 @@ def _add_tokenizer(writer, model_dir: Path, tok, cfg, source_gguf) -> None:
     writer.add_token_list(tokens)
     writer.add_token_types(types)
     special = SpecialVocab(model_dir, load_merges=True, n_vocab=len(tokens))
-    special.add_to_gguf(writer)
-    if tok.chat_template:
+    special.add_to_gguf(writer)  # bos/eos/pad ids, merges, and the chat template from tokenizer_config.json
+    if tok.chat_template and special.chat_template is None:
         writer.add_chat_template(tok.chat_template)
 
 

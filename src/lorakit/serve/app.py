@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
+from fastapi import Request  # module level: the route signatures below are resolved by name
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lorakit.serve.engine import Engine, Job
@@ -96,6 +97,13 @@ def error_body(message: str, type_: str = "invalid_request_error", param: str | 
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
+_SCALAR = [{"type": "string", "maxLength": 200}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}]
+# "any JSON object", bounded so a model cannot ramble until max_tokens: up to 32 keys whose values are
+# scalars or lists of scalars (llguidance cannot bound key length: propertyNames is not implemented)
+JSON_OBJECT = {"type": "object", "maxProperties": 32, "additionalProperties": {
+    "anyOf": _SCALAR + [{"type": "array", "maxItems": 32, "items": {"anyOf": _SCALAR}}]}}
+
+
 @lru_cache(maxsize=64)
 def _grammar(schema_json: str) -> str:
     from lorakit.eval.constrained import compile_schema
@@ -110,14 +118,14 @@ def grammar_for(fmt: ResponseFormat | None) -> str | None:
     if fmt is None or fmt.type == "text":
         return None
     if fmt.type == "json_object":
-        schema: dict = {"type": "object"}
+        schema: dict = JSON_OBJECT
     else:
         spec = fmt.json_schema
         if spec is None:
             raise APIError(400, "response_format json_schema needs a json_schema object", param="response_format")
         schema = spec.schema_ if spec.schema_ is not None else _task_schema(spec.name)
     try:
-        return _grammar(json.dumps(schema, sort_keys=True))
+        return _grammar(json.dumps(schema))  # not sort_keys: property order is the answer's key order
     except (LorakitError, ValueError, TypeError, RecursionError) as e:
         raise APIError(400, f"response_format schema cannot be enforced: {e}", param="response_format") from None
 
@@ -131,6 +139,14 @@ def _task_schema(name: str) -> dict:
                             + ", ".join(n for n in task_names() if get_task(n).output == "json"),
                        param="response_format")
     return get_task(name).schema
+
+
+MIN_TEMPERATURE = 0.01
+
+
+def _temperature(t: float | None) -> float:
+    """0 (greedy) for None and for temperatures so small that softmax(logits / t) overflows to inf/nan."""
+    return 0.0 if t is None or t < MIN_TEMPERATURE else t
 
 
 def _check_limits(req: ChatRequest, limits: Limits) -> int:
@@ -152,7 +168,7 @@ def create_app(engine: Engine, limits: Limits | None = None, api_key: str | None
     """The FastAPI app over ``engine``; ``api_key`` (if any) is required as a Bearer token on /v1/."""
     from contextlib import asynccontextmanager
 
-    from fastapi import FastAPI, Request
+    from fastapi import FastAPI
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, StreamingResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -221,7 +237,7 @@ def create_app(engine: Engine, limits: Limits | None = None, api_key: str | None
                            param="model", code="model_not_found")
         job = Job(adapter=adapter, messages=[{"role": "system" if m.role == "developer" else m.role,
                                               "content": m.text()} for m in req.messages],
-                  max_tokens=max_tokens, temperature=req.temperature or 0.0, top_p=req.top_p or 1.0,
+                  max_tokens=max_tokens, temperature=_temperature(req.temperature), top_p=req.top_p or 1.0,
                   stop=req.stop or [], grammar=grammar_for(req.response_format))
         cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         if req.stream:

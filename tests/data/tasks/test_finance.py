@@ -56,3 +56,33 @@ def test_step_lines_are_parsed_and_non_steps_ignored():
     text = "Gross margin = (500 - 300) / 500 * 100 = 40\nSo the margin = 40\nAnswer: 40.00"
     assert steps(text) == [("Gross margin", "(500 - 300) / 500 * 100", 40.0)]
     assert final_answer(text) == 40.0 and final_answer("Answer: 40\nthanks") is None
+
+
+def _force(tok, partial: str, steps: int = 24) -> str:
+    """Run the calculator processor over random scores after ``partial``; the text it forces."""
+    import torch
+
+    from lorakit.data.tasks.finance.calculator import CalculatorLogitsProcessor
+
+    prompt = tok.encode("Question?", add_special_tokens=False)
+    ids = prompt + tok.encode(partial, add_special_tokens=False)
+    proc = CalculatorLogitsProcessor(tok, len(prompt))
+    torch.manual_seed(0)
+    for _ in range(steps):
+        out = proc(torch.tensor([ids]), torch.randn(1, len(tok)))
+        if torch.isfinite(out).sum() != 1:  # nothing forced: the model would choose freely here
+            break
+        ids.append(int(out.argmax()))
+    return tok.decode(ids[len(prompt):])
+
+
+def test_calculator_decoding_forces_step_values_and_the_answer(smollm2_dir):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(smollm2_dir)
+    assert _force(tok, "Percent change = (250 - 200) / 200 * 100 =") == "Percent change = (250 - 200) / 200 * 100 = 25\n"
+    loan = "Monthly rate = 0.06 / 12 = "
+    assert _force(tok, loan) == loan + "0.005\n"
+    done = _force(tok, "Amount = 1000 * (1 + 0.05 / 1) ^ (1 * 2) = 1102.5\nAnswer:")
+    assert done.startswith("Amount = 1000 * (1 + 0.05 / 1) ^ (1 * 2) = 1102.5\nAnswer: 1102.50<|im_end|>")
+    assert _force(tok, "The answer is =") == "The answer is ="  # no arithmetic, nothing forced

@@ -27,6 +27,8 @@ class Task:
     output: Literal["json", "text"] = "json"  # json: scored against ``schema``; text: by ``make_scorer``
     # text tasks: (all expected answers, their category tags) -> a scorer (see lorakit.eval.text_metrics)
     make_scorer: Callable[[list[str], list[str]], Any] | None = None
+    # extra decoding modes: name -> (tokenizer, prompt length) -> a transformers logits processor
+    decoders: dict[str, Callable[[Any, int], Any]] | None = None
 
     def render_output(self, obj: Any) -> str:
         """The assistant text for an expected output: compact JSON, keys in schema order (text: as is)."""

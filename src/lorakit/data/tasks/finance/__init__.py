@@ -17,6 +17,7 @@ Metrics (per problem type through the category tag):
 from __future__ import annotations
 
 from lorakit.data.tasks.base import Task
+from lorakit.data.tasks.finance.calculator import CalculatorLogitsProcessor
 from lorakit.data.tasks.finance.calc import close, final_answer, last_number, recompute
 from lorakit.data.tasks.finance.generator import generate_split
 from lorakit.eval.text_metrics import token_f1
@@ -67,4 +68,5 @@ TASK = Task(
     generate=lambda n, split, seed: generate_split(n, split, seed),
     output="text",
     make_scorer=lambda answers, groups: FinanceScorer(),
+    decoders={"calculator": CalculatorLogitsProcessor},
 )

@@ -1,0 +1,53 @@
+"""``eval.backend: openai`` against lorakit's own server on loopback gives the in-process metrics."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def test_openai_backend_matches_in_process_eval(trained_run, server, api_key, monkeypatch, tmp_path):
+    from lorakit.eval.runner import evaluate
+
+    run_dir, cfg = trained_run
+    local = cfg.model_copy(deep=True)
+    local.eval.limit = 6
+    local.eval.decoding = ["free", "constrained"]
+    local.eval.max_new_tokens = 48
+    local.eval.stop_when_not_json = False  # an endpoint answers in full: compare like with like, item by item
+    remote = local.model_copy(deep=True)
+    remote.eval.backend = "openai"
+    remote.eval.openai.base_url = f"{server.url}/v1"
+    remote.eval.openai.models = {"base": "base", "tuned": "ticket"}
+    remote.eval.openai.concurrency = 1  # one request per generate call, like eval.batch_size=1 in-process
+    remote.eval.openai.api_key_env = "LORAKIT_TEST_CLIENT_KEY"
+    monkeypatch.setenv("LORAKIT_TEST_CLIENT_KEY", api_key)
+
+    def answers():
+        return {arm: [json.loads(x)["raw_output"] for x in (run_dir / "eval" / arm / "predictions.jsonl")
+                      .read_text().splitlines()] for arm in ("base", "base+constrained", "tuned", "tuned+constrained")}
+
+    want = evaluate(local)
+    want_answers = answers()
+    got = evaluate(remote)
+    assert answers() == want_answers  # item by item, not only on average
+    assert got["backend"].startswith("openai") and "divergence" not in got
+    assert set(got["models"]) == set(want["models"]) == {"base", "base+constrained", "tuned", "tuned+constrained"}
+    for arm in want["models"]:
+        assert got["models"][arm]["overall"] == want["models"][arm]["overall"], arm
+
+
+def test_openai_backend_errors_are_clear(trained_run, server):
+    from lorakit.errors import EvalError
+    from lorakit.eval.runner import evaluate
+
+    _, cfg = trained_run
+    bad = cfg.model_copy(deep=True)
+    bad.eval.limit = 1
+    bad.eval.models = ["base"]
+    bad.eval.backend = "openai"
+    bad.eval.openai.base_url = f"{server.url}/v1"
+    bad.eval.openai.api_key_env = "LORAKIT_NO_SUCH_KEY"
+    with pytest.raises(EvalError, match="401"):
+        evaluate(bad)

@@ -34,3 +34,21 @@ def test_gen_writes_files(tmp_path):
 def test_report_without_results_is_a_clear_error(tmp_path):
     res = CliRunner().invoke(app, ["report", str(tmp_path)])
     assert res.exit_code == 2 and "results.json not found" in res.output
+
+
+def test_data_prepare_cli_reports_drops(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from lorakit.cli import app
+
+    src = tmp_path / "d.jsonl"
+    rows = [{"prompt": f"question {i} about fees", "completion": str(i % 3)} for i in range(20)]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows + [rows[0]]) + "{bad\n")
+    result = CliRunner().invoke(app, ["data", "prepare", str(src), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "d.jsonl:22: invalid JSON" in result.output
+    result = CliRunner().invoke(app, ["data", "prepare", str(src), "--out", str(tmp_path / "out"), "--skip-bad"])
+    assert result.exit_code == 0, result.output
+    assert "format: prompt_completion" in result.output and "dropped (exact duplicate): 1" in result.output
+    assert "bad rows skipped: 1" in result.output

@@ -67,3 +67,18 @@ def test_qlora_nf4_trains_the_real_model_on_cpu(tmp_path):
     assert torch.equal(q.base_layer.weight.data, fresh_q.weight.data)  # packed 4-bit weights did not move
     record = (tmp_path / "adapter" / "run_record.json").read_text()
     assert '"quantization": "nf4"' in record
+
+
+def test_real_model_exports_to_gguf_and_ollama_with_parity(tmp_path):
+    """SmolLM2 + a briefly trained adapter -> GGUF (f16) + Modelfile; read back by transformers."""
+    from lorakit.config import load_config
+    from lorakit.export import export
+    from lorakit.train.trainer import train
+
+    cfg = load_config(None, [f"output_dir={tmp_path / 'run'}", "data.n_train=16", "data.n_eval=4", "train.batch_size=4",
+                             "train.max_steps=2", "train.lr=1e-3", "eval.batch_size=4", "eval.max_new_tokens=40"])
+    train(cfg)
+    rec = export(tmp_path / "run", "ollama", tmp_path / "ollama", check=True, check_items=4)
+    check = rec["check"]
+    assert check["passed"] and check["answers_identical"] == 4
+    assert check["logits_rel_gap"] < 1e-2 and check["template_identical"] and check["chat_template_in_gguf"]

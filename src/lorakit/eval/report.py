@@ -110,7 +110,7 @@ def comparison_lines(results: dict) -> list[str]:
     for c in results.get("comparisons", []):
         sig = [label(m) for m, d in c["metrics"].items() if d["significant"]]
         noise = [label(m) for m, d in c["metrics"].items() if not d["significant"]]
-        out.append(f"- **{c['b']} vs {c['a']}**: significant (McNemar p < 0.05) on {', '.join(sig) or 'nothing'}; "
+        out.append(f"- **{c['b']} vs {c['a']}**: significant (paired test p < 0.05: McNemar, or permutation for F1-type scores) on {', '.join(sig) or 'nothing'}; "
                    f"within noise on {', '.join(noise) or 'nothing'}.")
         for m, fl in c["flips"].items():
             out.append(f"  - {label(m)}: fixed {len(fl['fixed'])}, broken {len(fl['broken'])}"

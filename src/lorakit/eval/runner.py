@@ -69,11 +69,22 @@ def arm_name(which: str, decoding: str) -> str:
     return which if decoding == "free" else f"{which}+{decoding}"
 
 
-def make_scorer(task, items: list[ChatExample], expected: list):
-    """The task's scorer: JSON Schema metrics, or the text task's (label sets detected on these items)."""
+def make_scorer(task, items: list[ChatExample], expected: list, train: list[ChatExample] = ()):
+    """The task's scorer: JSON Schema metrics, or the text task's (label sets detected on train + eval answers)."""
     if task.output == "json":
         return Scorer(task.schema)
-    return task.make_scorer([str(e) for e in expected], [ex.category for ex in items])
+    return task.make_scorer([str(e) for e in expected] + [ex.answer for ex in train],
+                            [ex.category for ex in items] + [ex.category for ex in train])
+
+
+def _train_examples(cfg: RunConfig, task) -> list[ChatExample]:
+    """The train split's rows (text tasks detect label sets on them too); none if there is no train file."""
+    from lorakit.pipeline import ensure_data
+
+    if task.output == "json":
+        return []
+    train_file, _ = ensure_data(cfg)
+    return load_chat_jsonl(train_file) if train_file.is_file() else []
 
 
 def _grammars(task, scorer, items: list[ChatExample], expected: list) -> str | list[str | None]:
@@ -228,7 +239,7 @@ def _setup(cfg: RunConfig) -> _EvalSetup:
 def evaluate(cfg: RunConfig) -> dict:
     """Evaluate the configured models on the eval file; writes ``results.json`` and predictions."""
     task, eval_file, items, expected, device, precision = _setup(cfg)
-    scorer = make_scorer(task, items, expected)
+    scorer = make_scorer(task, items, expected, _train_examples(cfg, task))
     models, loaded_models = {}, {}
     for which in cfg.eval.models:
         loaded = load_for_eval(cfg, which, device, precision)  # one load per model, shared by its decoding arms

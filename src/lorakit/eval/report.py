@@ -106,14 +106,14 @@ def category_table(results: dict, metric: str) -> str:
 
 
 def comparison_lines(results: dict) -> list[str]:
-    out = []
+    out, output = [], results.get("output", "json")
     for c in results.get("comparisons", []):
-        sig = [label(m) for m, d in c["metrics"].items() if d["significant"]]
-        noise = [label(m) for m, d in c["metrics"].items() if not d["significant"]]
-        out.append(f"- **{c['b']} vs {c['a']}**: significant (paired test p < 0.05: McNemar, or permutation for F1-type scores) on {', '.join(sig) or 'nothing'}; "
-                   f"within noise on {', '.join(noise) or 'nothing'}.")
+        sig = [label(m, output) for m, d in c["metrics"].items() if d["significant"]]
+        noise = [label(m, output) for m, d in c["metrics"].items() if not d["significant"]]
+        out.append(f"- **{c['b']} vs {c['a']}**: significant (paired test p < 0.05: McNemar, or permutation for "
+                   f"F1-type scores) on {', '.join(sig) or 'nothing'}; within noise on {', '.join(noise) or 'nothing'}.")
         for m, fl in c["flips"].items():
-            out.append(f"  - {label(m)}: fixed {len(fl['fixed'])}, broken {len(fl['broken'])}"
+            out.append(f"  - {label(m, output)}: fixed {len(fl['fixed'])}, broken {len(fl['broken'])}"
                        + (f" (broken: {', '.join(fl['broken'][:20])})" if fl["broken"] else ""))
     return out
 
@@ -275,7 +275,7 @@ def heatmap_png(results: dict, metric: str) -> str:
     for i, row in enumerate(grid):
         for j, v in enumerate(row):
             ax.text(j, i, f"{100 * v:.0f}", ha="center", va="center", fontsize=8)
-    ax.set_title(f"{label(metric)} by category (%)")
+    ax.set_title(f"{label(metric, results.get('output', 'json'))} by category (%)")
     return _png(fig)
 
 

@@ -78,10 +78,19 @@ class OpenAIBackend(_Strict):
     timeout_s: float = Field(120.0, gt=0)
 
 
+class JudgeConfig(_Strict):
+    base_url: str = Field(..., description="OpenAI-compatible endpoint of the judge model, up to /v1")
+    model: str = Field(..., description="the judge model's name at that endpoint")
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = Field(8, ge=1, le=256)
+    timeout_s: float = Field(120.0, gt=0)
+
+
 class EvalConfig(_Strict):
     backend: Literal["local", "openai"] = Field(
         "local", description="local: load the models in-process; openai: ask eval.openai.base_url for every answer")
     openai: OpenAIBackend = OpenAIBackend()
+    judge: JudgeConfig | None = Field(None, description="grade every answer 0-10 with an LLM judge (judge_score)")
     limit: int | None = Field(None, ge=1, description="evaluate the first N items only")
     batch_size: int = Field(32, ge=1)
     max_new_tokens: int = Field(160, ge=1)

@@ -20,7 +20,8 @@ LABELS = {"valid_json": "valid JSON", "schema_valid": "schema compliance", "key_
           "label_accuracy": "label accuracy (classification items)", "format": "format adherence (Answer: line)",
           "numeric_accuracy": "numeric accuracy (final number, 0.5% tolerance)",
           "steps_consistent": "steps consistent (every step recomputes)",
-          "answer_from_steps": "answer from the steps (recomputed by calculator)"}
+          "answer_from_steps": "answer from the steps (recomputed by calculator)",
+          "judge_score": "LLM judge score (0-10, as %)"}
 TEXT_LABELS = {"exact_match": "exact match (normalised)"}
 
 

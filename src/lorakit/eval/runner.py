@@ -96,7 +96,7 @@ def _grammars(task, scorer, items: list[ChatExample], expected: list) -> str | l
 
 
 def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expected: list, task,
-                   decoding: str, loaded: tuple, out_root: str = "eval", scorer=None) -> dict:
+                   decoding: str, loaded: tuple, out_root: str = "eval", scorer=None, judge=None) -> dict:
     """One arm: ``loaded`` (from :func:`load_for_eval`) answers every item with ``decoding``; scored and saved."""
     from rich.progress import Progress
 
@@ -130,6 +130,12 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
                            stop_when_not_json=cfg.eval.stop_when_not_json and grammar is None and task.output == "json")
     seconds = time.perf_counter() - t0
     verdicts = [scorer.score(r, e, ex.category) for r, e, ex in zip(raw, expected, items)]
+    if judge is not None:
+        grades = judge.grade([ex.user for ex in items], [e if isinstance(e, str) else json.dumps(e) for e in expected],
+                             raw)
+        for v, g in zip(verdicts, grades):
+            v["judge"] = g
+            v["scores"]["judge_score"] = g["score"] / 10 if g else None
     out_dir = Path(cfg.output_dir) / out_root / name
     write_jsonl(out_dir / "predictions.jsonl", (
         {**ex.extra, "id": _item_id(ex), "category": ex.category, "input": ex.user, "expected": exp, "raw_output": r, **v}
@@ -240,12 +246,15 @@ def evaluate(cfg: RunConfig) -> dict:
     """Evaluate the configured models on the eval file; writes ``results.json`` and predictions."""
     task, eval_file, items, expected, device, precision = _setup(cfg)
     scorer = make_scorer(task, items, expected, _train_examples(cfg, task))
+    from lorakit.eval.judge import judge_from_config
+
+    judge = judge_from_config(cfg)
     models, loaded_models = {}, {}
     for which in cfg.eval.models:
         loaded = load_for_eval(cfg, which, device, precision)  # one load per model, shared by its decoding arms
         for decoding in cfg.eval.decoding:
             models[arm_name(which, decoding)] = evaluate_model(cfg, which, items, expected, task, decoding, loaded,
-                                                               scorer=scorer)
+                                                               scorer=scorer, judge=judge)
         loaded_models[which] = loaded
     results = {
         "task": task.name,

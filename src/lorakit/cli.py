@@ -84,6 +84,27 @@ def data_prepare(
     typer.echo(f"every dropped row with its reason: {out / 'dropped.jsonl'}")
 
 
+@data_app.command("pdf")
+def data_pdf(
+    pdf: Annotated[Path, typer.Argument(help="a policy PDF")],
+    out: Annotated[Path, typer.Option(help="output folder (blocks.jsonl, chunks.jsonl)")] = Path("data/policy"),
+    model: Annotated[str, typer.Option(help="model whose tokenizer counts chunk tokens")] = "smollm2-135m",
+    max_tokens: Annotated[int, typer.Option(help="chunk size in tokens")] = 256,
+    backend: Annotated[str, typer.Option(help="auto, pdfplumber or pypdfium2")] = "auto",
+) -> None:
+    """Parse a PDF (headings, lists, tables; running headers/footers dropped) into heading-aware chunks."""
+    from lorakit.data.pdf.parse import pdf_to_chunks
+
+    try:
+        rec = pdf_to_chunks(pdf, out, model=model, max_tokens=max_tokens, backend=backend)
+    except ImportError as e:
+        _fail(LorakitError(f"PDF support needs its extra: pip install 'lorakit[pdf]' ({e})"))
+    except LorakitError as e:
+        _fail(e)
+    typer.echo(f"{rec['pages']} pages, blocks {dict(rec['blocks'])}, {rec['chunks']} chunks over sections "
+               f"{', '.join(rec['sections'])} -> {out}/chunks.jsonl")
+
+
 @app.command()
 def train(config: ConfigArg = None, set_: SetOpt = None,
           resume: Annotated[bool, typer.Option(help="continue from the last checkpoint")] = False) -> None:

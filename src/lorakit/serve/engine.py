@@ -58,13 +58,12 @@ class RowControl:
         import torch
 
         out = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-        eos = self.tok.eos_token_id
         for row, job in enumerate(self.jobs):
             if self.done[row]:
                 out[row] = True
                 continue
             new = input_ids[row, self.prompt_len:]
-            if len(new) and int(new[-1]) in (eos, self.tok.pad_token_id) and self._ended(new):
+            if len(new) and int(new[-1]) == self.tok.eos_token_id:
                 self.done[row], self.finish[row] = True, "stop"
             text = self.text(new)
             cut = min((text.find(s) for s in job.stop if s in text), default=-1)
@@ -75,9 +74,6 @@ class RowControl:
             self._emit(row, text)
             out[row] = self.done[row]
         return out
-
-    def _ended(self, new) -> bool:
-        return int(new[-1]) == self.tok.eos_token_id
 
     def _emit(self, row: int, text: str) -> None:
         job = self.jobs[row]

@@ -105,6 +105,44 @@ def data_pdf(
                f"{', '.join(rec['sections'])} -> {out}/chunks.jsonl")
 
 
+@data_app.command("qa")
+def data_qa(
+    chunks: Annotated[Path, typer.Argument(help="chunks.jsonl from `lorakit data pdf`")],
+    out: Annotated[Path, typer.Option(help="output JSONL of Q/A rows")] = Path("data/policy/qa.jsonl"),
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Synthesize answerable and unanswerable questions from policy chunks (offline, no LLM)."""
+    from lorakit.data.pdf.qa import synthesize
+    from lorakit.io import iter_jsonl, write_jsonl
+
+    try:
+        rows = synthesize([r for _, r in iter_jsonl(chunks)], seed=seed)
+    except LorakitError as e:
+        _fail(e)
+    write_jsonl(out, rows)
+    typer.echo(f"{len(rows)} questions ({sum(r['answerable'] for r in rows)} answerable) -> {out}")
+
+
+@data_app.command("gate")
+def data_gate(
+    qa: Annotated[Path, typer.Argument(help="Q/A rows (from `lorakit data qa` or a teacher)")],
+    out: Annotated[Path, typer.Option(help="output folder: kept.jsonl, dropped.jsonl, gate_summary.json")]
+    = Path("data/policy/gated"),
+    eval_share: Annotated[float, typer.Option(help="share of top-level sections held out for eval")] = 0.3,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Quality-gate Q/A rows: heuristics, dedup, section split, decontamination; every drop with its reason."""
+    from lorakit.data.gate import gate
+    from lorakit.io import iter_jsonl
+
+    try:
+        summary = gate([r for _, r in iter_jsonl(qa)], out, eval_share=eval_share, seed=seed)
+    except LorakitError as e:
+        _fail(e)
+    typer.echo(f"kept {summary['kept']} of {summary['rows']} (train {summary['train']}, eval {summary['eval']}, "
+               f"eval sections {', '.join(summary['eval_sections'])}); dropped: {summary['reasons']}")
+
+
 @app.command()
 def train(config: ConfigArg = None, set_: SetOpt = None,
           resume: Annotated[bool, typer.Option(help="continue from the last checkpoint")] = False) -> None:

@@ -69,3 +69,23 @@ def test_bad_pdfs_are_clear_errors(tmp_path):
     junk.write_bytes(b"this is not a pdf")
     with pytest.raises(DataError, match="not a readable PDF"):
         parse_pdf(junk)
+
+
+def test_the_sample_policy_yields_gated_questions_split_by_section(policy_pdf, tmp_path, smollm2_dir):
+    import json
+
+    from lorakit.data.gate import gate
+    from lorakit.data.pdf.parse import pdf_to_chunks
+    from lorakit.data.pdf.qa import REFUSAL, synthesize
+
+    pdf_to_chunks(policy_pdf, tmp_path, max_tokens=128)
+    chunks = [json.loads(x) for x in (tmp_path / "chunks.jsonl").read_text().splitlines()]
+    rows = synthesize(chunks)
+    answerable = [r for r in rows if r["answerable"]]
+    assert len(answerable) >= 20 and len(rows) - len(answerable) >= 7
+    assert any(r["answer"] == "25 working days" for r in answerable)
+    assert all(r["answer"] in r["context"] or r["answer"].lower() in r["context"].lower() for r in answerable)
+    summary = gate(rows, tmp_path / "gated")
+    assert summary["kept"] >= 0.8 * len(rows) and summary["eval"] > 0 and summary["train"] > 0
+    kept = [json.loads(x) for x in (tmp_path / "gated" / "kept.jsonl").read_text().splitlines()]
+    assert {r["answer"] for r in kept if not r["answerable"]} == {REFUSAL}

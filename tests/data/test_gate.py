@@ -1,0 +1,53 @@
+from lorakit.data.gate import gate, heuristic_problem
+from lorakit.data.pdf.qa import REFUSAL, number_questions, synthesize, table_questions
+
+
+CTX = "Full-time employees receive 25 working days of paid annual leave per calendar year."
+
+
+def test_number_and_table_questions_are_answered_from_the_text():
+    (q, a), = number_questions(CTX)
+    assert q.endswith("receive how many working days of paid annual leave per calendar year?") and a == "25 working days"
+    assert number_questions("Employees must notify their manager before 10:00 on the first day.")[0][1] == "10:00"
+    table = "| Leave type | Days per year |\n|---|---|\n| Sick leave | 10 paid |"
+    assert table_questions(table) == [("What is the days per year for sick leave?", "10 paid")]
+
+
+def test_unanswerable_questions_avoid_topics_the_chunk_covers():
+    chunk = {"id": "c1", "text": CTX + " Requests need approval from the line manager.", "headings": ["2. Annual leave"],
+             "section": "2"}
+    rows = synthesize([chunk], unanswerable_share=0.5)
+    refusals = [r for r in rows if not r["answerable"]]
+    assert refusals and all(r["answer"] == REFUSAL for r in refusals)
+    assert not any("approve" in r["question"] for r in refusals)  # the chunk says who approves
+
+
+def test_heuristics_name_the_rule_each_row_breaks():
+    ok = {"question": "How many days of annual leave do full-time employees get?", "answer": "25 working days",
+          "context": CTX}
+    assert heuristic_problem(ok) is None
+    assert heuristic_problem({**ok, "question": "Annual leave days."}) == "not a question (no '?')"
+    assert heuristic_problem({**ok, "answer": "30 days plus a bonus"}) == "answer not grounded in its context"
+    assert heuristic_problem({**ok, "answer": REFUSAL, "context": ""}) is None
+    assert heuristic_problem({**ok, "answer": "annual leave"}) == "answer repeats the question"
+
+
+def test_gate_splits_by_section_and_records_every_drop(tmp_path):
+    import json
+
+    topics = ["annual", "sick", "parental", "study", "bereavement", "unpaid", "jury", "volunteer", "moving",
+              "wedding", "exam", "sabbatical", "carer", "medical", "military", "religious", "training", "remote",
+              "travel", "garden"]
+    rows = [{"question": f"How many {t} leave days may a {t} requester take under {t} rules?", "answer": f"{i} days",
+             "context": f"{t} leave: {i} days.", "section": str(1 + i % 5), "answerable": True}
+            for i, t in enumerate(topics)]
+    rows.append(dict(rows[0]))  # an exact duplicate
+    rows.append({**rows[1], "question": "no question mark"})
+    summary = gate(rows, tmp_path, eval_share=0.4, seed=1)
+    kept = [json.loads(x) for x in (tmp_path / "kept.jsonl").read_text().splitlines()]
+    dropped = [json.loads(x) for x in (tmp_path / "dropped.jsonl").read_text().splitlines()]
+    assert summary["kept"] == len(kept) == 20 and len(dropped) == 2
+    assert {d["reason"].split(" (")[0] for d in dropped} == {"exact duplicate", "not a question"}
+    eval_sections = {r["section"] for r in kept if r["split"] == "eval"}
+    assert eval_sections == set(summary["eval_sections"]) and len(eval_sections) == 2
+    assert not eval_sections & {r["section"] for r in kept if r["split"] == "train"}

@@ -10,23 +10,16 @@ from lorakit.io import read_json
 
 def prepare_user_data(cfg: RunConfig) -> tuple[Path, Path]:
     """The user's files, converted to chat JSONL, deduplicated and split once into the run folder."""
-    from lorakit.data.prepare import prepare
-    from lorakit.io import sha256_file
+    from lorakit.data.prepare import prepare, settings, sources
 
     d = cfg.data
     data_dir = Path(cfg.output_dir) / "data"
-    settings = {"eval_fraction": d.eval_fraction, "seed": d.seed, "dedup": d.dedup, "skip_bad": d.skip_bad,
-                "system": d.system_prompt, "columns": d.columns}
-    sources = {k: {"path": str(p), "sha256": sha256_file(p)}
-               for k, p in (("train", d.train_file), ("eval", d.eval_file)) if p and Path(p).is_file()}
     record_path = data_dir / "prepare_record.json"
     rec = read_json(record_path) if record_path.is_file() else {}
-    if rec.get("sources") != sources or rec.get("settings") != settings or rec.get("format_asked") != d.format:
-        rec = prepare(d.train_file, data_dir, eval_file=d.eval_file, eval_fraction=d.eval_fraction, fmt=d.format,
-                      skip_bad=d.skip_bad, system=d.system_prompt, columns=d.columns, seed=d.seed, dedupe=d.dedup)
-        from lorakit.io import write_json
-
-        write_json(record_path, {**rec, "format_asked": d.format})
+    wanted = settings(d.format, d.eval_fraction, d.seed, d.dedup, d.skip_bad, d.system_prompt, d.columns)
+    if rec.get("sources") != sources(d.train_file, d.eval_file) or rec.get("settings") != wanted:
+        prepare(d.train_file, data_dir, eval_file=d.eval_file, eval_fraction=d.eval_fraction, fmt=d.format,
+                skip_bad=d.skip_bad, system=d.system_prompt, columns=d.columns, seed=d.seed, dedupe=d.dedup)
     return data_dir / "train.jsonl", data_dir / "eval.jsonl"
 
 

@@ -94,7 +94,7 @@ def test_html_report_is_self_contained_and_renders_in_chromium(tiny_config, tmp_
 
 
 def test_robustness_suite_keeps_labels_and_reports_attack_success(tiny_config):
-    from lorakit.eval.robustness import ATTACKS, build_suite
+    from lorakit.eval.robustness import ATTACKS
     from lorakit.eval.runner import evaluate_robustness
 
     train(tiny_config)

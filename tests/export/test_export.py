@@ -72,12 +72,20 @@ def test_ollama_modelfile_matches_the_training_template(exported, trained_run):
 def test_q8_0_gguf_is_smaller_and_close(trained_run, tmp_path):
     from pathlib import Path
 
+    from transformers import AutoModelForCausalLM
+
     from lorakit.export import export
+    from lorakit.export.artifacts import _merged_model, _record, eval_sample
+    from lorakit.export.parity import logits_gap
 
     run_dir, _ = trained_run
     rec = export(run_dir, "gguf", tmp_path / "q8", quant="q8_0")
     f16 = export(run_dir, "gguf", tmp_path / "f16")
-    assert Path(rec["gguf"]).stat().st_size < Path(f16["gguf"]).stat().st_size
+    assert Path(rec["gguf"]).stat().st_size < 0.7 * Path(f16["gguf"]).stat().st_size
+    merged, tok, _ = _merged_model(run_dir, _record(run_dir))
+    q8 = AutoModelForCausalLM.from_pretrained(tmp_path / "q8", gguf_file="model.gguf")
+    _, prompts = eval_sample(run_dir, 2)
+    assert logits_gap(merged, q8, tok, prompts) < 5e-2  # 8-bit blocks: close, looser than f16
 
 
 def test_export_errors_are_clear(tmp_path, trained_run):

@@ -62,10 +62,8 @@ def prepare(train_file: str | Path, out_dir: str | Path, *, eval_file: str | Pat
         kept["train"] = [e for i, e in enumerate(kept["train"]) if i not in leaks]
     if not kept["train"]:
         raise DataError("no train rows left after deduplication and decontamination", path=str(train_file))
-    record = {"format": loaded["train"].format, "sources": {k: {"path": str(p), "sha256": sha256_file(p)}
-                                                            for k, p in (("train", train_file), ("eval", eval_file)) if p},
-              "settings": {"eval_fraction": eval_fraction, "seed": seed, "dedup": dedupe, "skip_bad": skip_bad,
-                           "system": system, "columns": columns},
+    record = {"format": loaded["train"].format, "sources": sources(train_file, eval_file),
+              "settings": settings(fmt, eval_fraction, seed, dedupe, skip_bad, system, columns),
               "rows_read": {k: v.rows for k, v in loaded.items()},
               "bad_rows": sum(v.skipped for v in loaded.values()),
               "dropped": _count(dropped), "files": {}}
@@ -76,6 +74,24 @@ def prepare(train_file: str | Path, out_dir: str | Path, *, eval_file: str | Pat
     write_jsonl(out_dir / "dropped.jsonl", dropped)
     write_json(out_dir / "prepare_record.json", record)
     return record
+
+
+def sources(train_file, eval_file) -> dict:
+    """The input files with their hashes: a prepared folder is stale when these change."""
+    out = {}
+    for k, p in (("train", train_file), ("eval", eval_file)):
+        if p is None:
+            continue
+        if not Path(p).is_file():
+            raise DataError("file not found; check data.train_file / data.eval_file", path=str(p))
+        out[k] = {"path": str(p), "sha256": sha256_file(p)}
+    return out
+
+
+def settings(fmt, eval_fraction, seed, dedupe, skip_bad, system, columns) -> dict:
+    """The options a prepared folder was made with: it is stale when these change."""
+    return {"format": fmt, "eval_fraction": eval_fraction, "seed": seed, "dedup": dedupe, "skip_bad": skip_bad,
+            "system": system, "columns": columns}
 
 
 def _count(dropped: list[dict]) -> dict[str, int]:

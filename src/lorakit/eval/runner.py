@@ -51,7 +51,6 @@ def load_for_eval(cfg: RunConfig, which: str, device: str, precision: str):
 def _prompt(ex: ChatExample, which: str, mode: str, task, tuned_system: str | None) -> list[dict]:
     if mode == "file" or not (task.train_prompt or task.full_prompt):  # the text task: each row's own system
         return ex.prompt_messages(ex.system)
-        return ex.prompt_messages(ex.system)
     return ex.prompt_messages(task.full_prompt if which == "base" else (tuned_system or task.train_prompt))
 
 
@@ -77,14 +76,11 @@ def make_scorer(task, items: list[ChatExample], expected: list, train: list[Chat
                             [ex.category for ex in items] + [ex.category for ex in train])
 
 
-def _train_examples(cfg: RunConfig, task) -> list[ChatExample]:
-    """The train split's rows (text tasks detect label sets on them too); none if there is no train file."""
-    from lorakit.pipeline import ensure_data
-
-    if task.output == "json":
+def _train_examples(task, train_file: Path) -> list[ChatExample]:
+    """The train split's rows (text tasks detect label sets on them too); none for JSON tasks."""
+    if task.output == "json" or not train_file.is_file():
         return []
-    train_file, _ = ensure_data(cfg)
-    return load_chat_jsonl(train_file) if train_file.is_file() else []
+    return load_chat_jsonl(train_file)
 
 
 def _grammars(task, scorer, items: list[ChatExample], expected: list) -> str | list[str | None]:
@@ -187,7 +183,8 @@ def arm_pairs(arms) -> list[tuple[str, str]]:
 
 
 def compare_arms(verdicts: dict[str, list[dict]], ids: list[str], focus: list[str] | None = None) -> list[dict]:
-    """Paired comparisons of the evaluated arms: per-metric delta and McNemar test, item flips both ways."""
+    """Paired comparisons of the evaluated arms: per-metric delta and paired test (see ``paired_test``),
+    item flips both ways."""
     out = []
     for a, b in arm_pairs(verdicts):
         if a not in verdicts or b not in verdicts:
@@ -224,6 +221,7 @@ class _EvalSetup(NamedTuple):
     expected: list
     device: str
     precision: str
+    train_file: Path
 
 
 def _setup(cfg: RunConfig) -> _EvalSetup:
@@ -234,20 +232,20 @@ def _setup(cfg: RunConfig) -> _EvalSetup:
     from lorakit.train.trainer import resolve_precision
 
     setup_threads()
-    _, eval_file = ensure_data(cfg)
+    train_file, eval_file = ensure_data(cfg)
     items = load_chat_jsonl(eval_file, limit=cfg.eval.limit)
     device = pick_device(cfg.train.device)
     task = get_task(cfg.data.task)
     return _EvalSetup(task, eval_file, items, [_expected(ex, eval_file, task) for ex in items], device,
-                      resolve_precision(device, cfg.train.precision))
+                      resolve_precision(device, cfg.train.precision), train_file)
 
 
 def evaluate(cfg: RunConfig) -> dict:
     """Evaluate the configured models on the eval file; writes ``results.json`` and predictions."""
-    task, eval_file, items, expected, device, precision = _setup(cfg)
-    scorer = make_scorer(task, items, expected, _train_examples(cfg, task))
     from lorakit.eval.judge import judge_from_config
 
+    task, eval_file, items, expected, device, precision, train_file = _setup(cfg)
+    scorer = make_scorer(task, items, expected, _train_examples(task, train_file))
     judge = judge_from_config(cfg)
     models, loaded_models = {}, {}
     for which in cfg.eval.models:
@@ -286,7 +284,7 @@ def evaluate_robustness(cfg: RunConfig) -> dict:
     """``--suite robustness``: every arm on clean items and their attacked variants; writes ``robustness.json``."""
     from lorakit.eval.robustness import attack_success, build_suite
 
-    task, eval_file, items, expected, device, precision = _setup(cfg)
+    task, eval_file, items, expected, device, precision, _ = _setup(cfg)
     if task.output != "json":
         raise EvalError(f"the robustness suite attacks structured (JSON) tasks; {task.name} answers in free text")
     variants, v_expected = build_suite(items, expected, task.empty_answer)

@@ -18,13 +18,14 @@ from collections import Counter, defaultdict
 from functools import lru_cache
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCT = set(string.punctuation)
 MAX_LABEL_CHARS = 40
 MAX_LABELS = 200
 MIN_COVERAGE = 0.8
 
 
 def normalize_answer(s: str) -> str:
-    s = "".join(c for c in s.lower() if c not in set(string.punctuation))
+    s = "".join(c for c in s.lower() if c not in _PUNCT)
     return " ".join(_ARTICLES.sub(" ", s).split())
 
 
@@ -89,8 +90,9 @@ def macro_f1(expected: list[str], got: list[str]) -> float:
     return sum(f1s) / len(f1s)
 
 
-def lark_choice(labels: list[str]) -> str:
-    """An llguidance grammar whose only sentences are the labels."""
+@lru_cache(maxsize=32)
+def lark_choice(labels: tuple[str, ...]) -> str:
+    """An llguidance grammar whose only sentences are the labels (compiled once per label set)."""
     import json
 
     import llguidance
@@ -125,7 +127,7 @@ class TextScorer:
         out = []
         for c, e in zip(items_categories, expected):
             labels = self.label_set(c, e)
-            out.append(lark_choice(labels) if labels else None)
+            out.append(lark_choice(tuple(labels)) if labels else None)
         return out
 
     def details(self, verdicts: list[dict], expected: list[str]) -> dict:

@@ -106,11 +106,11 @@ def eval_sample(run_dir: Path, n: int):
     from lorakit.data.tasks import get_task
     from lorakit.eval.runner import _prompt
 
-    cfg = RunConfig.model_validate(read_json(run_dir / "adapter" / "run_record.json")["config"])
+    rec = _record(run_dir)
+    cfg = RunConfig.model_validate(rec["config"])
     eval_file = run_dir / "data" / "eval.jsonl"
     if not eval_file.is_file():
         raise EvalError(f"{eval_file} not found; the parity check re-answers the run's eval items")
     items = load_chat_jsonl(eval_file, limit=n)
     task = get_task(cfg.data.task)
-    system = read_json(run_dir / "adapter" / "run_record.json").get("system_prompt")
-    return cfg, [_prompt(ex, "tuned", cfg.eval.prompt, task, system) for ex in items]
+    return cfg, [_prompt(ex, "tuned", cfg.eval.prompt, task, rec.get("system_prompt")) for ex in items]

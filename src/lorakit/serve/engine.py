@@ -59,19 +59,17 @@ class RowControl:
 
         out = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
         for row, job in enumerate(self.jobs):
-            if self.done[row]:
-                out[row] = True
-                continue
-            new = input_ids[row, self.prompt_len:]
-            if len(new) and int(new[-1]) == self.tok.eos_token_id:
-                self.done[row], self.finish[row] = True, "stop"
-            text = self.text(new)
-            cut = min((text.find(s) for s in job.stop if s in text), default=-1)
-            if cut >= 0:
-                text, self.done[row], self.finish[row] = text[:cut], True, "stop"
-            elif len(new) >= job.max_tokens:
-                self.done[row] = True
-            self._emit(row, text)
+            if not self.done[row]:
+                new = input_ids[row, self.prompt_len:]
+                if len(new) and int(new[-1]) == self.tok.eos_token_id:
+                    self.done[row], self.finish[row] = True, "stop"
+                elif len(new) >= job.max_tokens:
+                    self.done[row] = True
+                if job.stop or job.stream is not None:  # decoding every step only where it is needed
+                    text, cut = cut_at_stop(self.text(new), job.stop)
+                    if cut:
+                        self.done[row], self.finish[row] = True, "stop"
+                    self._emit(row, text)
             out[row] = self.done[row]
         return out
 
@@ -87,6 +85,12 @@ class RowControl:
         if delta:
             self.sent[row] = text
             job.loop.call_soon_threadsafe(job.stream.put_nowait, delta)
+
+
+def cut_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:
+    """``text`` up to the first stop string in it, and whether one was found."""
+    cut = min((text.find(s) for s in stops if s in text), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)
 
 
 def _held_back(text: str, stops: list[str]) -> int:
@@ -240,19 +244,16 @@ class Engine:
             self.batches += 1
         results = []
         for row, j in enumerate(jobs):
-            new = out[row, prompt_len:].tolist()
-            text = control.text(new)
-            cut = min((text.find(s) for s in j.stop if s in text), default=-1)
-            if cut >= 0:
-                text, control.finish[row] = text[:cut], "stop"
-            n_tokens = len([t for t in new if t != self.tok.pad_token_id])
+            new = out[row, prompt_len:].tolist()[:j.max_tokens]  # rows that ended early are padded after
             if self.tok.eos_token_id in new:
+                new, control.finish[row] = new[:new.index(self.tok.eos_token_id)], "stop"
+            text, cut = cut_at_stop(control.text(new), j.stop)
+            if cut:
                 control.finish[row] = "stop"
-                n_tokens = new.index(self.tok.eos_token_id)
             control.done[row] = True
             control._emit(row, text)
             results.append({"text": text, "finish_reason": control.finish[row], "prompt_tokens": j.prompt_tokens,
-                            "completion_tokens": min(n_tokens, j.max_tokens), "batch_size": len(jobs)})
+                            "completion_tokens": len(new), "batch_size": len(jobs)})
         return results
 
     def _generate(self, enc, jobs, control, procs, sampling):

@@ -90,7 +90,8 @@ def data_pdf(
     out: Annotated[Path, typer.Option(help="output folder (blocks.jsonl, chunks.jsonl)")] = Path("data/policy"),
     model: Annotated[str, typer.Option(help="model whose tokenizer counts chunk tokens")] = "smollm2-135m",
     max_tokens: Annotated[int, typer.Option(help="chunk size in tokens")] = 256,
-    backend: Annotated[str, typer.Option(help="auto, pdfplumber or pypdfium2")] = "auto",
+    backend: Annotated[str, typer.Option(help="auto, pdfplumber, pypdfium2, or docling (full Docling with its "
+                                                "models, where installed)")] = "auto",
 ) -> None:
     """Parse a PDF (headings, lists, tables; running headers/footers dropped) into heading-aware chunks."""
     from lorakit.data.pdf.parse import pdf_to_chunks
@@ -110,13 +111,29 @@ def data_qa(
     chunks: Annotated[Path, typer.Argument(help="chunks.jsonl from `lorakit data pdf`")],
     out: Annotated[Path, typer.Option(help="output JSONL of Q/A rows")] = Path("data/policy/qa.jsonl"),
     seed: Annotated[int, typer.Option()] = 0,
+    teacher_url: Annotated[Optional[str], typer.Option(
+        help="also ask a teacher at this OpenAI-compatible endpoint (up to /v1)")] = None,
+    teacher_model: Annotated[str, typer.Option(help="the teacher's model name at that endpoint")] = "teacher",
+    teacher_key_env: Annotated[str, typer.Option(help="environment variable holding its API key")] = "OPENAI_API_KEY",
+    per_chunk: Annotated[int, typer.Option(min=1, max=30, help="questions asked of the teacher per chunk")] = 6,
 ) -> None:
-    """Synthesize answerable and unanswerable questions from policy chunks (offline, no LLM)."""
+    """Synthesize answerable and unanswerable questions from policy chunks (offline; plus a teacher LLM if given)."""
     from lorakit.data.pdf.qa import synthesize
     from lorakit.io import iter_jsonl, write_jsonl
 
     try:
-        rows = synthesize([r for _, r in iter_jsonl(chunks)], seed=seed)
+        chunk_rows = [r for _, r in iter_jsonl(chunks)]
+        rows = synthesize(chunk_rows, seed=seed)
+        if teacher_url:
+            from lorakit.config import TeacherConfig
+            from lorakit.data.pdf.teacher import teacher_rows
+
+            teacher = TeacherConfig(base_url=teacher_url, model=teacher_model, api_key_env=teacher_key_env,
+                                    questions_per_chunk=per_chunk)
+            extra, stats = teacher_rows(chunk_rows, teacher, out.with_name("teacher_cache.jsonl"))
+            rows += extra
+            typer.echo(f"teacher: {len(extra)} questions, {stats['asked']} requests "
+                       f"({stats['chunks'] - stats['asked']} from the cache), {stats['invalid']} invalid replies")
     except LorakitError as e:
         _fail(e)
     write_jsonl(out, rows)
@@ -130,13 +147,25 @@ def data_gate(
     = Path("data/policy/gated"),
     eval_share: Annotated[float, typer.Option(help="share of top-level sections held out for eval")] = 0.3,
     seed: Annotated[int, typer.Option()] = 0,
+    judge_url: Annotated[Optional[str], typer.Option(
+        help="LLM judge at this OpenAI-compatible endpoint (up to /v1): scores accuracy and style 0-10")] = None,
+    judge_model: Annotated[str, typer.Option(help="the judge's model name at that endpoint")] = "judge",
+    judge_key_env: Annotated[str, typer.Option(help="environment variable holding its API key")] = "OPENAI_API_KEY",
+    min_accuracy: Annotated[int, typer.Option(min=0, max=10, help="drop rows the judge scores below this for accuracy")] = 7,
+    min_style: Annotated[int, typer.Option(min=0, max=10, help="drop rows the judge scores below this for style")] = 5,
 ) -> None:
-    """Quality-gate Q/A rows: heuristics, dedup, section split, decontamination; every drop with its reason."""
+    """Quality-gate Q/A rows: heuristics, dedup, optional LLM judge, section split, decontamination."""
     from lorakit.data.gate import gate
     from lorakit.io import iter_jsonl
 
     try:
-        summary = gate([r for _, r in iter_jsonl(qa)], out, eval_share=eval_share, seed=seed)
+        judge = None
+        if judge_url:
+            from lorakit.config import GateJudgeConfig
+
+            judge = GateJudgeConfig(base_url=judge_url, model=judge_model, api_key_env=judge_key_env,
+                                    min_accuracy=min_accuracy, min_style=min_style)
+        summary = gate([r for _, r in iter_jsonl(qa)], out, eval_share=eval_share, seed=seed, judge=judge)
     except LorakitError as e:
         _fail(e)
     typer.echo(f"kept {summary['kept']} of {summary['rows']} (train {summary['train']}, eval {summary['eval']}, "

@@ -22,9 +22,51 @@ class ModelConfig(_Strict):
     name: str = Field("smollm2-135m", description="preset name, local HF folder, .gguf file or hub id")
 
 
+class EndpointConfig(_Strict):
+    """An OpenAI-compatible model endpoint (Ollama, vLLM, a hosted API, ``lorakit serve``)."""
+
+    base_url: str = Field(..., description="OpenAI-compatible endpoint, up to /v1")
+    model: str = Field(..., description="the model's name at that endpoint")
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the key, if any")
+    concurrency: int = Field(8, ge=1, le=256)
+    timeout_s: float = Field(120.0, gt=0)
+
+
+class TeacherConfig(EndpointConfig):
+    questions_per_chunk: int = Field(6, ge=1, le=30, description="questions asked of the teacher per chunk")
+    max_tokens: int = Field(768, ge=16)
+
+
+class GateJudgeConfig(EndpointConfig):
+    min_accuracy: int = Field(7, ge=0, le=10, description="drop rows the judge scores below this for accuracy")
+    min_style: int = Field(5, ge=0, le=10, description="drop rows the judge scores below this for style")
+
+
+class PolicyConfig(_Strict):
+    """``data.task: policy_qa``: questions synthesized from policy PDFs (see docs/policy-qa.md)."""
+
+    pdf: list[Path] = Field(..., min_length=1, description="policy PDFs to parse, question and train on")
+    mode: Literal["grounded", "closed_book"] = Field(
+        "grounded", description="grounded: the excerpt is in the prompt (answers come from it, refusals when it "
+        "lacks them); closed_book: the question alone, the policy learned into the weights")
+    pdf_backend: Literal["auto", "pdfplumber", "pypdfium2", "docling"] = Field(
+        "auto", description="auto: pdfplumber, pypdfium2 as fallback; docling: full Docling (needs its models)")
+    chunk_tokens: int = Field(160, ge=32, description="chunk size in tokens (HybridChunker, the model's tokenizer)")
+    eval_share: float = Field(0.3, gt=0, lt=1, description="share of top-level sections held out for eval")
+    unanswerable_share: float = Field(0.3, ge=0, lt=1, description="share of synthesized questions that are unanswerable")
+    wrong_excerpt_share: float = Field(
+        0.5, ge=0, le=2, description="grounded: per answerable question, this many extra rows pair it with another "
+        "chunk's excerpt, answered with the refusal (refusal must depend on the excerpt, not the question)")
+    train_variants: int = Field(2, ge=1, le=4, description="train rows per answerable question (question phrasings, "
+                                "grounded: one with a distractor excerpt beside the right one)")
+    teacher: TeacherConfig | None = Field(None, description="also ask a teacher LLM for questions per chunk")
+    judge: GateJudgeConfig | None = Field(None, description="LLM judge in the quality gate")
+
+
 class DataConfig(_Strict):
-    task: str = Field("support_ticket", description="support_ticket, invoice, finance, text (your own free-text "
-                      "data), a JSON Schema file or package.module:PydanticModel")
+    task: str = Field("support_ticket", description="support_ticket, invoice, finance, policy_qa (from PDFs, see "
+                      "data.policy), text (your own free-text data), a JSON Schema file or package.module:PydanticModel")
+    policy: PolicyConfig | None = Field(None, description="policy_qa: the PDFs and how questions are made")
     train_file: Path | None = Field(None, description="your data in any format of docs/data-formats.md; "
                                     "generated into the run folder when empty")
     eval_file: Path | None = Field(None, description="held-out data; split off train_file when empty")
@@ -78,12 +120,8 @@ class OpenAIBackend(_Strict):
     timeout_s: float = Field(120.0, gt=0)
 
 
-class JudgeConfig(_Strict):
-    base_url: str = Field(..., description="OpenAI-compatible endpoint of the judge model, up to /v1")
-    model: str = Field(..., description="the judge model's name at that endpoint")
-    api_key_env: str = "OPENAI_API_KEY"
-    concurrency: int = Field(8, ge=1, le=256)
-    timeout_s: float = Field(120.0, gt=0)
+class JudgeConfig(EndpointConfig):
+    """The eval judge: grades every answer 0-10 against the reference."""
 
 
 class EvalConfig(_Strict):

@@ -27,6 +27,10 @@ def ensure_data(cfg: RunConfig) -> tuple[Path, Path]:
     """The train and eval files of ``cfg``: the user's own (prepared), or generated once into the run folder."""
     from lorakit.data.gen import gen, generator_fingerprint
 
+    if cfg.data.task == "policy_qa":
+        from lorakit.data.pdf.dataset import build_policy_data
+
+        return build_policy_data(cfg, Path(cfg.output_dir) / "data")
     if cfg.data.train_file:
         return prepare_user_data(cfg)
     if cfg.data.eval_file:

@@ -5,8 +5,10 @@ answer has 1-60 words, an answer is grounded in its context (80% of its words ap
 it is the canonical refusal, and an answer does not merely repeat the question. Then exact and near
 duplicate questions go (MinHash, :mod:`lorakit.data.dedup`), the split is made by top-level section
 (whole sections held out, so paraphrases cannot leak), and train rows sharing a 13-gram with an eval
-question are dropped. Writes ``kept.jsonl`` (with a ``split`` field), ``dropped.jsonl`` (with the
-reason of every drop) and ``gate_summary.json``.
+question are dropped. An optional LLM judge (any OpenAI-compatible endpoint, replies validated
+against :data:`JUDGE_SCHEMA` and cached on disk) scores each surviving row's accuracy and style 0-10;
+rows under the thresholds, or without a valid verdict, are dropped. Writes ``kept.jsonl`` (with a
+``split`` field), ``dropped.jsonl`` (with the reason of every drop) and ``gate_summary.json``.
 """
 
 from __future__ import annotations
@@ -19,9 +21,33 @@ from lorakit.data.dedup import contaminated, dedup, words
 from lorakit.data.pdf.qa import REFUSAL
 
 
+JUDGE_SCHEMA = {"type": "object", "properties": {
+    "accuracy": {"type": "integer", "minimum": 0, "maximum": 10},
+    "style": {"type": "integer", "minimum": 0, "maximum": 10},
+    "reason": {"type": "string", "maxLength": 300}},
+    "required": ["accuracy", "style", "reason"], "additionalProperties": False}
+
+JUDGE_PROMPT = """You check training data for an assistant that answers questions about a company policy only from
+the excerpt it is given. Grade the question/answer pair below.
+accuracy: 10 when the answer is exactly what the excerpt says, or, for the answer "{refusal}", when the excerpt
+really does not say it; 0 when the answer is wrong, unsupported or the refusal is wrong.
+style: 10 for a clear, natural, specific question and a concise answer; 0 for a garbled one.
+Reply with JSON only: {{"accuracy": <0-10>, "style": <0-10>, "reason": "<one sentence>"}}
+
+Excerpt:
+{context}
+
+Question: {question}
+Answer: {answer}"""
+
+
 def heuristic_problem(row: dict) -> str | None:
     """The first rule ``row`` breaks, or None."""
     q, a = row["question"].strip(), row["answer"].strip()
+    if row.get("answerable") is False and a != REFUSAL:
+        return "unanswerable without the canonical refusal"
+    if row.get("answerable") and a == REFUSAL:
+        return "answerable but answered with the refusal"
     if not q.endswith("?"):
         return "not a question (no '?')"
     if not 4 <= len(q.split()) <= 60:
@@ -45,7 +71,27 @@ def split_sections(sections: list[str], eval_share: float, seed: int) -> set[str
     return set(order[:max(1, round(eval_share * len(order)))])
 
 
-def gate(rows: list[dict], out_dir: str | Path, *, eval_share: float = 0.3, seed: int = 0) -> dict:
+def judge_problems(rows: list[dict], judge, cache_file: str | Path) -> dict[int, str]:
+    """Row index -> why the judge drops it, for a ``judge`` endpoint (a GateJudgeConfig)."""
+    from lorakit.eval.remote import CachedJSON, endpoint_model
+
+    calls = CachedJSON(endpoint_model(judge), cache_file, JUDGE_SCHEMA)
+    verdicts = calls.ask([JUDGE_PROMPT.format(refusal=REFUSAL, context=r.get("context", ""), question=r["question"],
+                                              answer=r["answer"]) for r in rows])
+    out = {}
+    for i, (r, v) in enumerate(zip(rows, verdicts)):
+        r["judge"] = v
+        if v is None:
+            out[i] = "judge gave no valid verdict"
+        elif v["accuracy"] < judge.min_accuracy:
+            out[i] = f"judge: accuracy {v['accuracy']} < {judge.min_accuracy} ({v['reason']})"
+        elif v["style"] < judge.min_style:
+            out[i] = f"judge: style {v['style']} < {judge.min_style} ({v['reason']})"
+    return out
+
+
+def gate(rows: list[dict], out_dir: str | Path, *, eval_share: float = 0.3, seed: int = 0, judge=None) -> dict:
+    """Gate ``rows``; ``judge`` (a GateJudgeConfig) adds the LLM judge, cached in ``out_dir/judge_cache.jsonl``."""
     from lorakit.io import write_json, write_jsonl
 
     dropped, ok = [], []
@@ -55,6 +101,10 @@ def gate(rows: list[dict], out_dir: str | Path, *, eval_share: float = 0.3, seed
     keep, drops = dedup([r["question"] for r in ok])
     dropped += [{**ok[d["index"]], "reason": d["reason"], "duplicate_of": ok[d["of"]]["question"]} for d in drops]
     ok = [ok[i] for i in keep]
+    if judge is not None:
+        problems = judge_problems(ok, judge, Path(out_dir) / "judge_cache.jsonl")
+        dropped += [{**ok[i], "reason": why} for i, why in problems.items()]
+        ok = [r for i, r in enumerate(ok) if i not in problems]
     held_out = split_sections([r["section"] for r in ok], eval_share, seed)
     for r in ok:
         r["split"] = "eval" if r["section"] in held_out else "train"
@@ -65,6 +115,7 @@ def gate(rows: list[dict], out_dir: str | Path, *, eval_share: float = 0.3, seed
     kept = [r for i, r in enumerate(train) if i not in leaks] + evals
     summary = {"rows": len(rows), "kept": len(kept), "dropped": len(dropped),
                "reasons": dict(Counter(d["reason"].split(" (")[0] for d in dropped)),
+               "sources": dict(Counter(r.get("source", "offline") for r in kept)),
                "train": sum(r["split"] == "train" for r in kept), "eval": len(evals),
                "eval_sections": sorted(held_out),
                "answerable_share": {s: (sum(r["answerable"] for r in kept if r["split"] == s)

@@ -9,12 +9,9 @@ joins the other metrics as ``judge_score`` (score / 10, averaged over the items 
 
 from __future__ import annotations
 
-import hashlib
-import json
-import threading
 from pathlib import Path
 
-from lorakit.eval.remote import RemoteModel
+from lorakit.eval.remote import CachedJSON, RemoteModel, endpoint_model, parse_json
 
 SCHEMA = {"type": "object", "properties": {"score": {"type": "integer", "minimum": 0, "maximum": 10},
                                            "reason": {"type": "string", "maxLength": 300}},
@@ -36,53 +33,19 @@ Answer to grade:
 
 class Judge:
     def __init__(self, model: RemoteModel, cache_file: str | Path):
-        self.model, self.cache_file = model, Path(cache_file)
-        self.cache: dict[str, dict] = {}
-        self.lock = threading.Lock()
-        if self.cache_file.is_file():
-            for line in self.cache_file.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    entry = json.loads(line)
-                    self.cache[entry["key"]] = entry["reply"]
-
-    def _key(self, prompt: str) -> str:
-        return hashlib.sha256(f"{self.model.model}\n{prompt}".encode()).hexdigest()
+        self.calls = CachedJSON(model, cache_file, SCHEMA)
 
     @staticmethod
     def parse(text: str) -> dict | None:
         """The reply as ``{"score", "reason"}``, or None when it does not follow the schema."""
-        from jsonschema import ValidationError, validate
-
-        try:
-            reply = json.loads(text)
-            validate(reply, SCHEMA)
-        except (json.JSONDecodeError, ValidationError):
-            return None
-        return reply
+        return parse_json(text, SCHEMA)
 
     def grade(self, questions: list[str], references: list[str], answers: list[str]) -> list[dict | None]:
-        prompts = [PROMPT.format(question=q, reference=r, answer=a) for q, r, a in zip(questions, references, answers)]
-        todo = [p for p in dict.fromkeys(prompts) if self._key(p) not in self.cache]
-        if todo:
-            replies = self.model.generate([[{"role": "user", "content": p}] for p in todo], max_new_tokens=256,
-                                          schema=SCHEMA)
-            with self.lock, self.cache_file.open("a", encoding="utf-8") as f:  # append-only: a kill loses nothing
-                for p, text in zip(todo, replies):
-                    entry = {"key": self._key(p), "reply": self.parse(text) or {"invalid": text[:300]}}
-                    self.cache[entry["key"]] = entry["reply"]
-                    f.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        out = []
-        for p in prompts:
-            reply = self.cache[self._key(p)]
-            out.append(reply if "score" in reply else None)
-        return out
+        return self.calls.ask([PROMPT.format(question=q, reference=r, answer=a)
+                               for q, r, a in zip(questions, references, answers)])
 
 
 def judge_from_config(cfg) -> Judge | None:
-    import os
-
-    j = cfg.eval.judge
-    if j is None:
+    if cfg.eval.judge is None:
         return None
-    model = RemoteModel(j.base_url, j.model, os.environ.get(j.api_key_env) or None, j.concurrency, j.timeout_s)
-    return Judge(model, Path(cfg.output_dir) / "judge_cache.jsonl")
+    return Judge(endpoint_model(cfg.eval.judge), Path(cfg.output_dir) / "judge_cache.jsonl")

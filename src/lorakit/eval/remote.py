@@ -8,10 +8,14 @@ backoff on 429 / 5xx / connection errors. The ``constrained`` arm sends the task
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from lorakit.errors import EvalError
 
@@ -71,3 +75,59 @@ def remote_model(cfg, which: str) -> RemoteModel:
     o = cfg.eval.openai
     return RemoteModel(o.base_url, o.models.get(which, which), os.environ.get(o.api_key_env) or None, o.concurrency,
                        o.timeout_s)
+
+
+def endpoint_model(ep) -> RemoteModel:
+    """The :class:`RemoteModel` of an :class:`~lorakit.config.EndpointConfig` (teacher, judge)."""
+    return RemoteModel(ep.base_url, ep.model, os.environ.get(ep.api_key_env) or None, ep.concurrency, ep.timeout_s)
+
+
+def parse_json(text: str, schema: dict) -> dict | None:
+    """``text`` as JSON, or None when it is not JSON or does not follow ``schema``."""
+    from jsonschema import ValidationError, validate
+
+    try:
+        reply = json.loads(text)
+        validate(reply, schema)
+    except (json.JSONDecodeError, ValidationError):
+        return None
+    return reply
+
+
+class CachedJSON:
+    """Prompts -> JSON replies that validate against ``schema``, cached on disk.
+
+    The schema is sent as ``response_format`` and every reply is validated again (an endpoint may
+    ignore response_format); a reply that does not validate comes back as None and is cached as
+    such, so a re-run asks the endpoint nothing new. The cache is append-only JSONL keyed by the
+    hash of (model, prompt): a killed run loses nothing it already paid for.
+    """
+
+    def __init__(self, model: RemoteModel, cache_file: str | Path, schema: dict, max_tokens: int = 256):
+        self.model, self.cache_file, self.schema, self.max_tokens = model, Path(cache_file), schema, max_tokens
+        self.cache: dict[str, dict] = {}
+        self.lock = threading.Lock()
+        self.asked = 0  # prompts sent to the endpoint by this object (the rest came from the cache)
+        if self.cache_file.is_file():
+            for line in self.cache_file.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    entry = json.loads(line)
+                    self.cache[entry["key"]] = entry["reply"]
+
+    def _key(self, prompt: str) -> str:
+        return hashlib.sha256(f"{self.model.model}\n{prompt}".encode()).hexdigest()
+
+    def ask(self, prompts: list[str]) -> list[dict | None]:
+        todo = [p for p in dict.fromkeys(prompts) if self._key(p) not in self.cache]
+        if todo:
+            replies = self.model.generate([[{"role": "user", "content": p}] for p in todo],
+                                          max_new_tokens=self.max_tokens, schema=self.schema)
+            self.asked += len(todo)
+            self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+            with self.lock, self.cache_file.open("a", encoding="utf-8") as f:
+                for p, text in zip(todo, replies):
+                    parsed = parse_json(text, self.schema)
+                    entry = {"key": self._key(p), "reply": {"ok": parsed} if parsed is not None else {"invalid": text[:300]}}
+                    self.cache[entry["key"]] = entry["reply"]
+                    f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        return [self.cache[self._key(p)].get("ok") for p in prompts]

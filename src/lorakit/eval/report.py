@@ -21,7 +21,12 @@ LABELS = {"valid_json": "valid JSON", "schema_valid": "schema compliance", "key_
           "numeric_accuracy": "numeric accuracy (final number, 0.5% tolerance)",
           "steps_consistent": "steps consistent (every step recomputes)",
           "answer_from_steps": "answer from the steps (recomputed by calculator)",
-          "judge_score": "LLM judge score (0-10, as %)"}
+          "judge_score": "LLM judge score (0-10, as %)",
+          "answer_em": "answerable: exact match", "answer_f1": "answerable: token F1",
+          "refusal_recall": "refusal recall (unanswerable refused)",
+          "refusal_precision": "refusal precision (refusals that were due)",
+          "over_refusal": "over-refusal (answerable refused)",
+          "hallucination": "hallucination (unanswerable answered)"}
 TEXT_LABELS = {"exact_match": "exact match (normalised)"}
 
 
@@ -126,7 +131,7 @@ def field_rows(results: dict) -> tuple[list[str], list[list[str]]]:
     rows = []
     arms = list(results["models"])
     for name, d0 in results["models"][arms[0]].get("fields", {}).items():
-        if d0["kind"] == "labels":
+        if d0["kind"] in ("labels", "refusals"):
             continue
         for arm in arms:
             d = results["models"][arm]["fields"][name]

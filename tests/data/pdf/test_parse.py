@@ -89,3 +89,15 @@ def test_the_sample_policy_yields_gated_questions_split_by_section(policy_pdf, t
     assert summary["kept"] >= 0.8 * len(rows) and summary["eval"] > 0 and summary["train"] > 0
     kept = [json.loads(x) for x in (tmp_path / "gated" / "kept.jsonl").read_text().splitlines()]
     assert {r["answer"] for r in kept if not r["answerable"]} == {REFUSAL}
+
+
+def test_docling_backend_without_docling_says_what_to_install(policy_pdf, tmp_path, smollm2_dir):
+    import importlib.util
+
+    from lorakit.data.pdf.parse import pdf_to_chunks
+    from lorakit.errors import DataError
+
+    if importlib.util.find_spec("docling") is not None:
+        pytest.skip("docling is installed here; this checks the message where it is not")
+    with pytest.raises(DataError, match="pip install docling"):
+        pdf_to_chunks(policy_pdf, tmp_path, max_tokens=128, backend="docling")

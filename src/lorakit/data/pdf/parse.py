@@ -11,6 +11,9 @@ parsed blocks, counting tokens with the model's own tokenizer:
 - tables become Markdown, and their words are removed from the running text;
 - bullets ("•", "-", or the glyph reportlab writes) start list items; wrapped lines are joined.
 
+Where full Docling is installed with its layout models, ``backend="docling"`` uses its own PDF
+pipeline instead and the same chunker.
+
 Each chunk carries its heading path (``["2. Annual leave", "2.3 Carry-over"]``) and its top-level
 section, which the QA split uses so paraphrases of one section cannot leak between train and eval.
 """
@@ -173,14 +176,30 @@ def to_docling(blocks: list[Block], name: str):
     return doc
 
 
-def chunk(blocks: list[Block], tokenizer, max_tokens: int = 256, name: str = "policy") -> list[dict]:
-    """HybridChunker chunks: ``{"id", "text", "headings", "section"}`` (text without the heading path)."""
+def docling_document(path: Path):
+    """The full Docling pipeline's document (``--backend docling``): needs ``docling`` and its layout models."""
+    try:
+        from docling.document_converter import DocumentConverter
+    except ImportError:
+        raise DataError("the docling backend needs `pip install docling` and its models downloaded once "
+                        "(`docling-tools models download`); offline, use the default backend", path=str(path)) from None
+    try:
+        return DocumentConverter().convert(path).document
+    except Exception as e:  # noqa: BLE001 (model download / conversion failures: say which backend to use)
+        raise DataError(f"docling could not convert this PDF ({e}); offline, use the default backend",
+                        path=str(path)) from None
+
+
+def chunk(blocks, tokenizer, max_tokens: int = 256, name: str = "policy") -> list[dict]:
+    """HybridChunker chunks of parsed ``blocks`` (or a ready DoclingDocument):
+    ``{"id", "text", "headings", "section"}`` (text without the heading path)."""
     from docling_core.transforms.chunker.hybrid_chunker import HybridChunker
     from docling_core.transforms.chunker.tokenizer.huggingface import HuggingFaceTokenizer
 
     chunker = HybridChunker(tokenizer=HuggingFaceTokenizer(tokenizer=tokenizer, max_tokens=max_tokens))
+    doc = to_docling(blocks, name) if isinstance(blocks, list) else blocks
     out = []
-    for i, c in enumerate(chunker.chunk(to_docling(blocks, name))):
+    for i, c in enumerate(chunker.chunk(doc)):
         headings = list(c.meta.headings or [])
         out.append({"id": f"chunk-{i}", "text": c.text, "headings": headings,
                     "section": _top_section(headings)})
@@ -201,12 +220,21 @@ def pdf_to_chunks(pdf: str | Path, out_dir: str | Path, *, model: str = "smollm2
     from lorakit.io import write_json, write_jsonl
     from lorakit.models.loader import load_tokenizer, local_model_dir, resolve_model
 
+    tok = load_tokenizer(local_model_dir(resolve_model(model)))
+    out_dir = Path(out_dir)
+    if backend == "docling":
+        if not Path(pdf).is_file():
+            raise DataError("PDF not found", path=str(pdf))
+        chunks = chunk(docling_document(Path(pdf)), tok, max_tokens, Path(pdf).stem)
+        write_jsonl(out_dir / "chunks.jsonl", chunks)
+        summary = {"pdf": str(pdf), "backend": "docling", "chunks": len(chunks),
+                   "sections": sorted({c["section"] for c in chunks}), "max_tokens": max_tokens}
+        write_json(out_dir / "pdf_record.json", summary)
+        return summary
     blocks = parse_pdf(pdf, backend)
     if not blocks:
         raise DataError("no text found (a scanned PDF needs OCR first)", path=str(pdf))
-    tok = load_tokenizer(local_model_dir(resolve_model(model)))
     chunks = chunk(blocks, tok, max_tokens, Path(pdf).stem)
-    out_dir = Path(out_dir)
     write_jsonl(out_dir / "blocks.jsonl", (asdict(b) for b in blocks))
     write_jsonl(out_dir / "chunks.jsonl", chunks)
     summary = {"pdf": str(pdf), "pages": max(b.page for b in blocks), "blocks": Counter(b.kind for b in blocks),

@@ -5,8 +5,11 @@ Answerable:
 - a sentence with a number and a unit ("receive 25 working days of paid annual leave per calendar year")
   becomes "how many working days of paid annual leave do ... receive per calendar year?"-style
   questions by turning the number phrase into "how many <unit>", answered with that phrase;
-- a time or date ("before 10:00", "by 31 March") becomes a "by when / by what time" question;
-- a table cell becomes "What is the <column> for <row>?".
+- likewise money ("EUR 25 per month": "how much"), percentages ("what percentage"), times and dates
+  ("before 10:00": "before when"), named systems ("in the LeaveTrack system": "in which system") and
+  roles ("approved by the line manager": "by whom");
+- a table cell becomes "What is the <column> for <row>?" (from Markdown, or the chunker's
+  ``row, column = value`` serialisation).
 Unanswerable: questions about details policies often have but this chunk does not mention (accrual
 rates, approval chains, notice periods, ...), kept only when the chunk has none of their keywords;
 their answer is exactly :data:`REFUSAL`.
@@ -20,21 +23,34 @@ import random
 import re
 
 REFUSAL = "Not specified in the provided excerpt."
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 NUMBER_UNIT = re.compile(
-    r"\b(?:up to |at least |more than )?(\d+(?:\.\d+)?)\s+((?:working |calendar |consecutive |separate |paid |"
-    r"additional |fully paid )*(?:days?|weeks?|months?|years?|blocks?))\b", re.IGNORECASE)
-TIME = re.compile(r"\b(?:before|by|until|after)\s+(\d{1,2}:\d{2}|\d{1,2}\s+(?:January|February|March|April|May|June|"
-                  r"July|August|September|October|November|December)|(?:January|February|March|April|May|June|July|"
-                  r"August|September|October|November|December)\s+\d{4})\b")
+    r"\b(?:up to |at least |at most |more than )?(\d+(?:[.,]\d+)*)\s+((?:working |calendar |consecutive |separate |"
+    r"paid |additional |fully paid |failed login |trained )*(?:days?|weeks?|months?|years?|blocks?|hours?|minutes?|"
+    r"characters|attempts|GB|employees|times|first aiders?))\b", re.IGNORECASE)
+MONEY = re.compile(r"\b(?:up to )?EUR \d+(?:[.,]\d+)*(?: per (?:km|month|person))?")
+PERCENT = re.compile(r"\b(?:up to )?\d+(?:\.\d+)? percent\b")
+TIME = re.compile(rf"\b(?:before|by|until|after)\s+(\d{{1,2}}:\d{{2}}|\d{{1,2}}\s+(?:{_MONTHS})|(?:{_MONTHS})\s+\d{{4}})\b")
+SYSTEM = re.compile(r"\b(?:the )?([A-Z][a-z]+[A-Z][A-Za-z]+)(?: (?:system|portal|platform|repository))?")
+ROLES = ("line manager", "HR business partner", "department head", "Compliance Officer", "Chief People Officer",
+         "Security Operations Centre")
+ROLE = re.compile(r"\b(?:[Tt]he |[Tt]heir )?(" + "|".join(ROLES) + r")\b")
+TRIPLE = re.compile(r"(?:^|[.|]\s*)([A-Z][^,.|=\n]{2,40}), ([^,.|=\n]{2,30}) = ([^|=\n]+?)(?=\.\s|\.$|\s*\|)")
 UNANSWERABLE = [  # (question about TOPIC, keywords whose presence would make it answerable)
     ("What is the monthly accrual rate for {topic}?", ("accru",)),
-    ("Who must approve {topic} requests above the standard limit?", ("approv", "approval")),
-    ("How much notice must an employee give before taking {topic}?", ("notice", "advance", "notif")),
+    ("Who must approve exceptions to the {topic} rules?", ("approv", "approval")),
+    ("How much notice must an employee give before {topic} starts?", ("notice", "advance", "notif")),
     ("Is {topic} paid at the full salary rate or a reduced rate?", ("salary", "rate", "paid")),
-    ("Can unused {topic} be paid out when an employee leaves the company?", ("paid out", "leav", "termination")),
-    ("Does {topic} apply to employees still in their probation period?", ("probation",)),
+    ("Does the {topic} policy apply to contractors?", ("contractor",)),
+    ("Does the {topic} policy apply to employees still in their probation period?", ("probation",)),
     ("How is {topic} handled when it falls on a public holiday?", ("holiday",)),
-    ("Which form must be completed to request {topic}?", ("form", "system", "leavetrack")),
+    ("Which form must be completed for {topic}?", ("form", "system", "portal", "platform")),
+    ("How often is the {topic} policy reviewed?", ("review", "every")),
+    ("What happens if an employee breaks the {topic} rules?", ("breach", "disciplin", "warning", "dismiss")),
+    ("Is there a different {topic} rule for part-time employees?", ("part-time", "pro-rata")),
+    ("What is the maximum amount that can be claimed for {topic}?", ("eur", "claim")),
+    ("Which country's law applies to {topic}?", ("law", "country")),
+    ("Who is the contact person for questions about {topic}?", ("contact", "hr ")),
 ]
 
 
@@ -48,27 +64,44 @@ def _topic(headings: list[str]) -> str:
     return re.sub(r"^\d+(?:\.\d+)*\.?\s+", "", last).lower()
 
 
+def _ask(sentence: str, m: re.Match, span: tuple[int, int], wh: str) -> str:
+    stem = (sentence[:span[0]] + wh + sentence[span[1]:]) if span[0] else wh.capitalize() + sentence[span[1]:]
+    return f"According to the policy: {stem.rstrip('.')}?"
+
+
 def number_questions(sentence: str) -> list[tuple[str, str]]:
+    """"how many <unit>", "how much", "what percentage", "by when", "which system" and "whom" questions."""
     out = []
     for m in NUMBER_UNIT.finditer(sentence):
         unit = m.group(2)
-        unit = unit if unit.endswith("s") or float(m.group(1)) != 1 else unit + "s"
-        stem = sentence[:m.start()] + "how many " + (unit if unit.endswith("s") else unit + "s") + sentence[m.end():]
-        out.append((f"According to the policy: {stem.rstrip('.')}?", m.group(0)))
+        unit = unit if unit.endswith("s") or unit.upper() == "GB" else unit + "s"
+        out.append((_ask(sentence, m, m.span(), "how many " + unit), m.group(0)))
+    for m in MONEY.finditer(sentence):
+        out.append((_ask(sentence, m, m.span(), "how much"), m.group(0)))
+    for m in PERCENT.finditer(sentence):
+        out.append((_ask(sentence, m, m.span(), "what percentage"), m.group(0)))
     for m in TIME.finditer(sentence):
-        stem = sentence[:m.start()] + m.group(0).split()[0] + " when" + sentence[m.end():]
-        out.append((f"According to the policy: {stem.rstrip('.')}?", m.group(1)))
+        out.append((_ask(sentence, m, m.span(), m.group(0).split()[0] + " when"), m.group(1)))
+    for m in SYSTEM.finditer(sentence):
+        out.append((_ask(sentence, m, m.span(), "which system"), m.group(1)))
+    for m in ROLE.finditer(sentence):
+        out.append((_ask(sentence, m, m.span(), "whom" if m.start() else "who"), m.group(1)))
     return out
 
 
 def table_questions(text: str) -> list[tuple[str, str]]:
+    """"What is the <column> for <row>?" from Markdown tables or the chunker's ``row, column = value`` form."""
     rows = [[c.strip() for c in ln.strip().strip("|").split("|")] for ln in text.splitlines()
-            if ln.strip().startswith("|") and "---" not in ln]
-    if len(rows) < 2:
-        return []
-    head = rows[0]
-    return [(f"What is the {head[j].lower()} for {r[0].lower()}?", r[j])
-            for r in rows[1:] for j in range(1, min(len(head), len(r))) if r[j]]
+            if ln.strip().startswith("|") and "---" not in ln and "=" not in ln and ln.strip() != "| - |"]
+    out = []
+    if len(rows) >= 2:
+        head = rows[0]
+        out += [(f"What is the {head[j].lower()} for {r[0].lower()}?", r[j])
+                for r in rows[1:] for j in range(1, min(len(head), len(r))) if r[j]]
+    for m in TRIPLE.finditer(text):
+        row, column, value = (g.strip() for g in m.groups())
+        out.append((f"What is the {column.lower()} for {row.lower()}?", value))
+    return out
 
 
 def synthesize(chunks: list[dict], blocks_by_chunk: dict[str, list[str]] | None = None, *, seed: int = 0,
@@ -82,7 +115,7 @@ def synthesize(chunks: list[dict], blocks_by_chunk: dict[str, list[str]] | None 
     rows: list[dict] = []
     for c in chunks:
         base = {"chunk_id": c["id"], "context": c["text"], "headings": c["headings"], "section": c["section"]}
-        answerable = [qa for s in _sentences(c["text"]) for qa in number_questions(s)]
+        answerable = [qa for s in _sentences(c["text"]) for qa in number_questions(s)] + table_questions(c["text"])
         for table in (blocks_by_chunk or {}).get(c["id"], []):
             answerable += table_questions(table)
         rows += [{**base, "question": q, "answer": a, "answerable": True} for q, a in answerable]

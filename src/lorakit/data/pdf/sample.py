@@ -1,7 +1,9 @@
-"""A realistic multi-page HR leave policy PDF (reportlab), for tests and the policy-QA example.
+"""Realistic multi-page policy PDFs (reportlab), for tests and the policy-QA example.
 
-Numbered sections and subsections, bullet lists, a table, and a running header and footer on every
-page, the things a parser must get right. ``python -m lorakit.data.pdf.sample OUT.pdf`` writes it.
+Numbered sections and subsections, bullet lists, tables, and a running header and footer on every
+page, the things a parser must get right. Two documents: the 3-page leave policy below (the parser's
+tests) and the ~10-page employee handbook of :mod:`lorakit.data.pdf.handbook` (the policy-QA example).
+``python -m lorakit.data.pdf.sample OUT.pdf [--handbook]`` writes one.
 """
 
 from __future__ import annotations
@@ -64,8 +66,13 @@ SECTIONS: list[tuple[str, list[str | list[str]]]] = [
 ]
 
 
-def build(path: str | Path) -> Path:
-    """Write the sample policy to ``path`` (about 4 pages)."""
+def build(path: str | Path, handbook: bool = False) -> Path:
+    """Write the leave policy (3 pages) or, with ``handbook``, the employee handbook (~10 pages) to ``path``."""
+    from lorakit.data.pdf import handbook as hb
+
+    title, header, sections = ("Leave Policy", HEADER, SECTIONS) if not handbook else (hb.TITLE, hb.HEADER, hb.SECTIONS)
+    tables = {"": TABLE} if not handbook else hb.TABLES
+    breaks = ("2.3", "4.") if not handbook else hb.PAGE_BREAK_AFTER
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
@@ -78,18 +85,18 @@ def build(path: str | Path) -> Path:
     def page_frame(canvas, doc):
         canvas.saveState()
         canvas.setFont("Helvetica", 8)
-        canvas.drawString(56, A4[1] - 36, HEADER)
+        canvas.drawString(56, A4[1] - 36, header)
         canvas.drawString(56, 30, "Confidential - internal use only")
         canvas.drawRightString(A4[0] - 56, 30, f"Page {doc.page}")
         canvas.restoreState()
 
-    story = [Paragraph("Leave Policy", styles["Title"]), Spacer(1, 12)]
-    for i, (heading, body) in enumerate(SECTIONS):
+    story = [Paragraph(title, styles["Title"]), Spacer(1, 12)]
+    for heading, body in sections:
         level = heading.split(" ")[0].count(".") + (0 if heading.split(" ")[0].endswith(".") else 1)
         story.append(Paragraph(heading, styles["Heading1" if level <= 1 else "Heading2"]))
         for part in body:
-            if part == "TABLE":
-                table = Table(TABLE)
+            if isinstance(part, str) and part.startswith("TABLE"):
+                table = Table(tables[part.removeprefix("TABLE").lstrip(":")])
                 table.setStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
                                 ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold")])
                 story.append(table)
@@ -98,12 +105,14 @@ def build(path: str | Path) -> Path:
                                           bulletType="bullet"))
             else:
                 story.append(Paragraph(part, styles["BodyText"]))
-        if heading.startswith(("2.3", "4.")):
+        if heading.startswith(breaks):
             story.append(PageBreak())
     SimpleDocTemplate(str(path), pagesize=A4, topMargin=60, bottomMargin=50,
-                      title="Leave Policy").build(story, onFirstPage=page_frame, onLaterPages=page_frame)
+                      title=title).build(story, onFirstPage=page_frame, onLaterPages=page_frame)
     return path
 
 
 if __name__ == "__main__":
-    print(build(sys.argv[1] if len(sys.argv) > 1 else "examples/policy.pdf"))
+    args = [a for a in sys.argv[1:] if a != "--handbook"]
+    default = "examples/handbook.pdf" if "--handbook" in sys.argv else "examples/policy.pdf"
+    print(build(args[0] if args else default, handbook="--handbook" in sys.argv))

@@ -9,6 +9,7 @@ _REGISTRY = {
     "support_ticket": "lorakit.data.tasks.support_ticket:TASK",
     "invoice": "lorakit.data.tasks.invoice:TASK",
     "finance": "lorakit.data.tasks.finance:TASK",
+    "policy_qa": "lorakit.data.tasks.policy_qa:TASK",
     "text": "lorakit.data.tasks.text:TASK",
 }
 

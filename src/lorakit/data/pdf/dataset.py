@@ -1,0 +1,156 @@
+"""Policy PDFs -> train/eval chat JSONL for ``data.task: policy_qa`` (called by ``lorakit run``).
+
+PDF -> chunks (:mod:`~lorakit.data.pdf.parse`) -> questions (offline :mod:`~lorakit.data.pdf.qa`,
+plus a teacher LLM when configured) -> quality gate with the section split
+(:mod:`lorakit.data.gate`) -> chat rows:
+
+- grounded mode: the user message is the excerpt (its heading path and text) and the question.
+  Besides the synthesized unanswerable questions, answerable questions are also paired with another
+  chunk's excerpt that lacks the answer (category ``wrong_excerpt``, answer: the refusal), so the
+  model learns that refusing depends on the excerpt, not on how a question is worded. Train rows
+  vary the question's lead-in and put a distractor chunk beside the right one; eval rows use the
+  plain form.
+- closed-book mode: the user message is the question alone (the reference's set-up).
+
+Categories: ``answerable``, ``unanswerable``, ``wrong_excerpt``. The whole build is cached by a
+record of the PDFs' hashes, the settings and this code's fingerprint.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from lorakit.data.pdf.qa import REFUSAL
+from lorakit.eval.text_metrics import normalize_answer
+
+LEAD_INS = ["According to the policy: ", "", "Per the policy excerpt, ", "Under this policy: "]
+
+
+def excerpt(chunk: dict) -> str:
+    return f"[{' > '.join(chunk['headings'])}]\n{chunk['text']}"
+
+
+def user_message(question: str, chunks: list[dict] | None) -> str:
+    """Grounded: the excerpt(s) then the question; closed-book (``chunks`` None): the question alone."""
+    if chunks is None:
+        return question
+    return "Policy excerpt:\n" + "\n\n".join(excerpt(c) for c in chunks) + f"\n\nQuestion: {question}"
+
+
+def _lead_in(question: str, lead: str) -> str:
+    core = question.removeprefix(LEAD_INS[0])
+    if core == question:  # a question without the default lead-in keeps its own wording
+        return question
+    return lead + (core[0].upper() + core[1:] if not lead or lead.endswith(": ") else core[0].lower() + core[1:])
+
+
+def _lacks(chunk: dict, answer: str) -> bool:
+    """True when ``chunk`` cannot answer: the answer's normalised text does not occur in it."""
+    return normalize_answer(answer) not in normalize_answer(chunk["text"])
+
+
+def split_rows(rows: list[dict], chunks: dict[str, dict], *, mode: str, train: bool, rng: random.Random,
+               wrong_excerpt_share: float, variants: int) -> list[tuple[str, str, str]]:
+    """``(user message, answer, category)`` triples for one split's gated Q/A ``rows``."""
+    grounded = mode == "grounded"
+    pool = sorted({r["chunk_id"] for r in rows})
+    out = []
+    for r in rows:
+        own = chunks[r["chunk_id"]]
+        cat = "answerable" if r["answerable"] else "unanswerable"
+        if not train:
+            out.append((user_message(r["question"], [own] if grounded else None), r["answer"], cat))
+        else:
+            for v in range(variants if r["answerable"] else 1):
+                q = _lead_in(r["question"], rng.choice(LEAD_INS[1:])) if v else r["question"]
+                ctx = [own]
+                others = [chunks[c] for c in pool if c != own["id"]]
+                if grounded and v % 2 == 1 and others:  # the right excerpt beside a distractor, in either order
+                    ctx = [own, rng.choice(others)]
+                    rng.shuffle(ctx)
+                out.append((user_message(q, ctx if grounded else None), r["answer"], cat))
+        if grounded and r["answerable"]:
+            k = int(wrong_excerpt_share) + (rng.random() < wrong_excerpt_share % 1)
+            wrong = [chunks[c] for c in pool if c != own["id"] and _lacks(chunks[c], r["answer"])]
+            for other in rng.sample(wrong, min(k, len(wrong))):
+                out.append((user_message(r["question"], [other]), REFUSAL, "wrong_excerpt"))
+    if train:
+        rng.shuffle(out)
+    return out
+
+
+def _fingerprint() -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted(Path(__file__).parent.glob("*.py")) + [Path(__file__).parents[1] / "gate.py"]:
+        h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _chunks(pdfs: list[Path], data_dir: Path, model: str, max_tokens: int, backend: str) -> list[dict]:
+    """Every PDF's chunks; with several PDFs, ids and sections are prefixed by the file's stem."""
+    from lorakit.data.pdf.parse import pdf_to_chunks
+    from lorakit.io import iter_jsonl
+
+    out = []
+    for pdf in pdfs:
+        folder = data_dir / "pdf" / pdf.stem
+        pdf_to_chunks(pdf, folder, model=model, max_tokens=max_tokens, backend=backend)
+        for _, c in iter_jsonl(folder / "chunks.jsonl"):
+            if len(pdfs) > 1:
+                c = {**c, "id": f"{pdf.stem}/{c['id']}", "section": f"{pdf.stem}:{c['section']}"}
+            out.append(c)
+    return out
+
+
+def build_policy_data(cfg, data_dir: str | Path) -> tuple[Path, Path]:
+    """Build (or reuse) ``train.jsonl`` and ``eval.jsonl`` for ``cfg`` (a RunConfig with ``data.policy``)."""
+    from lorakit.data.chat import to_row
+    from lorakit.data.gate import gate
+    from lorakit.data.pdf.qa import synthesize
+    from lorakit.data.tasks.policy_qa import TRAIN_PROMPT
+    from lorakit.errors import ConfigError
+    from lorakit.io import iter_jsonl, read_json, sha256_file, write_json, write_jsonl
+
+    pol = cfg.data.policy
+    if pol is None:
+        raise ConfigError("data.task policy_qa needs data.policy.pdf: the policy PDFs to learn from "
+                          "(see examples/policy-qa.yaml)")
+    data_dir = Path(data_dir)
+    for pdf in pol.pdf:
+        if not Path(pdf).is_file():
+            raise ConfigError(f"data.policy.pdf: {pdf} not found (build the sample with "
+                              "`python -m lorakit.data.pdf.sample --handbook`)")
+    wanted = {"pdfs": {str(p): sha256_file(p) for p in pol.pdf}, "policy": pol.model_dump(mode="json"),
+              "model": cfg.model.name, "seed": cfg.data.seed, "code": _fingerprint()}
+    record_path = data_dir / "policy_record.json"
+    train_path, eval_path = data_dir / "train.jsonl", data_dir / "eval.jsonl"
+    if record_path.is_file() and read_json(record_path).get("inputs") == wanted and eval_path.is_file():
+        return train_path, eval_path
+
+    chunks = _chunks([Path(p) for p in pol.pdf], data_dir, cfg.model.name, pol.chunk_tokens, pol.pdf_backend)
+    rows = synthesize(chunks, seed=cfg.data.seed, unanswerable_share=pol.unanswerable_share)
+    teacher = None
+    if pol.teacher is not None:
+        from lorakit.data.pdf.teacher import teacher_rows
+
+        extra, teacher = teacher_rows(chunks, pol.teacher, data_dir / "teacher_cache.jsonl")
+        rows += extra
+    write_jsonl(data_dir / "qa.jsonl", rows)
+    summary = gate(rows, data_dir / "gated", eval_share=pol.eval_share, seed=cfg.data.seed, judge=pol.judge)
+    kept = [r for _, r in iter_jsonl(data_dir / "gated" / "kept.jsonl")]
+    by_id = {c["id"]: c for c in chunks}
+    rng = random.Random(cfg.data.seed)
+    files = {}
+    for split, path in (("train", train_path), ("eval", eval_path)):
+        part = [r for r in kept if r["split"] == split]
+        triples = split_rows(part, by_id, mode=pol.mode, train=split == "train", rng=rng,
+                             wrong_excerpt_share=pol.wrong_excerpt_share, variants=pol.train_variants)
+        write_jsonl(path, (to_row(TRAIN_PROMPT, u, a, cat) for u, a, cat in triples))
+        files[split] = {"rows": len(triples), "categories": {c: sum(t[2] == c for t in triples)
+                                                             for c in ("answerable", "unanswerable", "wrong_excerpt")}}
+    write_json(record_path, {"inputs": wanted, "chunks": len(chunks), "questions": len(rows), "gate": summary,
+                             "teacher": teacher, "files": files})
+    return train_path, eval_path

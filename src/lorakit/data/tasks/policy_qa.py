@@ -1,0 +1,89 @@
+"""Second reference task: questions about policy documents, answered from the policy or refused.
+
+The data comes from PDFs (``data.policy``, see :mod:`lorakit.data.pdf.dataset`), not from a
+generator. Each answer is a short phrase from the policy or exactly :data:`REFUSAL`. Metrics
+(each over the items it applies to, so the report's averages are the usual rates):
+
+- ``answer_em`` / ``answer_f1``: SQuAD-normalised exact match and token F1 on answerable items
+  (a refusal there scores 0);
+- ``refusal_recall``: unanswerable items that were refused; ``hallucination``: unanswerable items
+  answered anyway (1 - recall);
+- ``refusal_precision``: items the model refused that were unanswerable;
+- ``over_refusal``: answerable items refused;
+- ``exact_match``: the item is right (answer EM, or a refusal where one is due).
+
+An answer counts as a refusal when its normalised text says so in any of the usual ways ("not
+specified", "does not say", "not mentioned", "no information", ...; :data:`REFUSAL_RE`), so a base
+model that refuses in its own words gets credit for refusing (not for an exact match).
+"""
+
+from __future__ import annotations
+
+import re
+
+from lorakit.data.pdf.qa import REFUSAL
+from lorakit.data.tasks.base import Task
+from lorakit.eval.text_metrics import exact_match, normalize_answer, token_f1
+
+TRAIN_PROMPT = f"Answer from the policy. If it does not say, reply: {REFUSAL}"
+
+FULL_PROMPT = f"""You answer questions about the company's policies. When the message includes a policy excerpt, use
+only that excerpt. Reply with the answer only: a short phrase copied from the policy, such as "25 working days",
+"EUR 45" or "line manager", not a sentence. If the policy does not state the answer, reply exactly:
+{REFUSAL}"""
+
+
+REFUSAL_RE = re.compile(r"\bnot (?:specified|mentioned|stated|provided|included|covered|given)\b|"
+                        r"\bdoes not (?:specify|say|state|mention|provide|include|cover)\b|\bno information\b|"
+                        r"\bcannot (?:answer|find|be determined)\b|\bdoesnt (?:specify|say|state|mention)\b")
+
+
+def is_refusal(text: str) -> bool:
+    return REFUSAL_RE.search(normalize_answer(text)) is not None
+
+
+class PolicyQAScorer:
+    output = "text"
+    focus = ["answer_f1", "refusal_recall", "refusal_precision", "over_refusal"]
+
+    def score(self, raw: str, expected: str, category: str = "all") -> dict:
+        pred = raw.strip()
+        refused, due = is_refusal(pred), expected.strip() == REFUSAL
+        em = exact_match(pred, expected) if not due else refused
+        scores = {
+            "exact_match": em,
+            "answer_em": None if due else (em and not refused),
+            "answer_f1": None if due else (0.0 if refused else token_f1(pred, expected)),
+            "refusal_recall": refused if due else None,
+            "refusal_precision": due if refused else None,
+            "over_refusal": None if due else refused,
+            "hallucination": (not refused) if due else None,
+        }
+        return {"prediction": pred, "refused": refused, "scores": scores, "exact_match": em}
+
+    def grammars(self, categories: list[str], expected: list[str]) -> list[None]:
+        return [None] * len(expected)
+
+    def details(self, verdicts: list[dict], expected: list[str]) -> dict:
+        table = {"answerable": {"answered": 0, "refused": 0}, "unanswerable": {"answered": 0, "refused": 0}}
+        for v, e in zip(verdicts, expected):
+            table["unanswerable" if e.strip() == REFUSAL else "answerable"]["refused" if v["refused"] else "answered"] += 1
+        return {"refusals": {"kind": "refusals", "n": len(verdicts), "table": table}}
+
+
+def _no_generator(n: int, split: str, seed: int):
+    from lorakit.errors import ConfigError
+
+    raise ConfigError("policy_qa data comes from PDFs: set data.policy.pdf (see examples/policy-qa.yaml); "
+                      "`lorakit run` parses, synthesizes, gates and splits it")
+
+
+TASK = Task(
+    name="policy_qa",
+    schema={},
+    train_prompt=TRAIN_PROMPT,
+    full_prompt=FULL_PROMPT,
+    generate=_no_generator,
+    output="text",
+    make_scorer=lambda answers, groups: PolicyQAScorer(),
+)

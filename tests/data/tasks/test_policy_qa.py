@@ -1,0 +1,106 @@
+"""Policy QA: metrics against hand-computed values, and the PDF -> chat rows build."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from lorakit.data.pdf.qa import REFUSAL
+from lorakit.data.tasks.policy_qa import PolicyQAScorer, is_refusal
+from lorakit.eval.metrics import aggregate
+
+
+def test_policy_metrics_hand_computed():
+    s = PolicyQAScorer()
+    items = [  # (model answer, expected)
+        ("25 working days", "25 working days"),  # answerable, exact
+        ("25 days", "25 working days"),  # answerable, F1 = 2 * (2/2 * 2/3) / (1 + 2/3) = 0.8
+        (REFUSAL, "EUR 45"),  # answerable, refused: over-refusal, F1 0
+        (REFUSAL, REFUSAL),  # unanswerable, refused
+        ("Not specified in the excerpt, sorry.", REFUSAL),  # unanswerable, refused with extra words
+        ("line manager", REFUSAL),  # unanswerable, answered: a hallucination
+    ]
+    verdicts = [s.score(a, e) for a, e in items]
+    agg = aggregate(verdicts)
+    assert agg["answer_em"] == pytest.approx(1 / 3)
+    assert agg["answer_f1"] == pytest.approx((1 + 0.8 + 0) / 3)
+    assert agg["refusal_recall"] == pytest.approx(2 / 3) and agg["hallucination"] == pytest.approx(1 / 3)
+    assert agg["refusal_precision"] == pytest.approx(2 / 3)  # 3 refusals, 2 of them due
+    assert agg["over_refusal"] == pytest.approx(1 / 3)
+    assert agg["exact_match"] == pytest.approx(3 / 6)  # items 1, 4, 5
+    assert s.details(verdicts, [e for _, e in items])["refusals"]["table"] == {
+        "answerable": {"answered": 2, "refused": 1}, "unanswerable": {"answered": 1, "refused": 2}}
+    assert is_refusal("not specified.") and not is_refusal("It is specified in section 2.")
+    assert is_refusal("The policy does not say who approves it.") and is_refusal("There is no information on that.")
+    assert not is_refusal("Not later than 31 March.")
+
+
+def _chunk(i, section, text):
+    return {"id": f"c{i}", "text": text, "headings": ["Handbook", f"{section}. Topic {section}"], "section": section}
+
+
+def test_grounded_rows_pair_questions_with_excerpts_that_lack_the_answer():
+    from lorakit.data.pdf.dataset import split_rows
+
+    chunks = {c["id"]: c for c in [_chunk(0, "1", "Staff receive 25 working days of leave."),
+                                   _chunk(1, "1", "Laptops are replaced every 4 years."),
+                                   _chunk(2, "1", "Every 4 years, and also 25 working days.")]}
+    rows = [{"chunk_id": "c0", "question": "According to the policy: Staff receive how many working days of leave?",
+             "answer": "25 working days", "answerable": True},
+            {"chunk_id": "c1", "question": "Who approves laptop swaps?", "answer": REFUSAL, "answerable": False}]
+    train = split_rows(rows, chunks, mode="grounded", train=True, rng=random.Random(0), wrong_excerpt_share=2,
+                       variants=2)
+    wrong = [t for t in train if t[2] == "wrong_excerpt"]
+    assert len(wrong) == 1 and "Laptops are replaced" in wrong[0][0] and wrong[0][1] == REFUSAL  # c2 has the answer
+    answerable = [t for t in train if t[2] == "answerable"]
+    assert len(answerable) == 2 and all("25 working days of leave" in u for u, _, _ in answerable)
+    assert any(u.count("[Handbook") == 2 for u, _, _ in answerable)  # one variant carries a distractor excerpt
+    assert sum(u.endswith("Question: " + rows[0]["question"]) for u, _, _ in answerable) == 1  # one re-worded
+    evals = split_rows(rows, chunks, mode="grounded", train=False, rng=random.Random(0), wrong_excerpt_share=0,
+                       variants=2)
+    assert [t[2] for t in evals] == ["answerable", "unanswerable"]
+    assert evals[0][0].endswith("Question: " + rows[0]["question"]) and "[Handbook > 1. Topic 1]" in evals[0][0]
+    closed = split_rows(rows, chunks, mode="closed_book", train=False, rng=random.Random(0), wrong_excerpt_share=1,
+                        variants=1)
+    assert [t[0] for t in closed] == [r["question"] for r in rows]  # no excerpt, no wrong-excerpt rows
+
+
+def test_the_handbook_becomes_train_and_eval_files_split_by_policy(tmp_path, smollm2_dir):
+    from lorakit.config import load_config
+    from lorakit.data.chat import load_chat_jsonl
+    from lorakit.data.pdf.sample import build
+    from lorakit.pipeline import ensure_data
+
+    pytest.importorskip("pdfplumber")
+    pdf = build(tmp_path / "handbook.pdf", handbook=True)
+    cfg = load_config(None, [f"output_dir={tmp_path / 'run'}", f"model.name={smollm2_dir}", "data.task=policy_qa",
+                             f"data.policy.pdf=[{pdf}]"])
+    train_file, eval_file = ensure_data(cfg)
+    train, evals = load_chat_jsonl(train_file), load_chat_jsonl(eval_file)
+    rec = json.loads((tmp_path / "run" / "data" / "policy_record.json").read_text())
+    assert rec["chunks"] >= 30 and rec["gate"]["kept"] >= 150
+    assert {ex.category for ex in evals} == {"answerable", "unanswerable", "wrong_excerpt"}
+    assert all(ex.answer == REFUSAL for ex in evals if ex.category != "answerable")
+    held_out = {f"{s}. " for s in rec["gate"]["eval_sections"]}
+    assert held_out and all(any(f"> {h}" in ex.user for h in held_out) for ex in evals)
+    assert not any(f"> {h}" in ex.user for ex in train for h in held_out)  # no held-out policy in training
+    for ex in evals:
+        if ex.category == "answerable":
+            assert ex.answer.lower() in ex.user.lower()  # the excerpt holds the answer
+    mtime = train_file.stat().st_mtime_ns
+    assert ensure_data(cfg) == (train_file, eval_file) and train_file.stat().st_mtime_ns == mtime  # cached
+
+
+def test_policy_qa_without_pdfs_is_a_clear_error(tmp_path):
+    from lorakit.config import load_config
+    from lorakit.errors import ConfigError
+    from lorakit.pipeline import ensure_data
+
+    cfg = load_config(None, [f"output_dir={tmp_path}", "data.task=policy_qa"])
+    with pytest.raises(ConfigError, match="data.policy.pdf"):
+        ensure_data(cfg)
+    cfg = load_config(None, [f"output_dir={tmp_path}", "data.task=policy_qa", f"data.policy.pdf=[{tmp_path}/no.pdf]"])
+    with pytest.raises(ConfigError, match="not found"):
+        ensure_data(cfg)

@@ -29,7 +29,7 @@ def test_policy_metrics_hand_computed():
     assert agg["refusal_recall"] == pytest.approx(2 / 3) and agg["hallucination"] == pytest.approx(1 / 3)
     assert agg["refusal_precision"] == pytest.approx(2 / 3)  # 3 refusals, 2 of them due
     assert agg["over_refusal"] == pytest.approx(1 / 3)
-    assert agg["exact_match"] == pytest.approx(3 / 6)  # items 1, 4, 5
+    assert agg["exact_match"] == pytest.approx(2 / 6)  # items 1 and 4: item 5 refuses, not in the canonical words
     assert s.details(verdicts, [e for _, e in items])["refusals"]["table"] == {
         "answerable": {"answered": 2, "refused": 1}, "unanswerable": {"answered": 1, "refused": 2}}
     assert is_refusal("not specified.") and not is_refusal("It is specified in section 2.")

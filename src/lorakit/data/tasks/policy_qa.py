@@ -10,7 +10,8 @@ generator. Each answer is a short phrase from the policy or exactly :data:`REFUS
   answered anyway (1 - recall);
 - ``refusal_precision``: items the model refused that were unanswerable;
 - ``over_refusal``: answerable items refused;
-- ``exact_match``: the item is right (answer EM, or a refusal where one is due).
+- ``exact_match``: the normalised answer is the expected one (for unanswerable items, the canonical
+  refusal sentence).
 
 An answer counts as a refusal when its normalised text says so in any of the usual ways ("not
 specified", "does not say", "not mentioned", "no information", ...; :data:`REFUSAL_RE`), so a base
@@ -49,7 +50,7 @@ class PolicyQAScorer:
     def score(self, raw: str, expected: str, category: str = "all") -> dict:
         pred = raw.strip()
         refused, due = is_refusal(pred), expected.strip() == REFUSAL
-        em = exact_match(pred, expected) if not due else refused
+        em = exact_match(pred, expected)  # for an unanswerable item: the canonical refusal itself
         scores = {
             "exact_match": em,
             "answer_em": None if due else (em and not refused),

@@ -29,3 +29,22 @@ def test_missing_weights_package_says_what_to_install(monkeypatch):
 
 def test_hub_ids_pass_through():
     assert resolve_model("HuggingFaceTB/SmolLM2-135M-Instruct").path == "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def test_the_gemma_base_model_gets_a_turn_template_that_training_can_split(smollm2_dir):
+    """The template lorakit gives a base model renders the prompt as a prefix of the conversation."""
+    from transformers import AutoTokenizer
+
+    from lorakit.data.chat import ChatExample
+    from lorakit.models.loader import GEMMA_TEMPLATE
+    from lorakit.train.data import tokenize_example
+
+    tok = AutoTokenizer.from_pretrained(smollm2_dir)  # any tokenizer renders the template text
+    tok.chat_template = GEMMA_TEMPLATE
+    msgs = [{"role": "system", "content": "S"}, {"role": "user", "content": "hi "}, {"role": "assistant", "content": "{}"}]
+    full = tok.apply_chat_template(msgs, tokenize=False)
+    prompt = tok.apply_chat_template(msgs[:-1], tokenize=False, add_generation_prompt=True)
+    assert prompt == f"{tok.bos_token}<start_of_turn>user\nS\n\nhi<end_of_turn>\n<start_of_turn>model\n"
+    assert full == prompt + "{}<end_of_turn>\n"
+    t = tokenize_example(ChatExample(msgs), tok, 64)
+    assert t is not None and tok.decode([i for i in t.labels if i >= 0]) == "{}<end_of_turn>\n"

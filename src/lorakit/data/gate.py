@@ -54,7 +54,7 @@ def heuristic_problem(row: dict) -> str | None:
         return "question length outside 4-60 words"
     if not 1 <= len(a.split()) <= 60:
         return "answer length outside 1-60 words"
-    if a == REFUSAL:
+    if a in (REFUSAL, "Yes", "No"):  # the refusal, and the answers of yes/no rule questions
         return None
     aw, cw = words(a), set(words(row.get("context", "")))
     if aw and sum(w in cw for w in aw) / len(aw) < 0.8:

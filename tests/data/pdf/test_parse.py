@@ -84,7 +84,8 @@ def test_the_sample_policy_yields_gated_questions_split_by_section(policy_pdf, t
     answerable = [r for r in rows if r["answerable"]]
     assert len(answerable) >= 20 and len(rows) - len(answerable) >= 7
     assert any(r["answer"] == "25 working days" for r in answerable)
-    assert all(r["answer"] in r["context"] or r["answer"].lower() in r["context"].lower() for r in answerable)
+    assert all(r["answer"].lower() in r["context"].lower() for r in answerable if r["answer"] not in ("Yes", "No"))
+    assert any(r["answer"] == "Yes" for r in answerable)  # must/may rules as yes/no questions
     summary = gate(rows, tmp_path / "gated")
     assert summary["kept"] >= 0.8 * len(rows) and summary["eval"] > 0 and summary["train"] > 0
     kept = [json.loads(x) for x in (tmp_path / "gated" / "kept.jsonl").read_text().splitlines()]

@@ -8,6 +8,8 @@ Answerable:
 - likewise money ("EUR 25 per month": "how much"), percentages ("what percentage"), times and dates
   ("before 10:00": "before when"), named systems ("in the LeaveTrack system": "in which system") and
   roles ("approved by the line manager": "by whom");
+- a must/may rule becomes a yes/no question ("Personal software may not be installed ..." -> "May
+  personal software be installed ...?" "No"), a definition "How is X classified?";
 - a table cell becomes "What is the <column> for <row>?" (from Markdown, or the chunker's
   ``row, column = value`` serialisation).
 Unanswerable: questions about details policies often have but this chunk does not mention (accrual
@@ -89,6 +91,43 @@ def number_questions(sentence: str) -> list[tuple[str, str]]:
     return out
 
 
+RULE = re.compile(r"^(?P<subj>[A-Z][^,;:]{3,80}?) (?P<modal>must not|may not|may never|cannot|must|may|can) "
+                  r"(?P<rest>be [^;]{3,150}|[a-z][^;]{3,150})\.$")
+DEFINITION = re.compile(r"^(?P<subj>[A-Z][^,;:]{3,80}?) (?P<verb>is|are) (?P<how>classified|defined) as (?P<what>.{3,150})\.$")
+
+
+def _lower_first(text: str) -> str:
+    first = text.split()[0]
+    keep = len(first) > 1 and (first.isupper() or any(c.isupper() for c in first[1:]))  # "HR", "LeaveTrack"
+    return text if keep else text[0].lower() + text[1:]
+
+
+def rule_questions(sentence: str) -> list[tuple[str, str]]:
+    """Must/may rules as yes/no questions, definitions as "how is X classified" questions.
+
+    "Personal software may not be installed on company laptops." -> "May personal software be installed
+    on company laptops?" "No". A rule that names a role also gives a "No" question with another role in
+    its place ("... notify their line manager" -> "... notify their department head?"), so "Yes" is
+    not the answer to every rule question. Rules of two clauses ("... and is recorded ...") are skipped.
+    """
+    out = []
+    m = RULE.match(sentence)
+    if m and not re.search(r"\band (?:is|are|must|may|can|will)\b", m.group("rest")):
+        modal = m.group("modal")
+        ask = "Can" if modal in ("can", "cannot") else modal.split()[0].capitalize()
+        question = f"{ask} {_lower_first(m.group('subj'))} {m.group('rest')}?"
+        negated = modal in ("must not", "may not", "may never", "cannot")
+        out.append((question, "No" if negated else "Yes"))
+        role = ROLE.search(question)
+        if role and not negated:
+            other = ROLES[(ROLES.index(role.group(1)) + 1 + len(question) % (len(ROLES) - 1)) % len(ROLES)]
+            out.append((question[:role.start(1)] + other + question[role.end(1):], "No"))
+    m = DEFINITION.match(sentence)
+    if m:
+        out.append((f"How {m.group('verb')} {_lower_first(m.group('subj'))} {m.group('how')}?", m.group("what")))
+    return out
+
+
 def table_questions(text: str) -> list[tuple[str, str]]:
     """"What is the <column> for <row>?" from Markdown tables or the chunker's ``row, column = value`` form."""
     rows = [[c.strip() for c in ln.strip().strip("|").split("|")] for ln in text.splitlines()
@@ -115,7 +154,8 @@ def synthesize(chunks: list[dict], blocks_by_chunk: dict[str, list[str]] | None 
     rows: list[dict] = []
     for c in chunks:
         base = {"chunk_id": c["id"], "context": c["text"], "headings": c["headings"], "section": c["section"]}
-        answerable = [qa for s in _sentences(c["text"]) for qa in number_questions(s)] + table_questions(c["text"])
+        answerable = [qa for s in _sentences(c["text"]) for qa in number_questions(s) + rule_questions(s)]
+        answerable += table_questions(c["text"])
         for table in (blocks_by_chunk or {}).get(c["id"], []):
             answerable += table_questions(table)
         rows += [{**base, "question": q, "answer": a, "answerable": True} for q, a in answerable]

@@ -8,16 +8,15 @@ of training (the policy-QA split unit is the top-level section). ``python -m lor
 
 from __future__ import annotations
 
+from lorakit.data.pdf.sample import SECTIONS as LEAVE_POLICY, TABLE as LEAVE_TABLE
+
+_LEAVE = dict(LEAVE_POLICY)  # the leave rules the handbook shares with the 3-page leave policy
+
 TITLE = "Employee Handbook"
 HEADER = "Northwind Holdings - Employee Handbook (HR-HB-001, version 5.0)"
 
 TABLES = {
-    "leave": [["Leave type", "Days per year", "Carry-over", "Approval by"],
-              ["Annual leave", "25", "up to 5 days", "line manager"],
-              ["Sick leave", "10 paid", "none", "none (notify HR)"],
-              ["Parental leave", "16 weeks", "n/a", "HR business partner"],
-              ["Bereavement leave", "5", "none", "line manager"],
-              ["Study leave", "3", "none", "department head"]],
+    "leave": LEAVE_TABLE,
     "travel": [["Expense", "Limit", "Receipt needed"],
                ["Hotel night (capital cities)", "EUR 180", "yes"],
                ["Hotel night (other cities)", "EUR 130", "yes"],
@@ -40,27 +39,19 @@ SECTIONS: list[tuple[str, list[str | list[str]]]] = [
         "An employee who will be more than 15 minutes late must inform the line manager by phone. Three unexplained "
         "absences within 12 months lead to a formal attendance review."]),
     ("2. Annual leave", []),
-    ("2.1 Entitlement", [
-        "Full-time employees receive 25 working days of paid annual leave per calendar year. Part-time employees "
-        "receive a pro-rata entitlement based on their contracted hours.",
-        "Employees with more than 5 years of continuous service receive 2 additional days of annual leave."]),
+    ("2.1 Entitlement", _LEAVE["2.1 Entitlement"]),
     ("2.2 Requesting annual leave", [
         "Annual leave must be requested in the LeaveTrack system at least 10 working days in advance. Requests for "
         "more than 10 consecutive working days must be submitted at least 30 days in advance.",
         ["The line manager must respond to a request within 3 working days.",
          "Leave may be refused during the annual financial close in the first two weeks of January."]]),
-    ("2.3 Carry-over", [
-        "Up to 5 days of unused annual leave may be carried over into the next calendar year. Carried-over days "
-        "must be taken by 31 March; days not taken by then are forfeited."]),
+    ("2.3 Carry-over", _LEAVE["2.3 Carry-over"]),
     ("3. Sick leave and other leave", []),
     ("3.1 Sick leave", [
         "Employees who are unwell must notify their line manager before 09:30 on the first day of absence. "
         "Employees receive 10 days of fully paid sick leave per year.",
         "A medical certificate is required for any absence longer than 3 consecutive calendar days."]),
-    ("3.2 Parental leave", [
-        "Employees with at least 6 months of service are entitled to 16 weeks of paid parental leave. Parental "
-        "leave must be notified to the HR business partner at least 8 weeks before it starts.",
-        "Parental leave may be taken in up to 3 separate blocks within 12 months of the birth or adoption."]),
+    ("3.2 Parental leave", _LEAVE["4. Parental leave"]),
     ("3.3 Summary of leave entitlements", ["The table below summarises the leave entitlements.", "TABLE:leave"]),
     ("4. Remote work", []),
     ("4.1 Eligibility", [

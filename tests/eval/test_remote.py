@@ -51,3 +51,19 @@ def test_openai_backend_errors_are_clear(trained_run, server):
     bad.eval.openai.api_key_env = "LORAKIT_NO_SUCH_KEY"
     with pytest.raises(EvalError, match="401"):
         evaluate(bad)
+
+
+def test_cached_json_answers_from_disk_and_survives_a_torn_last_line(tmp_path):
+    import json
+
+    from lorakit.eval.remote import CachedJSON, RemoteModel
+
+    schema = {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}
+    nowhere = RemoteModel("http://127.0.0.1:9/v1", "m", None, timeout_s=1)  # nothing listens on port 9
+    calls = CachedJSON(nowhere, tmp_path / "c.jsonl", schema)
+    lines = [json.dumps({"key": calls._key("a"), "reply": {"ok": {"x": 1}}}),
+             json.dumps({"key": calls._key("b"), "reply": {"invalid": "7/10"}}),
+             '{"key": "torn', ""]
+    (tmp_path / "c.jsonl").write_text("\n".join(lines))
+    again = CachedJSON(nowhere, tmp_path / "c.jsonl", schema)
+    assert again.ask(["a", "b", "a"]) == [{"x": 1}, None, {"x": 1}] and again.asked == 0

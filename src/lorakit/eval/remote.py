@@ -110,9 +110,11 @@ class CachedJSON:
         self.asked = 0  # prompts sent to the endpoint by this object (the rest came from the cache)
         if self.cache_file.is_file():
             for line in self.cache_file.read_text(encoding="utf-8").splitlines():
-                if line.strip():
+                try:
                     entry = json.loads(line)
-                    self.cache[entry["key"]] = entry["reply"]
+                except json.JSONDecodeError:  # the line a killed run was writing: asked again
+                    continue
+                self.cache[entry["key"]] = entry["reply"]
 
     def _key(self, prompt: str) -> str:
         return hashlib.sha256(f"{self.model.model}\n{prompt}".encode()).hexdigest()

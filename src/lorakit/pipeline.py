@@ -30,7 +30,8 @@ def ensure_data(cfg: RunConfig) -> tuple[Path, Path]:
     if cfg.data.task == "policy_qa":
         from lorakit.data.pdf.dataset import build_policy_data
 
-        return build_policy_data(cfg, Path(cfg.output_dir) / "data")
+        train_file, eval_file = build_policy_data(cfg, Path(cfg.output_dir) / "data")
+        return train_file, Path(cfg.data.eval_file) if cfg.data.eval_file else eval_file  # your own questions
     if cfg.data.train_file:
         return prepare_user_data(cfg)
     if cfg.data.eval_file:

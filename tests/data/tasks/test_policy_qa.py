@@ -55,7 +55,8 @@ def test_grounded_rows_pair_questions_with_excerpts_that_lack_the_answer():
     wrong = [t for t in train if t[2] == "wrong_excerpt"]
     assert len(wrong) == 1 and "Laptops are replaced" in wrong[0][0] and wrong[0][1] == REFUSAL  # c2 has the answer
     answerable = [t for t in train if t[2] == "answerable"]
-    assert len(answerable) == 2 and all("25 working days of leave" in u for u, _, _ in answerable)
+    assert len(answerable) == 3 and all("25 working days of leave" in u for u, _, _ in answerable)
+    assert any(u.endswith("Question: How many working days Staff receive leave?") for u, _, _ in answerable)  # loose
     assert any(u.count("[Handbook") == 2 for u, _, _ in answerable)  # one variant carries a distractor excerpt
     assert sum(u.endswith("Question: " + rows[0]["question"]) for u, _, _ in answerable) == 1  # one re-worded
     evals = split_rows(rows, chunks, mode="grounded", train=False, rng=random.Random(0), wrong_excerpt_share=0,

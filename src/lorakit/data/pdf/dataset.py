@@ -19,12 +19,17 @@ record of the PDFs' hashes, the settings and this code's fingerprint.
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 from lorakit.data.pdf.qa import REFUSAL
 from lorakit.eval.text_metrics import normalize_answer
 
 LEAD_INS = ["According to the policy: ", "", "Per the policy excerpt, ", "Under this policy: "]
+WH = re.compile(r"\b(?:how many (?:[a-z-]+ )*?[a-z-]+s|how much|what percentage|(?:before|by|until|after) when|"
+                r"which system|whom|who)\b", re.IGNORECASE)
+STOPWORDS = set("a an the of to in on for and or is are be been must may can per with by at as their its which who "
+                "that this these those it they there".split())
 
 
 def excerpt(chunk: dict) -> str:
@@ -43,6 +48,19 @@ def _lead_in(question: str, lead: str) -> str:
     if core == question:  # a question without the default lead-in keeps its own wording
         return question
     return lead + (core[0].upper() + core[1:] if not lead or lead.endswith(": ") else core[0].lower() + core[1:])
+
+
+def loose(question: str) -> str | None:
+    """The question as a user might type it: the question phrase first, then the content words of the
+    rest ("Fire drills are held every how many months?" -> "How many months fire drills held every?"),
+    so the model learns to find the fact by meaning rather than by the policy's exact sentence."""
+    core = question.removeprefix(LEAD_INS[0]).rstrip("?")
+    m = WH.search(core)
+    if m is None:
+        return None
+    rest = [w for w in re.findall(r"[\w'-]+", core[:m.start()] + " " + core[m.end():]) if w.lower() not in STOPWORDS]
+    wh = m.group(0)
+    return f"{wh[0].upper()}{wh[1:]} {' '.join(rest)}?"
 
 
 def _lacks(chunk: dict, answer: str) -> bool:
@@ -70,11 +88,15 @@ def split_rows(rows: list[dict], chunks: dict[str, dict], *, mode: str, train: b
                     ctx = [own, rng.choice(others)]
                     rng.shuffle(ctx)
                 out.append((user_message(q, ctx if grounded else None), r["answer"], cat))
+        lq = loose(r["question"]) if train and r["answerable"] else None
+        if lq:
+            out.append((user_message(lq, [own] if grounded else None), r["answer"], cat))
         if grounded and r["answerable"]:
             k = int(wrong_excerpt_share) + (rng.random() < wrong_excerpt_share % 1)
             wrong = [chunks[c] for c in pool if c != own["id"] and _lacks(chunks[c], r["answer"])]
-            for other in rng.sample(wrong, min(k, len(wrong))):
-                out.append((user_message(r["question"], [other]), REFUSAL, "wrong_excerpt"))
+            for i, other in enumerate(rng.sample(wrong, min(k, len(wrong)))):
+                q = lq if lq and (i + len(out)) % 2 else r["question"]  # refusal depends on the excerpt, in either wording
+                out.append((user_message(q, [other]), REFUSAL, "wrong_excerpt"))
     if train:
         rng.shuffle(out)
     return out

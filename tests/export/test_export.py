@@ -11,9 +11,17 @@ import pytest
 def exported(trained_run, tmp_path_factory):
     from lorakit.export import export
 
+    import shutil
+
     run_dir, _ = trained_run
     out = tmp_path_factory.mktemp("exports")
-    return {fmt: export(run_dir, fmt, out / fmt, check=True, check_items=4) for fmt in ("peft", "merged", "ollama")}
+    moved = out / "moved-run"  # a run folder moved after training still exports and checks
+    shutil.copytree(run_dir, moved)
+    record = moved / "adapter" / "run_record.json"
+    rec = json.loads(record.read_text())
+    rec["config"]["output_dir"] = str(out / "where-it-was-trained")  # that folder no longer exists
+    record.write_text(json.dumps(rec))
+    return {fmt: export(moved, fmt, out / fmt, check=True, check_items=4) for fmt in ("peft", "merged", "ollama")}
 
 
 def test_peft_export_loads_with_peft_and_passes_the_check(exported):

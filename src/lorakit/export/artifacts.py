@@ -108,6 +108,7 @@ def eval_sample(run_dir: Path, n: int):
 
     rec = _record(run_dir)
     cfg = RunConfig.model_validate(rec["config"])
+    cfg.output_dir = run_dir  # the folder may have moved since training
     eval_file = run_dir / "data" / "eval.jsonl"
     if not eval_file.is_file():
         raise EvalError(f"{eval_file} not found; the parity check re-answers the run's eval items")

@@ -100,6 +100,14 @@ def read_json(path: str | Path) -> Any:
         raise DataError(f"invalid JSON ({e.msg})", path=str(path), line=e.lineno) from None
 
 
+def fingerprint_files(files: Iterable[Path]) -> str:
+    """A short hash of files' names and contents (code fingerprints: cached data goes stale when its code changes)."""
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def sha256_file(path: str | Path) -> str:
     h = hashlib.sha256()
     with Path(path).open("rb") as f:

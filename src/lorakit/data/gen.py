@@ -6,12 +6,11 @@ from pathlib import Path
 
 from lorakit.data.chat import to_row
 from lorakit.data.tasks import get_task
-from lorakit.io import sha256_file, write_json, write_jsonl
+from lorakit.io import fingerprint_files, sha256_file, write_json, write_jsonl
 
 
 def generator_fingerprint(task_name: str) -> str:
     """A hash of the task's generator source: generated data goes stale when its code changes."""
-    import hashlib
     import importlib
 
     from lorakit.data.tasks import _REGISTRY
@@ -19,11 +18,7 @@ def generator_fingerprint(task_name: str) -> str:
     if task_name not in _REGISTRY:
         return ""
     module = importlib.import_module(_REGISTRY[task_name].split(":")[0])
-    h = hashlib.sha256()
-    for f in sorted(Path(module.__file__).parent.rglob("*")):
-        if f.suffix in (".py", ".json"):
-            h.update(f.name.encode() + f.read_bytes())
-    return h.hexdigest()[:16]
+    return fingerprint_files(f for f in sorted(Path(module.__file__).parent.rglob("*")) if f.suffix in (".py", ".json"))
 
 
 def gen(task_name: str, out_dir: str | Path, n_train: int, n_eval: int, seed: int = 0) -> dict:

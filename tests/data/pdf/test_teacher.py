@@ -62,12 +62,14 @@ def test_gate_judge_scores_rows_and_drops_by_threshold(server, api_key, monkeypa
     assert all(0 <= r["judge"]["accuracy"] <= 10 and 0 <= r["judge"]["style"] <= 10 for r in kept)
     assert all(d["reason"] == "judge gave no valid verdict" for d in dropped)  # thresholds of 0 drop nothing else
     assert keep_all["kept"] == len(kept) > 0
-    strict = gate([dict(r) for r in rows], tmp_path / "b", eval_share=0.5,
+    judged = {r["question"]: r["judge"] for r in kept + dropped if r.get("judge")}  # every valid verdict
+    batches = server.engine.batches
+    strict = gate([dict(r) for r in rows], tmp_path / "a", eval_share=0.5,  # same folder: same judge cache
                   judge=_endpoint("judge", server, min_accuracy=10, min_style=0))
-    dropped = [json.loads(x) for x in (tmp_path / "b" / "dropped.jsonl").read_text().splitlines()]
-    for d in dropped:
-        if d["reason"].startswith("judge: accuracy"):
-            assert d["judge"]["accuracy"] < 10
-    kept = [json.loads(x) for x in (tmp_path / "b" / "kept.jsonl").read_text().splitlines()]
+    assert server.engine.batches == batches  # the same verdicts, from the cache
+    dropped = [json.loads(x) for x in (tmp_path / "a" / "dropped.jsonl").read_text().splitlines()]
+    by_accuracy = {d["question"] for d in dropped if d["reason"].startswith("judge: accuracy")}
+    assert by_accuracy == {q for q, v in judged.items() if v["accuracy"] < 10}  # exactly the rows under the bar
+    kept = [json.loads(x) for x in (tmp_path / "a" / "kept.jsonl").read_text().splitlines()]
     assert all(r["judge"]["accuracy"] == 10 for r in kept)
     assert strict["kept"] + len(dropped) == len(rows)

@@ -102,15 +102,6 @@ def split_rows(rows: list[dict], chunks: dict[str, dict], *, mode: str, train: b
     return out
 
 
-def _fingerprint() -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    for f in sorted(Path(__file__).parent.glob("*.py")) + [Path(__file__).parents[1] / "gate.py"]:
-        h.update(f.name.encode() + f.read_bytes())
-    return h.hexdigest()[:16]
-
-
 def _chunks(pdfs: list[Path], data_dir: Path, model: str, max_tokens: int, backend: str) -> list[dict]:
     """Every PDF's chunks; with several PDFs, ids and sections are prefixed by the file's stem."""
     from lorakit.data.pdf.parse import pdf_to_chunks
@@ -134,7 +125,7 @@ def build_policy_data(cfg, data_dir: str | Path) -> tuple[Path, Path]:
     from lorakit.data.pdf.qa import synthesize
     from lorakit.data.tasks.policy_qa import TRAIN_PROMPT
     from lorakit.errors import ConfigError
-    from lorakit.io import iter_jsonl, read_json, sha256_file, write_json, write_jsonl
+    from lorakit.io import fingerprint_files, iter_jsonl, read_json, sha256_file, write_json, write_jsonl
 
     pol = cfg.data.policy
     if pol is None:
@@ -146,7 +137,8 @@ def build_policy_data(cfg, data_dir: str | Path) -> tuple[Path, Path]:
             raise ConfigError(f"data.policy.pdf: {pdf} not found (build the sample with "
                               "`python -m lorakit.data.pdf.sample --handbook`)")
     wanted = {"pdfs": {str(p): sha256_file(p) for p in pol.pdf}, "policy": pol.model_dump(mode="json"),
-              "model": cfg.model.name, "seed": cfg.data.seed, "code": _fingerprint()}
+              "model": cfg.model.name, "seed": cfg.data.seed,
+              "code": fingerprint_files(sorted(Path(__file__).parent.glob("*.py")) + [Path(__file__).parents[1] / "gate.py"])}
     record_path = data_dir / "policy_record.json"
     train_path, eval_path = data_dir / "train.jsonl", data_dir / "eval.jsonl"
     if record_path.is_file() and read_json(record_path).get("inputs") == wanted and eval_path.is_file():

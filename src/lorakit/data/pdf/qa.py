@@ -143,21 +143,21 @@ def table_questions(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def synthesize(chunks: list[dict], blocks_by_chunk: dict[str, list[str]] | None = None, *, seed: int = 0,
-               unanswerable_share: float = 0.3) -> list[dict]:
-    """Q/A rows ``{question, answer, answerable, chunk_id, context, headings, section}`` for ``chunks``.
+def chunk_fields(chunk: dict) -> dict:
+    """What every Q/A row carries of its chunk (offline or teacher-written): the gate and the split need it."""
+    return {"chunk_id": chunk["id"], "context": chunk["text"], "headings": chunk["headings"],
+            "section": chunk["section"]}
 
-    ``blocks_by_chunk`` may supply table Markdown per chunk (the chunker serialises tables in its own
-    form); about ``unanswerable_share`` of the rows are unanswerable.
-    """
+
+def synthesize(chunks: list[dict], *, seed: int = 0, unanswerable_share: float = 0.3) -> list[dict]:
+    """Q/A rows ``{question, answer, answerable, chunk_id, context, headings, section}`` for ``chunks``;
+    about ``unanswerable_share`` of them are unanswerable."""
     rng = random.Random(seed)
     rows: list[dict] = []
     for c in chunks:
-        base = {"chunk_id": c["id"], "context": c["text"], "headings": c["headings"], "section": c["section"]}
+        base = chunk_fields(c)
         answerable = [qa for s in _sentences(c["text"]) for qa in number_questions(s) + rule_questions(s)]
         answerable += table_questions(c["text"])
-        for table in (blocks_by_chunk or {}).get(c["id"], []):
-            answerable += table_questions(table)
         rows += [{**base, "question": q, "answer": a, "answerable": True} for q, a in answerable]
         lowered = c["text"].lower()
         candidates = [t.format(topic=_topic(c["headings"])) for t, keys in UNANSWERABLE

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lorakit.data.pdf.qa import REFUSAL
+from lorakit.data.pdf.qa import REFUSAL, chunk_fields
 
 SCHEMA = {
     "type": "object",
@@ -51,8 +51,7 @@ def teacher_rows(chunks: list[dict], teacher, cache_file: str | Path) -> tuple[l
     replies = calls.ask(prompts)
     rows = []
     for c, reply in zip(chunks, replies):
-        base = {"chunk_id": c["id"], "context": c["text"], "headings": c["headings"], "section": c["section"],
-                "source": "teacher"}
+        base = {**chunk_fields(c), "source": "teacher"}
         for q in (reply or {}).get("questions", []):
             rows.append({**base, "question": q["question"].strip(), "answer": q["answer"].strip(),
                          "answerable": q["answerable"]})

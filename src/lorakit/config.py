@@ -58,7 +58,7 @@ class PolicyConfig(_Strict):
         0.5, ge=0, le=2, description="grounded: per answerable question, this many extra rows pair it with another "
         "chunk's excerpt, answered with the refusal (refusal must depend on the excerpt, not the question)")
     train_variants: int = Field(2, ge=1, le=4, description="train rows per answerable question (question phrasings, "
-                                "grounded: one with a distractor excerpt beside the right one)")
+                                "grounded: one with a distractor excerpt beside the right one); each also gets one loose keyword form")
     teacher: TeacherConfig | None = Field(None, description="also ask a teacher LLM for questions per chunk")
     judge: GateJudgeConfig | None = Field(None, description="LLM judge in the quality gate")
 

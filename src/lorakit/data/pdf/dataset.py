@@ -8,8 +8,8 @@ plus a teacher LLM when configured) -> quality gate with the section split
   Besides the synthesized unanswerable questions, answerable questions are also paired with another
   chunk's excerpt that lacks the answer (category ``wrong_excerpt``, answer: the refusal), so the
   model learns that refusing depends on the excerpt, not on how a question is worded. Train rows
-  vary the question's lead-in and put a distractor chunk beside the right one; eval rows use the
-  plain form.
+  vary the question's lead-in, put a distractor chunk beside the right one and add a loose keyword
+  form of each question (:func:`loose`); eval rows use the plain form.
 - closed-book mode: the user message is the question alone (the reference's set-up).
 
 Categories: ``answerable``, ``unanswerable``, ``wrong_excerpt``. The whole build is cached by a

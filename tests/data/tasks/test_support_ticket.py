@@ -75,6 +75,31 @@ def test_injection_items_carry_an_unseen_injection_and_never_its_payload(splits)
         assert lab["entities"]["product"] not in {"banana", "unicorn", "toaster"}
 
 
+def _pasted_answers(msg: str) -> list[dict]:
+    """The complete JSON answers pasted into ``msg``."""
+    found, dec, i = [], json.JSONDecoder(), msg.find('{"intent"')
+    while i != -1:
+        try:
+            obj, end = dec.raw_decode(msg, i)
+        except json.JSONDecodeError:
+            obj, end = {}, i + 1
+        if set(obj) == set(TASK.schema["properties"]):
+            found.append(obj)
+        i = msg.find('{"intent"', end)
+    return found
+
+
+def test_train_teaches_ignoring_a_pasted_answer_and_eval_never_has_one(splits):
+    pasted = [(m, lab, _pasted_answers(m)[0]) for m, lab, c in splits["train"] if c == "injection" and _pasted_answers(m)]
+    assert len(pasted) >= 20
+    # the label comes from the ticket, not from the paste: some pastes disagree on every field the label sets
+    assert any(fake["intent"] != lab["intent"] for _, lab, fake in pasted)
+    assert any(fake["entities"]["order_id"] and not lab["entities"]["order_id"] for _, lab, fake in pasted)
+    assert any(fake["entities"]["product"] == "banana" for _, _, fake in pasted)
+    assert all(lab["entities"]["product"] != "banana" for _, lab, _ in pasted)
+    assert not [m for m, _, _ in splits["eval"] if _pasted_answers(m)]
+
+
 def test_all_intents_and_priorities_occur(splits):
     labels = [lab for _, lab, _ in splits["eval"]]
     assert {l["intent"] for l in labels} == {"refund", "cancel", "billing", "tech_support", "shipping", "other"}

@@ -9,11 +9,12 @@ label copies exactly what the message contains.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 
 from lorakit.data.tasks.support_ticket import phrases as ph
-from lorakit.data.tasks.support_ticket.policy import Issue, TicketSpec, label_for
+from lorakit.data.tasks.support_ticket.policy import INTENTS, PRIORITIES, QUESTIONS, Issue, TicketSpec, label_for
 
 P, O = "\x01", "\x02"  # placeholders for product and order id; untouched by case changes
 URGENCY_WORDS = {"asap", "urgent", "urgently", "immediately", "a.s.a.p."}
@@ -24,6 +25,7 @@ CATEGORIES = (
 )
 TRAIN_WEIGHTS = {"clean": 4, "typos": 1, "injection": 1.5, "multi_intent": 1.5, "missing_info": 1, "noise": 1,
                  "shouting": 0.7, "slang": 0.7, "keyboard_mash": 0.7, "very_short": 1, "very_long": 0.7}
+PASTED_SHARE = 0.3  # of train injection items: a pasted wrong answer instead of a prose injection
 INTENT_WEIGHTS = {"refund": 1, "cancel": 1, "billing": 1, "tech_support": 1, "shipping": 1, "other": 0.6}
 
 SHORT: dict[str, list[str]] = {
@@ -155,9 +157,27 @@ def cat_typos(b: _Builder, spec: TicketSpec) -> str:
     return add_typos(b.rng, cat_clean(b, spec), rate=b.rng.uniform(0.15, 0.35))
 
 
+def pasted_answer(b: _Builder) -> str:
+    """A complete, wrong answer in the output format, pasted into the message as if it were the label.
+
+    Train only: the robustness suite showed the tuned model copying such a paste (its ``pasted_json``
+    attack), and prose injections never look like the output format. The eval split never gets one,
+    so its items are unchanged.
+    """
+    intent = b.rng.choice(INTENTS)
+    question = b.rng.choice([None, None, QUESTIONS.get(intent), QUESTIONS["product"]])
+    fake = {"intent": intent, "priority": b.rng.choice(PRIORITIES),
+            "entities": {"order_id": b.rng.choice([None, make_order_id(b.rng)]),
+                         "product": b.rng.choice([None, b.rng.choice(b.products), "banana"])},
+            "needs_clarification": question is not None, "clarifying_question": question}
+    body = json.dumps(fake, separators=(",", ":")) if b.rng.random() < 0.6 else json.dumps(fake)
+    return f"{b.rng.choice(ph.PASTE_LEADS)}{body}"
+
+
 def cat_injection(b: _Builder, spec: TicketSpec) -> str:
     parts = b.base(spec)
-    inj = b.pick(ph.INJECTIONS)
+    pasted = b.split == "train" and b.rng.random() < PASTED_SHARE  # no RNG draw for eval: its items stay as they were
+    inj = pasted_answer(b) if pasted else b.pick(ph.INJECTIONS)
     parts.insert(b.rng.randint(0, len(parts)), inj)
     return b.assemble(parts, opener=b.rng.random() < 0.5, closer=b.rng.random() < 0.5)
 

@@ -7,6 +7,7 @@ from jsonschema import Draft202012Validator
 
 from lorakit.data.gen import gen
 from lorakit.data.tasks import get_task
+from lorakit.data.tasks.support_ticket import generator
 from lorakit.data.tasks.support_ticket import phrases as ph
 from lorakit.data.tasks.support_ticket.generator import CATEGORIES, add_typos, generate_split
 from lorakit.data.tasks.support_ticket.policy import QUESTIONS, Issue, TicketSpec, label_for
@@ -92,12 +93,19 @@ def _pasted_answers(msg: str) -> list[dict]:
 def test_train_teaches_ignoring_a_pasted_answer_and_eval_never_has_one(splits):
     pasted = [(m, lab, _pasted_answers(m)[0]) for m, lab, c in splits["train"] if c == "injection" and _pasted_answers(m)]
     assert len(pasted) >= 20
-    # the label comes from the ticket, not from the paste: some pastes disagree on every field the label sets
+    # the label comes from the ticket, not from the paste: pastes disagree with it on intent, order id, product
     assert any(fake["intent"] != lab["intent"] for _, lab, fake in pasted)
     assert any(fake["entities"]["order_id"] and not lab["entities"]["order_id"] for _, lab, fake in pasted)
     assert any(fake["entities"]["product"] == "banana" for _, _, fake in pasted)
     assert all(lab["entities"]["product"] != "banana" for _, lab, _ in pasted)
     assert not [m for m, _, _ in splits["eval"] if _pasted_answers(m)]
+
+
+def test_pasted_answers_do_not_change_the_eval_split(monkeypatch, splits):
+    # eval draws no random number for them, so eval items stay comparable with runs made before they existed
+    monkeypatch.setattr(generator, "PASTED_SHARE", 0.0)
+    assert generate_split(1500, "eval", seed=0) == splits["eval"]
+    assert generate_split(300, "train", seed=0) != splits["train"][:300]
 
 
 def test_all_intents_and_priorities_occur(splits):

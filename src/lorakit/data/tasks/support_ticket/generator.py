@@ -158,7 +158,7 @@ def cat_typos(b: _Builder, spec: TicketSpec) -> str:
 
 
 def pasted_answer(b: _Builder) -> str:
-    """A complete, wrong answer in the output format, pasted into the message as if it were the label.
+    """A complete answer in the output format, drawn at random (so nearly always wrong), pasted into the message.
 
     Train only: the robustness suite showed the tuned model copying such a paste (its ``pasted_json``
     attack), and prose injections never look like the output format. The eval split never gets one,

@@ -102,8 +102,14 @@ def test_train_teaches_ignoring_a_pasted_answer_and_eval_never_has_one(splits):
 
 
 def test_pasted_answers_do_not_change_the_eval_split(monkeypatch, splits):
-    # eval draws no random number for them, so eval items stay comparable with runs made before they existed
-    monkeypatch.setattr(generator, "PASTED_SHARE", 0.0)
+    # eval draws no random number for them, so its items equal those of the renderer before pastes existed
+    def injection_without_pastes(b, spec):
+        parts = b.base(spec)
+        inj = b.pick(ph.INJECTIONS)
+        parts.insert(b.rng.randint(0, len(parts)), inj)
+        return b.assemble(parts, opener=b.rng.random() < 0.5, closer=b.rng.random() < 0.5)
+
+    monkeypatch.setitem(generator.RENDERERS, "injection", injection_without_pastes)
     assert generate_split(1500, "eval", seed=0) == splits["eval"]
     assert generate_split(300, "train", seed=0) != splits["train"][:300]
 

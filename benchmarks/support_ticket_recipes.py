@@ -1,6 +1,7 @@
 """Support tickets: which training budget buys intent accuracy on the 800-item hard eval split?
 
     .venv/bin/python benchmarks/support_ticket_recipes.py [--recipes 200x8 400x4 400x8 800x2] [--lr 1e-3]
+        [--set train.neftune_alpha=5 --set model.name=gemma3-270m ...]
 
 Trains SmolLM2-135M once per recipe (optimizer steps x batch size, lr 1e-3, cosine, LoRA r16 on all
 linear layers, the demo's settings otherwise) on the demo's generated data, evaluates the tuned model
@@ -27,20 +28,26 @@ def main() -> None:
     ap.add_argument("--recipes", nargs="+", default=["200x8", "400x4", "400x8", "800x2"],
                     help="STEPSxBATCH; the examples used are steps x batch (one epoch)")
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="any further config override, e.g. train.neftune_alpha=5 or model.name=gemma3-270m")
     args = ap.parse_args()
 
     from lorakit.config import load_config
     from lorakit.pipeline import run
 
-    lines = [f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, lr {args.lr:g}", "",
+    extra = ", ".join(args.set)
+    lines = [f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, lr {args.lr:g}"
+             + (f", {extra}" if extra else ""), "",
              "| steps x batch | examples | train s | " + " | ".join(m.replace("field:", "") for m in METRICS)
              + " | wall |", "|" + "---|" * (len(METRICS) + 4)]
     for recipe in args.recipes:
         steps, batch = (int(x) for x in recipe.split("x"))
-        out = Path("runs") / f"st_recipe_{recipe}_lr{args.lr:g}"
+        tag = "".join(c if c.isalnum() else "_" for c in extra)
+        out = Path("runs") / f"st_recipe_{recipe}_lr{args.lr:g}{'_' + tag if tag else ''}"
         cfg = load_config("examples/support_ticket_demo.yaml", [
             f"output_dir={out}", f"train.batch_size={batch}", f"train.max_examples={steps * batch}",
-            f"train.lr={args.lr}", "eval.limit=null", "eval.models=[tuned]", "eval.decoding=[free]", "eval.kl_items=0"])
+            f"train.lr={args.lr}", "eval.limit=null", "eval.models=[tuned]", "eval.decoding=[free]", "eval.kl_items=0",
+            *args.set])
         t0 = time.perf_counter()
         run(cfg)
         wall = time.perf_counter() - t0

@@ -98,6 +98,9 @@ class TrainConfig(_Strict):
     lr: float = Field(2e-4, gt=0)
     warmup_ratio: float = Field(0.05, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0)
+    neftune_alpha: float | None = Field(
+        None, gt=0, description="NEFTune: uniform noise of this scale on the input embeddings while training "
+        "(Jain et al. 2023; 5 is the paper's usual value); none at evaluation")
     max_seq_len: int = Field(512, ge=16)
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     quantization: Literal["none", "nf4"] = Field(

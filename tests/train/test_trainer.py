@@ -54,3 +54,29 @@ def test_same_seed_same_adapter(tiny_config, tmp_path):
 def test_resume_without_checkpoint_is_explained(tiny_config):
     with pytest.raises(TrainError, match="no checkpoint"):
         train(tiny_config, resume=True)
+
+
+def test_neftune_adds_bounded_noise_in_training_mode_only(tiny_model_dir):
+    import math
+
+    from transformers import AutoModelForCausalLM
+
+    from lorakit.train.trainer import add_neftune
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    emb, ids = model.get_input_embeddings(), torch.tensor([[1, 2, 3, 4, 5]])
+    clean = emb(ids).detach()
+    handle = add_neftune(model, alpha=5.0)
+    model.train()
+    diff = (emb(ids).detach() - clean).abs()
+    assert diff.min() > 0 and diff.max() <= 5.0 / math.sqrt(5 * clean.shape[-1]) + 1e-7
+    model.eval()
+    torch.testing.assert_close(emb(ids).detach(), clean, rtol=0, atol=0)
+    handle.remove()
+
+
+def test_neftune_run_trains_and_records_the_setting(tiny_config):
+    cfg = tiny_config.model_copy(update={"train": tiny_config.train.model_copy(update={"neftune_alpha": 5.0})})
+    result = train(cfg)
+    assert (result.adapter_dir / "adapter_model.safetensors").is_file()
+    assert "neftune_alpha: 5.0" in (cfg.output_dir / "config.yaml").read_text()

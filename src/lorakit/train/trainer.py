@@ -71,6 +71,23 @@ def answer_loss(model, ids, labels, mask):
     return F.cross_entropy(logits, targets[keep], reduction="sum"), int(keep.sum())
 
 
+def add_neftune(model, alpha: float):
+    """Add NEFTune noise to the input embeddings in training mode; returns the hook handle.
+
+    A hook of our own rather than TRL's: this loop is not ``transformers.Trainer``. The noise is
+    uniform in +-alpha/sqrt(L*d) (L tokens, d the width), as in the paper and TRL.
+    """
+    import torch
+
+    def hook(module, args, output):
+        if not module.training:
+            return output
+        scale = alpha / math.sqrt(output.shape[-2] * output.shape[-1])
+        return output + torch.empty_like(output).uniform_(-scale, scale)
+
+    return model.get_input_embeddings().register_forward_hook(hook)
+
+
 def _peak_rss_mb() -> float | None:
     try:
         import resource
@@ -164,6 +181,8 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
     if device == "cpu":
         model.set_attn_implementation("eager")  # 1.4x faster than SDPA for short CPU training sequences
     model = build_lora_model(model, cfg.train.lora, precision, device, quantized)
+    if cfg.train.neftune_alpha:
+        add_neftune(model, cfg.train.neftune_alpha)
     data, skipped = tokenize_all(examples, tok, cfg.train.max_seq_len)
     if not data:
         raise TrainError(f"no training example fits max_seq_len={cfg.train.max_seq_len}; raise it")

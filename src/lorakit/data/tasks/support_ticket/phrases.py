@@ -395,20 +395,10 @@ KEY_NEIGHBOURS = {
 
 
 def split_pool(pool: list, split: str) -> list:
-    """Every fourth item goes to eval, the rest (plus the pool's :func:`train_only` phrasings) to train."""
+    """Every fourth item goes to eval, the rest to train: disjoint, deterministic, both varied."""
     if split == "eval":
         return [x for i, x in enumerate(pool) if i % 4 == 3]
-    return [x for i, x in enumerate(pool) if i % 4 != 3] + _TRAIN_ONLY.get(id(pool), [])
-
-
-# Phrasings only the train split draws from, keyed by the pool they extend. Adding them changes
-# no eval draw (eval lists are untouched), so the eval split stays the same item for item.
-_TRAIN_ONLY: dict[int, list] = {}
-
-
-def train_only(pool: list, items: list) -> None:
-    """Extend ``pool``'s train part with ``items``; the eval part is unchanged."""
-    _TRAIN_ONLY.setdefault(id(pool), []).extend(items)
+    return [x for i, x in enumerate(pool) if i % 4 != 3]
 
 
 # A third round of phrasings, appended so the train/eval membership of the earlier entries is
@@ -492,126 +482,3 @@ CORE["other"] += [
     ("can I work with you as a supplier?", False), ("do you sell spare parts for {P}?", False),
     ("when is your next sale?", False),
 ]
-
-
-# A fourth round, train only: more ways to say each intent, noise blocks that look like another
-# intent (a receipt, a tracking number, a cancellation form) so that no block decides the label,
-# and more connectors and filler stories. Written after reading the 800-item error list (most
-# errors were unseen phrasings, distractor noise and two-intent messages); none repeats an eval
-# phrasing, which tests/data/tasks/test_support_ticket.py checks.
-train_only(REQUESTS["refund"], [
-    "I want reimbursement", "please refund the charge", "I'd like to return this and get my money",
-    "can you process my refund", "refund it to my PayPal please", "I'd like my money refunded", "return it and refund me",
-    "I'm owed a refund", "please send my money back", "credit my account please", "I want a refund, not a replacement",
-    "just refund me", "how soon can I get a refund", "I'd like the full amount back", "let me get a refund",
-    "I need my money back", "give me a full refund", "issue me a refund please", "I am requesting reimbursement",
-    "I want the money back for it", "can I be refunded", "I'd like to be paid back", "refund the order please",
-    "I want to return it and be reimbursed",
-])
-train_only(REQUESTS["cancel"], [
-    "cancel the purchase of {P}", "please stop processing {P}", "I'd like to cancel my order for {P}",
-    "don't deliver {P}, I want to cancel", "can you stop {P} before it leaves", "reverse my order of {P}",
-    "delete my order for {P}", "I want {P} taken off my account", "I don't want {P} sent to me, cancel it",
-    "unsubscribe me from {P}", "I want to quit {P}", "please cancel {P} now", "cancel {P} please, thanks",
-    "I've decided to cancel {P}", "is it too late to cancel {P}?", "I'd like to cancel {P} if possible",
-    "please don't process {P}, I'm cancelling", "stop {P} from being delivered, I'm cancelling",
-    "I want my order of {P} cancelled", "count me out of {P}, please cancel", "I want to cancel {P} today",
-    "cancel {P} and close the order",
-])
-train_only(REASONS["refund"], [
-    ("{P} is not working properly", False), ("{P} has a manufacturing defect", False), ("{P} arrived in pieces", False),
-    ("{P} doesn't match the picture", False), ("the size of {P} is wrong", False), ("{P} is uncomfortable", False),
-    ("{P} was the wrong item", False), ("{P} has poor sound", False), ("{P} tore on the first day", False),
-    ("I'm not satisfied with {P}", False), ("{P} stopped working", False), ("{P} has a stain on it", False),
-    ("{P} rusted quickly", False), ("{P} overheats and smells burnt", False), ("{P} keeps breaking", False),
-    ("{P} is a cheap copy", False), ("the battery of {P} is dead", False), ("{P} is heavier than described", False),
-    ("{P} was never handed to me", True), ("the courier lost {P}", True), ("{P} did not come at all", True),
-    ("{P} isn't here even though it says delivered", True), ("the box for {P} came empty", True),
-])
-train_only(REASONS["cancel"], [
-    ("I ordered too many", False), ("I need it sooner than you can deliver", False), ("I found it locally", False),
-    ("my circumstances changed", False), ("I clicked buy by accident", False), ("the shipping cost is too high", False),
-    ("I want to reorder with a different address", False), ("I'm not sure I need it", False),
-    ("I don't have space for it", False), ("I wanted a different colour", False), ("my friend gave me one", False),
-    ("I was charged more than I expected", False), ("it is the wrong version", False),
-    ("the order wasn't placed by me, it's fraud", True), ("someone stole my card and bought it", True),
-    ("my account was compromised and used for this", True),
-])
-train_only(CORE["billing"], [
-    ("the charge for {P} is more than the order total", False), ("I need a proforma invoice for {P}", False),
-    ("please add my company VAT ID to the invoice for {P}", False),
-    ("my card was declined for {P} but I have funds", False), ("why is my bill for {P} so high this month?", False),
-    ("the receipt for {P} shows the wrong date", False), ("I was charged tax on {P} although I am exempt", False),
-    ("can I pay for {P} in instalments?", False), ("the promo price for {P} was not honoured on my bill", False),
-    ("my billing details for {P} are outdated", False), ("the monthly charge for {P} is not what I signed up for", False),
-    ("I can't download the invoice for {P}", False), ("I need to change the billing email for {P}", False),
-    ("the payment for {P} is stuck as processing", False), ("my bank statement shows a different amount for {P}", False),
-    ("the invoice total for {P} is wrong", False), ("I was charged for {P} after I cancelled the renewal", False),
-    ("please resend the invoice for {P}", False), ("the price on my receipt for {P} is wrong", False),
-    ("I was billed three times for {P}", True), ("there's a charge for {P} on my card that isn't mine", True),
-    ("my card was used without permission to pay for {P}", True), ("I'm starting a chargeback for {P}", True),
-    ("a duplicate payment for {P} hit my account", True),
-])
-train_only(CORE["tech_support"], [
-    ("{P} won't power up", False), ("{P} disconnects every few minutes", False),
-    ("{P} shows an error after the update", False), ("I can't sign in to the app for {P}", False),
-    ("{P} won't charge past half", False), ("{P} keeps crashing", False), ("the speaker on {P} crackles", False),
-    ("the screen of {P} stays black", False), ("{P} doesn't connect to bluetooth", False),
-    ("how do I update the firmware on {P}?", False), ("{P} is not responding", False),
-    ("the sensor on {P} gives wrong readings", False), ("{P} won't recognise the charger", False),
-    ("{P} resets itself", False), ("{P} can't connect to the internet", False),
-    ("the microphone on {P} doesn't work", False), ("{P} gets stuck on the loading screen", False),
-    ("I can't set up {P}", False), ("{P} runs hot and shuts down", False),
-    ("the touchscreen on {P} is unresponsive", False), ("{P} stopped connecting to the app", False),
-    ("{P} keeps showing a low battery warning", False), ("the keys on {P} don't register", False),
-    ("{P} shows a spinning wheel forever", False), ("my login for {P} is rejected", False),
-    ("{P} was stolen, can you disable it?", True),
-])
-train_only(CORE["shipping"], [
-    ("where is my delivery of {P}?", False), ("can you check the shipment of {P}?", False),
-    ("{P} still hasn't shipped", False), ("what's the ETA for {P}?", False),
-    ("the tracking for {P} says pending", False), ("can I change where {P} is delivered?", False),
-    ("{P} is late", False), ("the carrier says {P} is delayed", False), ("can I collect {P} from the depot?", False),
-    ("when will {P} be dispatched?", False), ("I haven't had a shipping update on {P}", False),
-    ("please deliver {P} to my work address", False), ("the delivery window for {P} doesn't suit me", False),
-    ("is {P} shipped by DHL or UPS?", False), ("the parcel with {P} is on hold", False),
-    ("{P} was returned to the sender by the courier", False), ("can you speed up delivery of {P}?", False),
-    ("the courier can't find my address for {P}", False), ("where is the parcel with {P} now?", False),
-    ("the delivery date for {P} has passed", False),
-    ("{P} says delivered but I don't have it", True), ("my parcel with {P} was never delivered to me", True),
-    ("the courier lost {P}", True), ("{P} was taken from my mailbox after delivery", True),
-])
-train_only(CORE["other"], [
-    ("do you ship internationally?", False), ("is {P} waterproof?", False), ("how big is {P}?", False),
-    ("is {P} in stock at the moment?", False), ("can I pay with PayPal?", False), ("do you accept Apple Pay?", False),
-    ("can I get a quote for a bulk order?", False), ("do you offer business accounts?", False),
-    ("who makes {P}?", False), ("how long does the battery of {P} last?", False), ("does {P} need assembly?", False),
-    ("can I reserve {P} in a store?", False), ("do you have a size guide for {P}?", False),
-    ("thanks, the problem is solved", False), ("your website looks great", False),
-    ("I'd like to give feedback about your website", False), ("how do I apply for a job with you?", False),
-    ("is {P} better than the older version?", False), ("do you recycle old electronics?", False),
-    ("where can I read your privacy policy?", False), ("what is the difference between {P} and the pro model?", False),
-    ("do you have {P} on display in a shop?", False), ("can I buy {P} as a gift for someone abroad?", False),
-    ("what colours does {P} come in?", False), ("do you sell refurbished items?", False),
-    ("is {P} good for beginners?", False), ("do you have a newsletter?", False), ("who owns your company?", False),
-])
-train_only(NOISE_BLOCKS, [
-    "Order confirmation: total USD 23.10 paid by Visa", "Receipt no. R-20931, paid 12.99",
-    "Shipment notice: your parcel is on its way (DHL 00340434)", "Auto-reply: I am out of office until Monday",
-    "Attachment: photo_0012.jpg", "[app log] 2024-06-01 connection timeout after 30s",
-    "Account: premium member since 2019", "## Please reply above this line ##",
-    "Delivery address: 12 High Street, Leeds", "Call me back on +44 20 7946 0000", "Sent from Yahoo Mail",
-    "Ref: case 55120-B", "Returns policy: shop.example/returns", "Cancellation form attached (form_c.pdf)",
-    "Tracking no. 1Z999AA10123456784", "Invoice total: 89.00 EUR incl. VAT",
-    "Warranty card: serial SN-88A-1203", "Loyalty number LN-4420-19",
-])
-train_only(CONNECTORS, ["Unrelated, but ", "Also quick question: ", "One more issue: ", "And another problem: ",
-                        "By the way, ", "Lastly, ", "In addition, ", "Other thing: "])
-train_only(STORIES, [
-    "I have to say the packaging was nice, but that does not help me much now.",
-    "My husband thinks I should just give up, but I would rather sort it out.",
-    "I tried the live chat yesterday evening but it closed before anyone answered.",
-    "I am travelling for work next week, so a quick reply would be appreciated.",
-    "Everything else I ordered from you over the years has been fine.",
-    "I found your address on the website after searching for a while.",
-])

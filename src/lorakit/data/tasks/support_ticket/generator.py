@@ -26,7 +26,6 @@ CATEGORIES = (
 TRAIN_WEIGHTS = {"clean": 4, "typos": 1, "injection": 1.5, "multi_intent": 1.5, "missing_info": 1, "noise": 1,
                  "shouting": 0.7, "slang": 0.7, "keyboard_mash": 0.7, "very_short": 1, "very_long": 0.7}
 PASTED_SHARE = 0.3  # of train injection items: a pasted wrong answer instead of a prose injection
-SECOND_WINS_SHARE = 0.4  # of train two-intent items: only the second issue is high, so it wins
 INTENT_WEIGHTS = {"refund": 1, "cancel": 1, "billing": 1, "tech_support": 1, "shipping": 1, "other": 0.6}
 
 SHORT: dict[str, list[str]] = {
@@ -85,26 +84,20 @@ class _Builder:
         name = self.rng.choice(pool)
         return name.lower() if self.rng.random() < 0.15 else name
 
-    def pick_trigger(self, pool: list[tuple[str, bool]], high: bool | None) -> tuple[str, bool]:
-        """A ``(template, is_high)`` entry of the split's pool; ``high`` restricts it to one kind."""
-        entries = ph.split_pool(pool, self.split)
-        return self.rng.choice(entries if high is None else [e for e in entries if e[1] == high])
-
-    def core_template(self, intent: str, high: bool | None = None) -> tuple[str, bool]:
+    def core_template(self, intent: str) -> tuple[str, bool]:
         """A sentence template for ``intent`` (with ``{P}``) and whether its reason is a high trigger."""
         if intent in ph.REQUESTS:
             request = self.pick(ph.REQUESTS[intent])
-            reason, high = self.pick_trigger(ph.REASONS[intent], high)
+            reason, high = self.pick(ph.REASONS[intent])
             text = self.pick(ph.PATTERNS).format(request=request, reason=reason)
             return text, high
-        template, high = self.pick_trigger(ph.CORE[intent], high)
+        template, high = self.pick(ph.CORE[intent])
         if self.rng.random() < 0.25:
             template = f"{template.rstrip('?.')}, {self.pick(ph.SUFFIXES)}"
         return template, high
 
-    def core_sentence(self, intent: str, name_product: bool, spec: TicketSpec,
-                      high: bool | None = None) -> tuple[str, Issue]:
-        template, high = self.core_template(intent, high)
+    def core_sentence(self, intent: str, name_product: bool, spec: TicketSpec) -> tuple[str, Issue]:
+        template, high = self.core_template(intent)
         slots = template.count("{P}")
         if slots:
             if name_product and spec.product is None:
@@ -190,23 +183,17 @@ def cat_injection(b: _Builder, spec: TicketSpec) -> str:
 
 
 def cat_multi_intent(b: _Builder, spec: TicketSpec) -> str:
-    """Two issues in one message. Drawn at random, the second is the only high one in about one
-    item in six; ``SECOND_WINS_SHARE`` of the train items are built that way, so training sees the
-    tie-break rule's other half often enough to learn it (eval draws nothing for it: unchanged)."""
-    second_wins = b.split == "train" and b.rng.random() < SECOND_WINS_SHARE
     first = b.intent(exclude="other")
     second = b.intent(exclude=first)
-    if second_wins and second == "other":  # "other" has no high trigger
-        second = b.rng.choice([k for k in INTENT_WEIGHTS if k not in (first, "other")])
     name_first = b.rng.random() < 0.5
-    s1, i1 = b.core_sentence(first, name_first, spec, high=False if second_wins else None)
-    s2, i2 = b.core_sentence(second, not name_first and b.rng.random() < 0.7, spec, high=True if second_wins else None)
+    s1, i1 = b.core_sentence(first, name_first, spec)
+    s2, i2 = b.core_sentence(second, not name_first and b.rng.random() < 0.7, spec)
     spec.issues += [i1, i2]
     parts = [s1]
     if b.rng.random() < 0.6:
         parts.append(b.order_clause(spec))
     parts.append(b.pick(ph.CONNECTORS) + s2)
-    if b.rng.random() < 0.12 and not second_wins:  # urgency would make the first issue win
+    if b.rng.random() < 0.12:
         spec.urgent = True
         parts.append(b.pick(ph.URGENCY))
     return b.assemble(parts, opener=b.rng.random() < 0.6, closer=b.rng.random() < 0.5)

@@ -56,27 +56,34 @@ def test_resume_without_checkpoint_is_explained(tiny_config):
         train(tiny_config, resume=True)
 
 
-def test_neftune_adds_bounded_noise_in_training_mode_only(tiny_model_dir):
+def test_neftune_adds_bounded_noise_in_training_mode_only_and_only_inside_its_block(tiny_model_dir):
     import math
 
     from transformers import AutoModelForCausalLM
 
-    from lorakit.train.trainer import add_neftune
+    from lorakit.train.trainer import neftune
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     emb, ids = model.get_input_embeddings(), torch.tensor([[1, 2, 3, 4, 5]])
     clean = emb(ids).detach()
-    handle = add_neftune(model, alpha=5.0)
     model.train()
-    diff = (emb(ids).detach() - clean).abs()
-    assert diff.min() > 0 and diff.max() <= 5.0 / math.sqrt(5 * clean.shape[-1]) + 1e-7
-    model.eval()
-    torch.testing.assert_close(emb(ids).detach(), clean, rtol=0, atol=0)
-    handle.remove()
+    with neftune(model, alpha=5.0):
+        diff = (emb(ids).detach() - clean).abs()
+        assert diff.min() > 0 and diff.max() <= 5.0 / math.sqrt(5 * clean.shape[-1]) + 1e-7
+        model.eval()
+        torch.testing.assert_close(emb(ids).detach(), clean, rtol=0, atol=0)
+        model.train()
+    torch.testing.assert_close(emb(ids).detach(), clean, rtol=0, atol=0)  # hook removed
 
 
-def test_neftune_run_trains_and_records_the_setting(tiny_config):
-    cfg = tiny_config.model_copy(update={"train": tiny_config.train.model_copy(update={"neftune_alpha": 5.0})})
-    result = train(cfg)
-    assert (result.adapter_dir / "adapter_model.safetensors").is_file()
-    assert "neftune_alpha: 5.0" in (cfg.output_dir / "config.yaml").read_text()
+def test_neftune_changes_what_training_learns(tiny_config, tmp_path):
+    plain = train(tiny_config.model_copy(update={"output_dir": tmp_path / "plain"}))
+    noisy_cfg = tiny_config.model_copy(update={
+        "output_dir": tmp_path / "noisy", "train": tiny_config.train.model_copy(update={"neftune_alpha": 5.0})})
+    noisy = train(noisy_cfg)
+    a, b = _adapter(plain.adapter_dir), _adapter(noisy.adapter_dir)
+    assert a.keys() == b.keys() and any(not torch.equal(a[k], b[k]) for k in a)
+    assert "neftune_alpha: 5.0" in (tmp_path / "noisy" / "config.yaml").read_text()
+    emb, ids = noisy.model.get_input_embeddings(), torch.tensor([[1, 2, 3]])
+    noisy.model.train()
+    torch.testing.assert_close(emb(ids), emb(ids), rtol=0, atol=0)  # the trained model adds no noise

@@ -13,6 +13,7 @@ import math
 import shutil
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,9 @@ def answer_loss(model, ids, labels, mask):
     return F.cross_entropy(logits, targets[keep], reduction="sum"), int(keep.sum())
 
 
-def add_neftune(model, alpha: float):
-    """Add NEFTune noise to the input embeddings in training mode; returns the hook handle.
+@contextmanager
+def neftune(model, alpha: float | None):
+    """NEFTune noise on the input embeddings, in training mode, while the block runs (none without ``alpha``).
 
     A hook of our own rather than TRL's: this loop is not ``transformers.Trainer``. The noise is
     uniform in +-alpha/sqrt(L*d) (L tokens, d the width), as in the paper and TRL.
@@ -85,7 +87,12 @@ def add_neftune(model, alpha: float):
         scale = alpha / math.sqrt(output.shape[-2] * output.shape[-1])
         return output + torch.empty_like(output).uniform_(-scale, scale)
 
-    return model.get_input_embeddings().register_forward_hook(hook)
+    handle = model.get_input_embeddings().register_forward_hook(hook) if alpha else None
+    try:
+        yield
+    finally:
+        if handle is not None:  # the returned model must not keep adding noise
+            handle.remove()
 
 
 def _peak_rss_mb() -> float | None:
@@ -181,8 +188,6 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
     if device == "cpu":
         model.set_attn_implementation("eager")  # 1.4x faster than SDPA for short CPU training sequences
     model = build_lora_model(model, cfg.train.lora, precision, device, quantized)
-    if cfg.train.neftune_alpha:
-        add_neftune(model, cfg.train.neftune_alpha)
     data, skipped = tokenize_all(examples, tok, cfg.train.max_seq_len)
     if not data:
         raise TrainError(f"no training example fits max_seq_len={cfg.train.max_seq_len}; raise it")
@@ -211,7 +216,7 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
         return collate([data[j] for j in orders[epoch][pos]], tok.pad_token_id)
 
     model.train()
-    with _Progress(total, step, enabled=dist.is_main) as progress:
+    with _Progress(total, step, enabled=dist.is_main) as progress, neftune(model, cfg.train.neftune_alpha):
         while step < total:
             t0 = time.perf_counter()
             batches = [micro_batch(step * cfg.train.grad_accum + k) for k in range(cfg.train.grad_accum)]

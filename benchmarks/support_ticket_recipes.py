@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/support_ticket_recipes.py [--recipes 200x8 400x4 400x8 800x2] [--lr 1e-3]
         [--set train.neftune_alpha=5 --set model.name=gemma3-270m ...]
 
-Trains SmolLM2-135M once per recipe (optimizer steps x batch size, lr 1e-3, cosine, LoRA r16 on all
-linear layers, the demo's settings otherwise) on the demo's generated data, evaluates the tuned model
+Trains the demo's model (SmolLM2-135M unless --set model.name=...) once per recipe (optimizer steps
+x batch size, lr 1e-3, cosine, LoRA r16 on all linear layers, the demo's settings otherwise) on the demo's generated data, evaluates the tuned model
 on all 800 eval items, and prints one Markdown table with the training seconds of each run. Each run
 has its own folder under runs/; a run whose adapter is already current is only re-evaluated. One
 run takes 10-20 minutes on 2 cores; they run one after another (sharing the CPU would skew the
@@ -40,9 +40,9 @@ def main() -> None:
              + (f", {extra}" if extra else ""), "",
              "| steps x batch | examples | train s | " + " | ".join(m.replace("field:", "") for m in METRICS)
              + " | wall |", "|" + "---|" * (len(METRICS) + 4)]
+    tag = "".join(c if c.isalnum() else "_" for c in extra)
     for recipe in args.recipes:
         steps, batch = (int(x) for x in recipe.split("x"))
-        tag = "".join(c if c.isalnum() else "_" for c in extra)
         out = Path("runs") / f"st_recipe_{recipe}_lr{args.lr:g}{'_' + tag if tag else ''}"
         cfg = load_config("examples/support_ticket_demo.yaml", [
             f"output_dir={out}", f"train.batch_size={batch}", f"train.max_examples={steps * batch}",

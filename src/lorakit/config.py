@@ -85,6 +85,9 @@ class LoraSettings(_Strict):
     r: int = Field(16, ge=1)
     alpha: int = Field(32, ge=1)
     dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    rank_dropout: float = Field(
+        0.0, ge=0.0, lt=1.0, description="dropout on the r-dimensional output of LoRA's A while training: a "
+        "regulariser that costs almost nothing, unlike `dropout` (on every adapted layer's input)")
     target_modules: str | list[str] = "all-linear"
 
 

@@ -87,3 +87,50 @@ def test_neftune_changes_what_training_learns(tiny_config, tmp_path):
     emb, ids = noisy.model.get_input_embeddings(), torch.tensor([[1, 2, 3]])
     noisy.model.train()
     torch.testing.assert_close(emb(ids), emb(ids), rtol=0, atol=0)  # the trained model adds no noise
+
+
+def _lora_a_outputs(model, ids):
+    outs = []
+    handles = [m.register_forward_hook(lambda m, a, o: outs.append(o.detach().clone()))
+               for n, m in model.named_modules() if n.endswith("lora_A.default")]
+    model(input_ids=ids)
+    for h in handles:
+        h.remove()
+    return outs
+
+
+def test_rank_dropout_drops_lora_a_outputs_in_training_mode_only_and_only_inside_its_block(tiny_model_dir):
+    from transformers import AutoModelForCausalLM
+
+    from lorakit.config import LoraSettings
+    from lorakit.train.trainer import build_lora_model, rank_dropout
+
+    model = build_lora_model(AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+                             LoraSettings(r=8, alpha=16, dropout=0.0), "fp32", "cpu")
+    ids = torch.tensor([[1, 2, 3, 4, 5, 6, 7, 8]])
+    model.train()
+    clean = _lora_a_outputs(model, ids)
+    assert clean
+    with rank_dropout(model, 0.5):
+        dropped = _lora_a_outputs(model, ids)
+        live = [c != 0 for c in clean]
+        zeros = sum(int((d[m] == 0).sum()) for d, m in zip(dropped, live)) / sum(int(m.sum()) for m in live)
+        assert 0.35 < zeros < 0.65  # about half the r values per token are dropped ...
+        for c, d in zip(clean, dropped):  # ... and the kept ones scaled by 1 / (1 - p)
+            torch.testing.assert_close(d[d != 0], 2 * c[d != 0])
+        model.eval()
+        for c, d in zip(clean, _lora_a_outputs(model, ids)):
+            torch.testing.assert_close(d, c, rtol=0, atol=0)
+        model.train()
+    for c, d in zip(clean, _lora_a_outputs(model, ids)):  # hooks removed
+        torch.testing.assert_close(d, c, rtol=0, atol=0)
+
+
+def test_rank_dropout_changes_what_training_learns_and_keeps_peft_layout(tiny_config, tmp_path):
+    plain = train(tiny_config.model_copy(update={"output_dir": tmp_path / "plain"}))
+    lora = tiny_config.train.lora.model_copy(update={"rank_dropout": 0.3})
+    dropped = train(tiny_config.model_copy(update={
+        "output_dir": tmp_path / "dropped", "train": tiny_config.train.model_copy(update={"lora": lora})}))
+    a, b = _adapter(plain.adapter_dir), _adapter(dropped.adapter_dir)
+    assert a.keys() == b.keys() and any(not torch.equal(a[k], b[k]) for k in a)
+    assert "rank_dropout: 0.3" in (tmp_path / "dropped" / "config.yaml").read_text()

@@ -95,6 +95,29 @@ def neftune(model, alpha: float | None):
             handle.remove()
 
 
+@contextmanager
+def rank_dropout(model, p: float):
+    """Dropout on every LoRA A output (r values per token) in training mode, while the block runs.
+
+    PEFT's ``lora_dropout`` drops the layer's input before A: a copy of every adapted layer's
+    activations, which made a CPU step ~1.5x slower here. Dropping A's r-dimensional output
+    (LyCORIS calls it rank dropout) regularises the same low-rank update for almost nothing.
+    A hook rather than a module swap, so the saved adapter keeps PEFT's own layout.
+    """
+    import torch.nn.functional as F
+
+    def hook(module, args, output):
+        return F.dropout(output, p, training=True) if module.training else output
+
+    lora_a = [m for name, m in model.named_modules() if ".lora_A." in f"{name}." and not list(m.children())]
+    handles = [m.register_forward_hook(hook) for m in lora_a] if p else []
+    try:
+        yield
+    finally:
+        for h in handles:  # the returned model must not keep dropping
+            h.remove()
+
+
 def _peak_rss_mb() -> float | None:
     try:
         import resource
@@ -216,7 +239,8 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
         return collate([data[j] for j in orders[epoch][pos]], tok.pad_token_id)
 
     model.train()
-    with _Progress(total, step, enabled=dist.is_main) as progress, neftune(model, cfg.train.neftune_alpha):
+    with _Progress(total, step, enabled=dist.is_main) as progress, neftune(model, cfg.train.neftune_alpha), \
+            rank_dropout(model, cfg.train.lora.rank_dropout):
         while step < total:
             t0 = time.perf_counter()
             batches = [micro_batch(step * cfg.train.grad_accum + k) for k in range(cfg.train.grad_accum)]

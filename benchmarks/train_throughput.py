@@ -11,6 +11,8 @@ Arms, each in its own child process (clean peak-RSS numbers), run one after the 
   answer-only loss with the LM head on answer positions only, length-bucketed batches, bf16
   autocast with a bf16 frozen base where the CPU supports it;
 - ``lorakit-demo``: as ``lorakit`` with LoRA dropout 0 (the demo config's choice);
+- ``lorakit-rank-dropout`` (ask for it with ``--arms``): as ``lorakit-demo`` plus
+  ``train.lora.rank_dropout=0.2`` (dropout on LoRA A's output instead of its input), for its step cost;
 - ``lorakit-qlora`` (ask for it with ``--arms``): as ``lorakit`` with the base in 4-bit NF4, for
   peak memory of LoRA vs QLoRA.
 
@@ -75,14 +77,15 @@ def _child_reference(out: Path, train_file: Path, steps: int, batch: int, lr: fl
 
 
 def _child_lorakit(out: Path, train_file: Path, eval_file: Path, steps: int, batch: int, lr: float,
-                   dropout: float, quantization: str = "none") -> dict:
+                   dropout: float, quantization: str = "none", rank_dropout: float = 0.0) -> dict:
     from lorakit.config import load_config
     from lorakit.train.trainer import train
 
     cfg = load_config(None, [f"output_dir={out}", f"data.train_file={train_file}", f"data.eval_file={eval_file}",
                              f"train.max_steps={steps}", f"train.max_examples={steps * batch}",
                              f"train.batch_size={batch}", f"train.lr={lr}", f"train.lora.dropout={dropout}",
-                             "train.checkpoint_every=100000", f"train.quantization={quantization}"])
+                             "train.checkpoint_every=100000", f"train.quantization={quantization}",
+                             f"train.lora.rank_dropout={rank_dropout}"])
     train(cfg)
     rec = json.loads((out / "adapter" / "run_record.json").read_text())
     return {"seconds": rec["seconds"], "tokens": rec["tokens"], "threads": rec["threads"], "precision": rec["precision"]}
@@ -94,8 +97,9 @@ def _child(args) -> None:
         res = _child_reference(out, Path(args.train_file), args.steps, args.batch_size, args.lr)
     else:
         res = _child_lorakit(out, Path(args.train_file), Path(args.eval_file), args.steps, args.batch_size, args.lr,
-                             0.0 if args.arm == "lorakit-demo" else 0.05,
-                             "nf4" if args.arm == "lorakit-qlora" else "none")
+                             0.0 if args.arm in ("lorakit-demo", "lorakit-rank-dropout") else 0.05,
+                             "nf4" if args.arm == "lorakit-qlora" else "none",
+                             0.2 if args.arm == "lorakit-rank-dropout" else 0.0)
     res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     (out / "bench.json").write_text(json.dumps(res))
 
@@ -157,8 +161,9 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for arm, r in results.items():
         ev = r.get("eval", {})
+        pct = {k: f"{100 * ev[k]:.1f}%" if k in ev else "-" for k in ("field:intent", "exact_match")}
         print(f"| {arm} | {r['precision']} | {r['tokens_per_second']} | {r['seconds_per_step']} | {r['peak_rss_mb']} | "
-              f"{100 * ev.get('field:intent', 0):.1f}% | {100 * ev.get('exact_match', 0):.1f}% | "
+              f"{pct['field:intent']} | {pct['exact_match']} | "
               f"{summary['speedup_vs_reference'].get(arm, '-')}x |")
 
 

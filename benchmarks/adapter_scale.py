@@ -1,12 +1,12 @@
 """Support tickets: does a weaker adapter generalise better? (WiSE-FT for LoRA)
 
-    .venv/bin/python benchmarks/adapter_scale.py runs/support_ticket --scales 0.8 [--config examples/support_ticket_demo.yaml]
+    .venv/bin/python benchmarks/adapter_scale.py runs/support_ticket --scales 0.8 0.9
 
 WiSE-FT (Wortsman et al., 2022) interpolates between the pretrained and the fine-tuned weights and
 often gains accuracy out of distribution. For a LoRA adapter the interpolation is a scale on its
 update: ``W + s * B @ A``. For each scale this copies the run's adapter and data into
 ``RUN_scaleS/``, multiplies every ``lora_B`` by ``s`` and evaluates the tuned model on all eval
-items with free greedy decoding (the same items and settings as the run), then prints one Markdown
+items with free greedy decoding (the run's own ``config.yaml``: the same model, items and settings), then prints one Markdown
 row per scale beside the unscaled adapter's numbers. No training: each scale costs one evaluation
 (about 4 minutes for 800 items on 2 cores).
 """
@@ -45,7 +45,6 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("run", type=Path, help="a finished run folder (adapter/, data/, results.json)")
     ap.add_argument("--scales", nargs="+", type=float, default=[0.8])
-    ap.add_argument("--config", default="examples/support_ticket_demo.yaml")
     args = ap.parse_args()
 
     from lorakit.config import load_config
@@ -57,7 +56,7 @@ def main() -> None:
         lines.append(row("1 (as trained)", args.run / "results.json"))
     for scale in args.scales:
         out = scaled_copy(args.run, scale)
-        cfg = load_config(args.config, [f"output_dir={out}", "eval.limit=null", "eval.models=[tuned]",
+        cfg = load_config(args.run / "config.yaml", [f"output_dir={out}", "eval.limit=null", "eval.models=[tuned]",
                                         "eval.decoding=[free]"])
         evaluate(cfg)
         lines.append(row(f"{scale:g}", out / "results.json"))

@@ -76,6 +76,15 @@ def _child_reference(out: Path, train_file: Path, steps: int, batch: int, lr: fl
     return {"seconds": seconds, "tokens": tokens, "threads": threads, "precision": "fp16" if cuda else "fp32"}
 
 
+# what each lorakit arm changes in _child_lorakit's settings
+LORAKIT_ARMS = {
+    "lorakit": {"dropout": 0.05},
+    "lorakit-demo": {"dropout": 0.0},
+    "lorakit-rank-dropout": {"dropout": 0.0, "rank_dropout": 0.2},
+    "lorakit-qlora": {"dropout": 0.05, "quantization": "nf4"},
+}
+
+
 def _child_lorakit(out: Path, train_file: Path, eval_file: Path, steps: int, batch: int, lr: float,
                    dropout: float, quantization: str = "none", rank_dropout: float = 0.0) -> dict:
     from lorakit.config import load_config
@@ -97,9 +106,7 @@ def _child(args) -> None:
         res = _child_reference(out, Path(args.train_file), args.steps, args.batch_size, args.lr)
     else:
         res = _child_lorakit(out, Path(args.train_file), Path(args.eval_file), args.steps, args.batch_size, args.lr,
-                             0.0 if args.arm in ("lorakit-demo", "lorakit-rank-dropout") else 0.05,
-                             "nf4" if args.arm == "lorakit-qlora" else "none",
-                             0.2 if args.arm == "lorakit-rank-dropout" else 0.0)
+                             **LORAKIT_ARMS[args.arm])
     res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     (out / "bench.json").write_text(json.dumps(res))
 
@@ -130,6 +137,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.arm:
         return _child(args)
+    unknown = set(args.arms.split(",")) - {"reference", *LORAKIT_ARMS}
+    if unknown:
+        ap.error(f"unknown arms {sorted(unknown)}; choose from reference, {', '.join(LORAKIT_ARMS)}")
 
     from lorakit.data.gen import gen
 

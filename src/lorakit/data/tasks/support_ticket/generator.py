@@ -27,11 +27,6 @@ TRAIN_WEIGHTS = {"clean": 4, "typos": 1, "injection": 1.5, "multi_intent": 1.5, 
                  "shouting": 0.7, "slang": 0.7, "keyboard_mash": 0.7, "very_short": 1, "very_long": 0.7}
 PASTED_SHARE = 0.3  # of train injection items: a pasted wrong answer instead of a prose injection
 INTENT_WEIGHTS = {"refund": 1, "cancel": 1, "billing": 1, "tech_support": 1, "shipping": 1, "other": 0.6}
-# Train only (the eval split keeps INTENT_WEIGHTS and draws exactly the random numbers it always did):
-TRAIN_INTENT_WEIGHTS = {**INTENT_WEIGHTS, "other": 0.9}  # more "other": it had the lowest recall
-SURFACE_SHARE = 0.2  # of train rows in categories without a surface change of their own: typos or case
-SURFACE_CATEGORIES = frozenset({"clean", "injection", "multi_intent", "missing_info", "noise", "very_long"})
-BARE_REASON_SHARE = 0.2  # of train shipping sentences: a refund reason about a lost parcel, without a request
 
 SHORT: dict[str, list[str]] = {
     "refund": ["refund pls", "i want my money back", "refund {O}", "refund for {P}", "money back please",
@@ -81,9 +76,8 @@ class _Builder:
         return self.rng.choice(ph.split_pool(pool, self.split) if sub else pool)
 
     def intent(self, exclude: str | None = None) -> str:
-        weights = TRAIN_INTENT_WEIGHTS if self.split == "train" else INTENT_WEIGHTS
-        names = [k for k in weights if k != exclude]
-        return self.rng.choices(names, weights=[weights[k] for k in names])[0]
+        names = [k for k in INTENT_WEIGHTS if k != exclude]
+        return self.rng.choices(names, weights=[INTENT_WEIGHTS[k] for k in names])[0]
 
     def product_name(self, intent: str) -> str:
         pool = [p for p in self.products if p in ph.DEVICES] if intent == "tech_support" else self.products
@@ -92,12 +86,6 @@ class _Builder:
 
     def core_template(self, intent: str) -> tuple[str, bool]:
         """A sentence template for ``intent`` (with ``{P}``) and whether its reason is a high trigger."""
-        if intent == "shipping" and self.split == "train" and self.rng.random() < BARE_REASON_SHARE:
-            # "I never received X" with no refund request is a shipping problem: without these, the train
-            # split shows a lost-parcel reason only inside refund requests, and the model learns the reason
-            # words as "refund" instead of the request words.
-            reason, _ = self.pick([r for r in ph.REASONS["refund"] if r[1]])
-            return reason, True
         if intent in ph.REQUESTS:
             request = self.pick(ph.REQUESTS[intent])
             reason, high = self.pick(ph.REASONS[intent])
@@ -298,24 +286,10 @@ def add_typos(rng: random.Random, text: str, rate: float) -> str:
     return " ".join(words)
 
 
-def surface_variant(rng: random.Random, text: str) -> str:
-    """Train only: the same ticket with typos, in capitals or in lower case.
-
-    The typos/shouting/slang categories alone pair only a few train phrasings with each surface
-    change; this spreads those changes over every phrasing and category. Labels do not change.
-    """
-    kind = rng.random()
-    if kind < 0.5:
-        return add_typos(rng, text, rate=rng.uniform(0.1, 0.25))
-    return text.upper() if kind < 0.75 else text.lower()
-
-
 def generate_ticket(rng: random.Random, split: str, category: str) -> tuple[str, dict]:
     """One ``(message, label)`` pair of ``category`` from ``split``'s phrase pools."""
     spec = TicketSpec(issues=[])
     text = RENDERERS[category](_Builder(rng, split), spec)
-    if split == "train" and category in SURFACE_CATEGORIES and rng.random() < SURFACE_SHARE:
-        text = surface_variant(rng, text)
     message = text.replace(P, spec.product or "").replace(O, spec.order_id or "")
     return message, label_for(spec, message)
 

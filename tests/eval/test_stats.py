@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from lorakit.eval.stats import bootstrap_cis, mcnemar
+from lorakit.eval.stats import bootstrap_cis, mcnemar, paired_test, swap_permutation_test
 
 
 def test_bootstrap_of_a_constant_is_a_point():
@@ -46,3 +46,41 @@ def test_kl_is_zero_for_the_same_model_and_positive_after_a_change(tiny_model_di
     with torch.no_grad():
         b.get_output_embeddings().weight.mul_(3.0)  # sharper distributions: a different model
     assert next_token_kl(a, b, tok, convs, answers)["kl_mean"] > 0.01
+
+
+def _exact_swap_p(a, b):
+    """The swap test's p-value by enumerating all 2^n swaps (small n only)."""
+    import itertools
+
+    def diff(x, y):
+        mx, my = [v for v in x if v is not None], [v for v in y if v is not None]
+        return (sum(my) / len(my) if my else 0.0) - (sum(mx) / len(mx) if mx else 0.0)
+
+    observed = abs(diff(a, b))
+    hits = total = 0
+    for mask in itertools.product([False, True], repeat=len(a)):
+        x = [bi if s else ai for ai, bi, s in zip(a, b, mask)]
+        y = [ai if s else bi for ai, bi, s in zip(a, b, mask)]
+        hits += abs(diff(x, y)) >= observed - 1e-12
+        total += 1
+    return hits / total
+
+
+def test_a_ratio_over_model_dependent_items_gets_the_swap_test():
+    # refusal precision: each arm's value exists only where that arm refused. b refuses 12 items, all due;
+    # a refuses 12 others, 3 of them due. The two sets share no item, so dropping every item one arm left out
+    # (the former behaviour) compared nothing and always said p = 1.
+    a = [True] * 3 + [False] * 9 + [None] * 12
+    b = [None] * 12 + [True] * 12
+    r = paired_test(a, b)
+    assert (r["a_only"], r["b_only"]) == (12, 12)
+    assert r["significant"] and r["p_value"] < 0.01
+    assert paired_test(b, b) == {"a_only": 0, "b_only": 0, "p_value": 1.0, "significant": False}
+
+
+def test_swap_test_matches_exact_enumeration():
+    a = [True, False, None, True, False, None, True, False, None, False]
+    b = [True, True, True, None, True, None, None, True, False, True]
+    r = swap_permutation_test(a, b, n_perm=20000)
+    assert math.isclose(r["p_value"], _exact_swap_p(a, b), abs_tol=0.015)
+    assert 0.05 < r["p_value"] < 1  # a real difference on 10 items, not significant

@@ -1,12 +1,13 @@
-"""Statistics that hold: bootstrap intervals per metric and McNemar's exact test for paired models.
+"""Statistics that hold: bootstrap intervals per metric, McNemar's exact test and permutation tests for paired models.
 
-Written out rather than imported: both are a few lines over per-item booleans, and scipy or
-statsmodels would add ~100 MB for two functions.
+Written out rather than imported: each is a few lines over per-item values, and scipy or
+statsmodels would add ~100 MB for them.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 
 
 def bootstrap_cis(per_item: dict[str, list], *, n_boot: int = 2000, seed: int = 0,
@@ -41,11 +42,46 @@ def bootstrap_cis(per_item: dict[str, list], *, n_boot: int = 2000, seed: int = 
 
 def paired_test(a: list, b: list) -> dict:
     """The right paired test for a metric: McNemar for booleans, a sign-flip permutation test for
-    scores in [0, 1] (token F1, ROUGE-L). Items where either value is None are left out."""
+    scores in [0, 1] (token F1, ROUGE-L). Items where either value is None are left out.
+
+    A metric whose items depend on the model (refusal precision counts only the items a model
+    refused) is a ratio over different item sets: dropping every item one arm left out would
+    compare only the items both refused, where the verdicts always agree. Such metrics get
+    :func:`swap_permutation_test` instead, which recomputes both ratios under random swaps.
+    """
+    if any((x is None) != (y is None) for x, y in zip(a, b)):
+        return swap_permutation_test(a, b)
     pairs = [(x, y) for x, y in zip(a, b) if x is not None and y is not None]
     if all(isinstance(x, bool) and isinstance(y, bool) for x, y in pairs):
         return mcnemar([x for x, _ in pairs], [y for _, y in pairs])
     return permutation_test([float(x) for x, _ in pairs], [float(y) for _, y in pairs])
+
+
+def swap_permutation_test(a: list, b: list, *, n_perm: int = 5000, seed: int = 0) -> dict:
+    """Paired permutation test of ``mean(b) - mean(a)`` where each mean skips its own ``None`` items.
+
+    Under the null the two arms are exchangeable item by item, so each item's pair of outcomes
+    (a value or ``None`` on each side) is swapped with probability 1/2 and both means recomputed.
+    ``a_only`` / ``b_only`` count the items only one arm's mean includes.
+    """
+    import numpy as np
+
+    arr_a = np.asarray([np.nan if x is None else float(x) for x in a])
+    arr_b = np.asarray([np.nan if y is None else float(y) for y in b])
+    keep = ~(np.isnan(arr_a) & np.isnan(arr_b))
+    arr_a, arr_b = arr_a[keep], arr_b[keep]
+    a_only, b_only = int((~np.isnan(arr_a) & np.isnan(arr_b)).sum()), int((np.isnan(arr_a) & ~np.isnan(arr_b)).sum())
+
+    def diff(x, y):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a draw with no items on one side: counted as 0
+            return np.nan_to_num(np.nanmean(y, axis=-1) - np.nanmean(x, axis=-1))
+
+    observed = float(diff(arr_a, arr_b))
+    swap = np.random.default_rng(seed).random((n_perm, len(arr_a))) < 0.5
+    null = np.abs(diff(np.where(swap, arr_b, arr_a), np.where(swap, arr_a, arr_b)))
+    p = float((np.sum(null >= abs(observed) - 1e-12) + 1) / (n_perm + 1)) if observed else 1.0
+    return {"a_only": a_only, "b_only": b_only, "p_value": p, "significant": p < 0.05}
 
 
 def permutation_test(a: list[float], b: list[float], *, n_perm: int = 5000, seed: int = 0) -> dict:

@@ -117,7 +117,8 @@ def comparison_lines(results: dict) -> list[str]:
         sig = [label(m, output) for m, d in c["metrics"].items() if d["significant"]]
         noise = [label(m, output) for m, d in c["metrics"].items() if not d["significant"]]
         out.append(f"- **{c['b']} vs {c['a']}**: significant (paired test p < 0.05: McNemar, or permutation for "
-                   f"F1-type scores and refusal-precision-type ratios) on {', '.join(sig) or 'nothing'}; within noise on {', '.join(noise) or 'nothing'}.")
+                   f"F1-type scores and refusal-precision-type ratios) on {', '.join(sig) or 'nothing'}; "
+                   f"within noise on {', '.join(noise) or 'nothing'}.")
         for m, fl in c["flips"].items():
             out.append(f"  - {label(m, output)}: fixed {len(fl['fixed'])}, broken {len(fl['broken'])}"
                        + (f" (broken: {', '.join(fl['broken'][:20])})" if fl["broken"] else ""))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from lorakit.eval.stats import bootstrap_cis, mcnemar, paired_test, swap_permutation_test
+from lorakit.eval.stats import bootstrap_cis, mcnemar, paired_test, permutation_test
 
 
 def test_bootstrap_of_a_constant_is_a_point():
@@ -66,21 +66,28 @@ def _exact_swap_p(a, b):
     return hits / total
 
 
-def test_a_ratio_over_model_dependent_items_gets_the_swap_test():
+def test_a_ratio_over_model_dependent_items_gets_the_permutation_test():
     # refusal precision: each arm's value exists only where that arm refused. b refuses 12 items, all due;
     # a refuses 12 others, 3 of them due. The two sets share no item, so dropping every item one arm left out
     # (the former behaviour) compared nothing and always said p = 1.
     a = [True] * 3 + [False] * 9 + [None] * 12
     b = [None] * 12 + [True] * 12
     r = paired_test(a, b)
-    assert (r["a_only"], r["b_only"]) == (12, 12)
+    assert (r["a_only"], r["b_only"]) == (0, 0)  # no item scored by both
     assert r["significant"] and r["p_value"] < 0.01
     assert paired_test(b, b) == {"a_only": 0, "b_only": 0, "p_value": 1.0, "significant": False}
 
 
-def test_swap_test_matches_exact_enumeration():
+def test_permutation_test_matches_exact_enumeration():
+    # model-dependent None: both ratios recomputed under every swap
     a = [True, False, None, True, False, None, True, False, None, False]
     b = [True, True, True, None, True, None, None, True, False, True]
-    r = swap_permutation_test(a, b, n_perm=20000)
+    r = permutation_test(a, b, n_perm=20000)
     assert math.isclose(r["p_value"], _exact_swap_p(a, b), abs_tol=0.015)
     assert 0.05 < r["p_value"] < 1  # a real difference on 10 items, not significant
+    assert (r["a_only"], r["b_only"]) == (0, 4)  # of the 5 items both score, b is higher on 4
+    # F1-type scores on the same items: the sign-flip test on per-item differences
+    f_a, f_b = [0.2, 0.5, 0.1, 0.9, 0.4, 0.3, 0.0, 0.6], [0.6, 0.5, 0.7, 0.8, 0.9, 0.3, 0.5, 0.9]
+    r = paired_test(f_a, f_b)
+    assert math.isclose(r["p_value"], _exact_swap_p(f_a, f_b), abs_tol=0.015)
+    assert (r["a_only"], r["b_only"]) == (1, 5)

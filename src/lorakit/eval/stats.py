@@ -41,28 +41,27 @@ def bootstrap_cis(per_item: dict[str, list], *, n_boot: int = 2000, seed: int = 
 
 
 def paired_test(a: list, b: list) -> dict:
-    """The right paired test for a metric: McNemar for booleans, a sign-flip permutation test for
-    scores in [0, 1] (token F1, ROUGE-L). Items where either value is None are left out.
+    """The right paired test for a metric: McNemar for booleans, the permutation test otherwise.
 
-    A metric whose items depend on the model (refusal precision counts only the items a model
-    refused) is a ratio over different item sets: dropping every item one arm left out would
-    compare only the items both refused, where the verdicts always agree. Such metrics get
-    :func:`swap_permutation_test` instead, which recomputes both ratios under random swaps.
+    ``None`` marks an item a metric does not apply to. When that is a property of the item (a
+    free-text item has no label accuracy) both arms skip it and McNemar runs on the rest. When it
+    depends on the model (refusal precision counts the items each model refused), the metric is
+    two ratios over different items: McNemar on the items both refused would always find them
+    agreeing, so :func:`permutation_test` recomputes both ratios instead.
     """
-    if any((x is None) != (y is None) for x, y in zip(a, b)):
-        return swap_permutation_test(a, b)
+    same_items = all((x is None) == (y is None) for x, y in zip(a, b))
     pairs = [(x, y) for x, y in zip(a, b) if x is not None and y is not None]
-    if all(isinstance(x, bool) and isinstance(y, bool) for x, y in pairs):
+    if same_items and all(isinstance(x, bool) and isinstance(y, bool) for x, y in pairs):
         return mcnemar([x for x, _ in pairs], [y for _, y in pairs])
-    return permutation_test([float(x) for x, _ in pairs], [float(y) for _, y in pairs])
+    return permutation_test(a, b)
 
 
-def swap_permutation_test(a: list, b: list, *, n_perm: int = 5000, seed: int = 0) -> dict:
-    """Paired permutation test of ``mean(b) - mean(a)`` where each mean skips its own ``None`` items.
+def permutation_test(a: list, b: list, *, n_perm: int = 5000, seed: int = 0) -> dict:
+    """Paired permutation test of ``mean(b) - mean(a)`` (two-sided, seeded); each mean skips its ``None`` items.
 
-    Under the null the two arms are exchangeable item by item, so each item's pair of outcomes
-    (a value or ``None`` on each side) is swapped with probability 1/2 and both means recomputed.
-    ``a_only`` / ``b_only`` count the items only one arm's mean includes.
+    Under the null the arms are exchangeable item by item, so each item's two outcomes are swapped
+    with probability 1/2 and both means recomputed. With no ``None`` this is the sign-flip test on
+    the per-item differences. ``a_only`` / ``b_only``: items both arms score where a / b is higher.
     """
     import numpy as np
 
@@ -70,31 +69,21 @@ def swap_permutation_test(a: list, b: list, *, n_perm: int = 5000, seed: int = 0
     arr_b = np.asarray([np.nan if y is None else float(y) for y in b])
     keep = ~(np.isnan(arr_a) & np.isnan(arr_b))
     arr_a, arr_b = arr_a[keep], arr_b[keep]
-    a_only, b_only = int((~np.isnan(arr_a) & np.isnan(arr_b)).sum()), int((np.isnan(arr_a) & ~np.isnan(arr_b)).sum())
+    with np.errstate(invalid="ignore"):
+        a_only, b_only = int((arr_a > arr_b).sum()), int((arr_b > arr_a).sum())
 
     def diff(x, y):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a draw with no items on one side: counted as 0
             return np.nan_to_num(np.nanmean(y, axis=-1) - np.nanmean(x, axis=-1))
 
-    observed = float(diff(arr_a, arr_b))
+    observed = float(diff(arr_a, arr_b)) if len(arr_a) else 0.0
+    if not observed:
+        return {"a_only": a_only, "b_only": b_only, "p_value": 1.0, "significant": False}
     swap = np.random.default_rng(seed).random((n_perm, len(arr_a))) < 0.5
     null = np.abs(diff(np.where(swap, arr_b, arr_a), np.where(swap, arr_a, arr_b)))
-    p = float((np.sum(null >= abs(observed) - 1e-12) + 1) / (n_perm + 1)) if observed else 1.0
+    p = float((np.sum(null >= abs(observed) - 1e-12) + 1) / (n_perm + 1))
     return {"a_only": a_only, "b_only": b_only, "p_value": p, "significant": p < 0.05}
-
-
-def permutation_test(a: list[float], b: list[float], *, n_perm: int = 5000, seed: int = 0) -> dict:
-    """Paired sign-flip permutation test on the mean difference ``b - a`` (two-sided, seeded)."""
-    import numpy as np
-
-    d = np.asarray(b) - np.asarray(a)
-    if not len(d) or not d.any():
-        return {"a_only": 0, "b_only": 0, "p_value": 1.0, "significant": False}
-    signs = np.random.default_rng(seed).choice([-1.0, 1.0], size=(n_perm, len(d)))
-    null = np.abs((signs * d).mean(axis=1))
-    p = float((np.sum(null >= abs(d.mean()) - 1e-12) + 1) / (n_perm + 1))
-    return {"a_only": int((d < 0).sum()), "b_only": int((d > 0).sum()), "p_value": p, "significant": p < 0.05}
 
 
 def mcnemar(a: list[bool], b: list[bool]) -> dict:

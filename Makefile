@@ -7,8 +7,14 @@ STAMP := $(VENV)/.installed
 # seconds); an unpinned torch would download a multi-GB CUDA build. GPU users: install the
 # torch build for your CUDA first and run `make setup TORCH_SPEC=torch`.
 TORCH_SPEC ?= torch==2.13.0
+# llama.cpp, the runtime GGUF exports are checked against: no binary wheel exists for this platform, so
+# `make llama-cpp` compiles the sdist once (4-5 min on 2 cores) into WHEELS; `make test` installs a cached
+# wheel in seconds and never compiles (without one, the llama.cpp tests skip and say why).
+LLAMA_CPP_VERSION ?= 0.3.36
+WHEELS ?= $(HOME)/.cache/lorakit/wheels
+LLAMA_WHEEL = $(firstword $(wildcard $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl))
 
-.PHONY: setup demo demo-full test test-fast chromium clean
+.PHONY: setup demo demo-full test test-fast chromium llama-cpp llama-cpp-cached clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,7 +39,19 @@ chromium:
 	  (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null))) \
 	  || echo "chromium not installed: the report screenshot test will be skipped"
 
-test: setup chromium
+# GGML_NATIVE=OFF: the cached wheel must run on any x86-64 machine the cache travels to
+llama-cpp: setup
+	test -n "$(LLAMA_WHEEL)" || CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) CMAKE_ARGS="-DGGML_NATIVE=OFF" \
+	  $(BIN)/pip wheel -q --disable-pip-version-check --no-deps 'llama-cpp-python==$(LLAMA_CPP_VERSION)' -w $(WHEELS)
+	$(MAKE) llama-cpp-cached
+
+llama-cpp-cached: setup
+	@if [ -n "$(LLAMA_WHEEL)" ]; then \
+	  $(BIN)/pip install -q --disable-pip-version-check --find-links $(WHEELS) --only-binary llama-cpp-python \
+	    'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)'; \
+	else echo "no llama.cpp wheel in $(WHEELS): the llama.cpp tests will be skipped (make llama-cpp builds it once)"; fi
+
+test: setup chromium llama-cpp-cached
 	$(BIN)/python -m pytest -q
 
 test-fast: setup

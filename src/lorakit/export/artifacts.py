@@ -42,7 +42,8 @@ def _merged_model(run_dir: Path, rec: dict):
     return model.eval(), tok, base_dir
 
 
-def _source_gguf(name: str):
+def source_gguf(name: str) -> Path | None:
+    """The GGUF file the base model was converted from, if it came from one."""
     from lorakit.models.loader import resolve_model
 
     src = resolve_model(name)
@@ -91,7 +92,7 @@ def _write_gguf(model, tok, out: Path, quant: str, rec: dict, fmt: str, final: P
     with tempfile.TemporaryDirectory(dir=out.parent) as merged:  # the writer reads a saved HF folder
         model.save_pretrained(merged, safe_serialization=True)
         tok.save_pretrained(merged)
-        write_gguf(merged, out / GGUF_NAME, quant=quant, source_gguf=_source_gguf(rec["base_model"]))
+        write_gguf(merged, out / GGUF_NAME, quant=quant, source_gguf=source_gguf(rec["base_model"]))
     info = {"gguf": str(final / GGUF_NAME), "quant": quant}
     if fmt == "ollama":
         (out / "Modelfile").write_text(modelfile(GGUF_NAME, tok, rec.get("system_prompt")), encoding="utf-8")

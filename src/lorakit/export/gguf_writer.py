@@ -9,9 +9,12 @@ GGUF loader undoes exactly this permutation when it reads the file back).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from lorakit.errors import ExportError
+
+log = logging.getLogger(__name__)
 
 SUPPORTED = {"llama"}  # SmolLM2 and other Llama-architecture models
 
@@ -90,38 +93,98 @@ def write_gguf(model_dir: str | Path, out_file: str | Path, *, quant: str = "f16
     return out_file
 
 
-def _add_tokenizer(writer, model_dir: Path, tok, cfg, source_gguf) -> None:
-    import gguf
-    from gguf.vocab import BpeVocab, SpecialVocab
+def _looks_special(text: str) -> bool:
+    """Added tokens that some models forget to flag special, as llama.cpp's converter recognises them."""
+    return (text in ("<pad>", "<mask>") or (text.startswith("<|") and text.endswith("|>"))
+            or (text.startswith("<unused") and text.endswith(">")))
 
-    try:
-        vocab = BpeVocab(model_dir)
-    except (FileNotFoundError, ValueError) as e:
-        raise ExportError(f"GGUF export needs a GPT-2 style BPE tokenizer (tokenizer.json): {e}") from None
+
+def vocab_with_types(tok, vocab_size: int) -> tuple[list[str], list[int]]:
+    """Token texts and llama.cpp token types, decided the way llama.cpp's ``convert_hf_to_gguf.py`` does.
+
+    A token the tokenizer lists as added is CONTROL when it is special (or looks it, ``<|...|>``),
+    USER_DEFINED otherwise; every other token is NORMAL; embedding rows beyond the tokenizer are
+    UNUSED padding. ``gguf.vocab.BpeVocab`` is not used: it types only added tokens *outside* the
+    base vocabulary, and SmolLM2's ``<|im_start|>`` sits inside it, so it came out NORMAL and
+    llama.cpp split it into seven pieces of text.
+    """
+    import gguf
+
+    reverse = {i: t for t, i in tok.get_vocab().items()}
+    added = tok.added_tokens_decoder  # id -> AddedToken
     tokens, types = [], []
-    for text, _, toktype in vocab.all_tokens():
-        tokens.append(text)
-        types.append(toktype)
-    if len(tokens) < cfg.vocab_size:  # the embedding has padding rows beyond the tokenizer
-        for i in range(len(tokens), cfg.vocab_size):
-            tokens.append(f"[PAD{i}]".encode())
+    for i in range(vocab_size):
+        if i not in reverse:
+            tokens.append(f"[PAD{i}]")
             types.append(gguf.TokenType.UNUSED)
+        elif i in added:
+            text = reverse[i]
+            if not added[i].normalized:  # llama.cpp expects added tokens pre-normalized
+                text = tok.decode(tok.encode(text, add_special_tokens=False))
+            tokens.append(text)
+            types.append(gguf.TokenType.CONTROL if added[i].special or _looks_special(text)
+                         else gguf.TokenType.USER_DEFINED)
+        else:
+            tokens.append(reverse[i])
+            types.append(gguf.TokenType.NORMAL)
+    return tokens, [int(t) for t in types]
+
+
+def adds_special_tokens(tok) -> dict[str, bool]:
+    """Whether tokenizing plain text adds BOS / EOS, read off the tokenizer's behaviour (llama.cpp's flags)."""
+    plain = tok.encode("a", add_special_tokens=False)
+    full = tok.encode("a", add_special_tokens=True)
+    return {"bos": tok.bos_token_id is not None and full[:1] == [tok.bos_token_id] != plain[:1],
+            "eos": tok.eos_token_id is not None and full[-1:] == [tok.eos_token_id] != plain[-1:]}
+
+
+def _add_tokenizer(writer, model_dir: Path, tok, cfg, source_gguf) -> None:
+    import json
+
+    from gguf.vocab import SpecialVocab
+
+    spec = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8")) \
+        if (model_dir / "tokenizer.json").is_file() else {}
+    model, decoder = spec.get("model", {}), spec.get("decoder") or {}
+    if model.get("type") != "BPE" or model.get("byte_fallback") or decoder.get("type") != "ByteLevel":
+        raise ExportError(f"GGUF export needs a GPT-2 style byte-level BPE tokenizer (tokenizer.json) in {model_dir}; "
+                          "export --format merged and convert it with llama.cpp's convert_hf_to_gguf.py")
+    tokens, types = vocab_with_types(tok, cfg.vocab_size)
     writer.add_tokenizer_model("gpt2")
-    writer.add_tokenizer_pre(_pre_tokenizer(source_gguf))
+    writer.add_tokenizer_pre(_pre_tokenizer(source_gguf, spec.get("pre_tokenizer")))
     writer.add_token_list(tokens)
     writer.add_token_types(types)
     special = SpecialVocab(model_dir, load_merges=True, n_vocab=len(tokens))
-    special.add_to_gguf(writer)  # bos/eos/pad ids, merges, and the chat template from tokenizer_config.json
+    special.add_to_gguf(writer, quiet=True)  # bos/eos/pad ids, merges, the chat template
     if tok.chat_template and special.chat_template is None:
         writer.add_chat_template(tok.chat_template)
+    adds = adds_special_tokens(tok)
+    if "bos" not in special.add_special_token:  # said explicitly: llama.cpp's default differs by tokenizer
+        writer.add_add_bos_token(adds["bos"])
+    if "eos" not in special.add_special_token:
+        writer.add_add_eos_token(adds["eos"])
+    writer.add_add_space_prefix(False)  # byte-level BPE encodes the space itself
 
 
-def _pre_tokenizer(source_gguf) -> str:
-    if source_gguf is None:
-        return "default"
-    from gguf import GGUFReader
+def _pre_tokenizer(source_gguf, pre_tokenizer: dict | None) -> str:
+    """llama.cpp's name for how text is split before BPE: the source GGUF's, else read off tokenizer.json.
 
-    field = GGUFReader(str(source_gguf)).fields.get("tokenizer.ggml.pre")
-    if field is None:
-        return "default"
-    return bytes(field.parts[field.data[0]]).decode("utf-8")
+    llama.cpp's converter names it by hashing the tokenization of a probe text against a table of
+    known models; lorakit recognises the two splitters it can vouch for by their structure (the
+    llama.cpp check in ``lorakit export --check`` then verifies the ids) and says when it cannot.
+    """
+    if source_gguf is not None:
+        from gguf import GGUFReader
+
+        field = GGUFReader(str(source_gguf)).fields.get("tokenizer.ggml.pre")
+        if field is not None:
+            return bytes(field.parts[field.data[0]]).decode("utf-8")
+    steps = (pre_tokenizer or {}).get("pretokenizers") or [pre_tokenizer or {}]
+    kinds = [(p.get("type"), p.get("individual_digits"), p.get("use_regex")) for p in steps]
+    if kinds == [("ByteLevel", None, True)]:
+        return "gpt-2"  # GPT-2's own regex
+    if kinds == [("Digits", True, None), ("ByteLevel", None, True)]:
+        return "smollm"  # single digits, then GPT-2's regex (SmolLM, StarCoder)
+    log.warning("GGUF export: unknown pre-tokenizer %s; writing 'default', which llama.cpp may split differently "
+                "(run `lorakit export --check` with llama.cpp installed to see)", kinds)
+    return "default"

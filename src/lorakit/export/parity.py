@@ -73,10 +73,47 @@ def check_parity(run_dir: Path, rec: dict, fmt: str, path: Path, n: int) -> dict
     out["answers_identical"] = len(prompts) - len(diff)
     out["differing_items"] = [{"item": i, "evaluated": want[i], "exported": got[i]} for i in diff[:5]]
     passed = not diff and out.get("template_identical", True) and out.get("chat_template_in_gguf", True)
+    if fmt in ("gguf", "ollama"):
+        out.update(_runtime_checks(path / "model.gguf", tok, rec, prompts, want, kw["max_new_tokens"]))
+        passed = passed and out["tokenizer"]["passed"] and out["llama_cpp"].get("passed", True)
     if "logits_rel_gap" in out:
         passed = passed and out["logits_rel_gap"] < 1e-2  # f16/q8_0 storage vs fp32: within bf16 tolerance
     out["passed"] = bool(passed)
     out["summary"] = (f"{out['answers_identical']}/{len(prompts)} answers identical"
                       + (f", logits relative gap {out['logits_rel_gap']:.2e}" if "logits_rel_gap" in out else "")
-                      + (f", template identical: {out['template_identical']}" if "template_identical" in out else ""))
+                      + (f", template identical: {out['template_identical']}" if "template_identical" in out else "")
+                      + _runtime_summary(out))
     return out
+
+
+def _runtime_checks(gguf_file: Path, tok, rec: dict, prompts, want: list[str], max_new_tokens: int) -> dict:
+    """The GGUF as llama.cpp sees it: tokenizer metadata always, real llama.cpp answers when installed."""
+    from lorakit.export.artifacts import source_gguf
+    from lorakit.export.gguf_check import llama_cpp_available, llama_cpp_check, log, tokenizer_metadata_check
+
+    out = {"tokenizer": tokenizer_metadata_check(gguf_file, tok, source_gguf(rec["base_model"]))}
+    if llama_cpp_available():
+        result = llama_cpp_check(gguf_file, tok, prompts, want, max_new_tokens)
+        result.pop("answers")
+        out["llama_cpp"] = result
+    else:
+        reason = "llama-cpp-python is not installed (`make llama-cpp` builds it once)"
+        log.warning("export check: %s; checked the GGUF's tokenizer metadata only", reason)
+        out["llama_cpp"] = {"skipped": reason}
+    return out
+
+
+def _runtime_summary(out: dict) -> str:
+    if "tokenizer" not in out:
+        return ""
+    tokenizer = out["tokenizer"]
+    text = (f", tokenizer metadata {'ok' if tokenizer['passed'] else 'WRONG'}"
+            + (f" (special tokens not CONTROL: {tokenizer['special_not_control']})" if tokenizer["special_not_control"]
+               else "")
+            + (f" (differs from the source GGUF: {tokenizer['differs_from_source']})"
+               if tokenizer.get("differs_from_source") else ""))
+    cpp = out["llama_cpp"]
+    if "skipped" in cpp:
+        return text + f", llama.cpp not run: {cpp['skipped']}"
+    return text + (f", llama.cpp: {cpp['prompt_ids_identical']}/{cpp['items']} prompts tokenized identically, "
+                   f"{cpp['answers_identical']}/{cpp['items']} answers identical")

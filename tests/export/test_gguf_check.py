@@ -1,0 +1,109 @@
+"""The GGUF export as llama.cpp sees it: token types, tokenizer fields, and (when built) llama.cpp itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+CHAT = [{"role": "system", "content": "Answer with JSON."},
+        {"role": "user", "content": "where is my order ORD-12345? <not special> ünïcode ✓"}]
+
+
+@pytest.fixture(scope="module")
+def tiny_gguf(tiny_model_dir, tmp_path_factory) -> Path:
+    from lorakit.export.gguf_writer import write_gguf
+
+    return write_gguf(tiny_model_dir, tmp_path_factory.mktemp("gguf") / "model.gguf")
+
+
+@pytest.fixture(scope="module")
+def smollm2_gguf(smollm2_dir, tmp_path_factory) -> Path:
+    """The real SmolLM2 (no adapter) exported by lorakit, f16."""
+    from lorakit.export.artifacts import source_gguf
+    from lorakit.export.gguf_writer import write_gguf
+
+    return write_gguf(smollm2_dir, tmp_path_factory.mktemp("smol-gguf") / "model.gguf",
+                      source_gguf=source_gguf("smollm2-135m"))
+
+
+def test_every_special_token_is_control_and_the_rest_normal(tiny_gguf, tiny_model_dir):
+    import gguf
+    from transformers import AutoTokenizer
+
+    from lorakit.export.gguf_check import read_tokenizer_fields
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    fields = read_tokenizer_fields(tiny_gguf)
+    types = fields["tokenizer.ggml.token_type"]
+    special = {i for i, t in tok.added_tokens_decoder.items() if t.special}
+    assert tok.convert_tokens_to_ids("<|im_start|>") in special and len(special) == 17
+    assert [i for i, t in enumerate(types) if t == gguf.TokenType.CONTROL] == sorted(special)
+    assert all(types[i] == gguf.TokenType.NORMAL for i in range(len(types)) if i not in special)
+    assert fields["tokenizer.ggml.add_bos_token"] is False and fields["tokenizer.ggml.add_space_prefix"] is False
+
+
+def test_real_export_carries_the_source_gguf_tokenizer_field_for_field(smollm2_gguf, smollm2_dir):
+    from transformers import AutoTokenizer
+
+    from lorakit.export.artifacts import source_gguf
+    from lorakit.export.gguf_check import TOKENIZER_FIELDS, read_tokenizer_fields, tokenizer_metadata_check
+
+    ours, theirs = read_tokenizer_fields(smollm2_gguf), read_tokenizer_fields(source_gguf("smollm2-135m"))
+    for key in TOKENIZER_FIELDS:
+        assert ours[key] == theirs[key], key
+    assert ours["tokenizer.chat_template"] == theirs["tokenizer.chat_template"]
+    check = tokenizer_metadata_check(smollm2_gguf, AutoTokenizer.from_pretrained(smollm2_dir),
+                                     source_gguf("smollm2-135m"))
+    assert check["passed"] and check["special_tokens"] == 17 and check["differs_from_source"] == []
+
+
+def test_the_check_fails_on_special_tokens_typed_as_text(tiny_model_dir, tmp_path, monkeypatch):
+    """What every export wrote before: all tokens NORMAL. The check must see it."""
+    from transformers import AutoTokenizer
+
+    from lorakit.export import gguf_writer
+    from lorakit.export.gguf_check import tokenizer_metadata_check
+
+    real = gguf_writer.vocab_with_types
+    monkeypatch.setattr(gguf_writer, "vocab_with_types", lambda tok, n: (real(tok, n)[0], [1] * n))
+    bad = gguf_writer.write_gguf(tiny_model_dir, tmp_path / "model.gguf")
+    check = tokenizer_metadata_check(bad, AutoTokenizer.from_pretrained(tiny_model_dir), None)
+    assert not check["passed"] and "<|im_start|>" in check["special_not_control"]
+
+
+def _llama_cpp():
+    from lorakit.export.gguf_check import llama_cpp_available
+
+    if not llama_cpp_available():
+        pytest.skip("llama-cpp-python is not installed: `make llama-cpp` builds it once (no wheel for this platform)")
+
+
+@pytest.mark.llamacpp
+def test_llama_cpp_tokenizes_a_chat_prompt_like_the_training_tokenizer(tiny_gguf, tiny_model_dir):
+    _llama_cpp()
+    from llama_cpp import Llama
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    text = tok.apply_chat_template(CHAT, add_generation_prompt=True, tokenize=False)
+    llm = Llama(str(tiny_gguf), vocab_only=True, verbose=False)
+    ids = llm.tokenize(text.encode(), add_bos=False, special=True)
+    assert ids == tok(text, add_special_tokens=False)["input_ids"]
+    assert ids.count(tok.convert_tokens_to_ids("<|im_start|>")) == 3
+
+
+@pytest.mark.llamacpp
+@pytest.mark.slow
+def test_llama_cpp_answers_the_real_export_like_transformers(smollm2_gguf, smollm2_dir):
+    _llama_cpp()
+    from lorakit.eval.generate import generate
+    from lorakit.export.gguf_check import llama_cpp_check
+    from lorakit.models import load_model
+
+    model, tok, _ = load_model(smollm2_dir)
+    prompts = [CHAT, [{"role": "user", "content": "Name three colours, comma separated."}]]
+    want = generate(model.eval(), tok, prompts, batch_size=1, max_new_tokens=24)
+    check = llama_cpp_check(smollm2_gguf, tok, prompts, want, max_new_tokens=24)
+    assert check["prompt_ids_identical"] == 2
+    assert check["answers_identical"] == 2, check["differing_items"]

@@ -53,6 +53,23 @@ def test_json_schema_responses_always_validate(client):
         assert isinstance(json.loads(choice["message"]["content"]), dict)
 
 
+def test_a_small_budget_still_gets_valid_json_and_a_too_small_one_a_400(client):
+    """Unbounded strings and arrays: the decoder closes the answer inside max_tokens."""
+    from jsonschema import validate
+
+    schema = {"type": "object", "required": ["note", "tags"], "properties": {
+        "note": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}}}}
+    fmt = {"type": "json_schema", "json_schema": {"name": "s", "schema": schema}}
+    for model in ("base", "ticket"):
+        r = chat(client, model=model, max_tokens=12, response_format=fmt)
+        assert r.status_code == 200, r.text
+        validate(json.loads(r.json()["choices"][0]["message"]["content"]), schema)
+        assert r.json()["usage"]["completion_tokens"] <= 12
+    r = chat(client, max_tokens=3, response_format=fmt)
+    assert r.status_code == 400 and r.json()["error"]["param"] == "max_tokens"
+    assert "max_tokens >= " in r.json()["error"]["message"]
+
+
 def test_200_concurrent_requests_from_16_clients_all_answer_their_own_question(server, api_key):
     """Each request's schema admits exactly one answer, unique to it: a batching mix-up cannot pass."""
     batches_before = server.engine.batches
@@ -129,6 +146,8 @@ def test_adapter_names_cannot_reach_outside_the_folder(client, name):
     ({"model": "base", "messages": [{"role": "user", "content": "x"}],
       "response_format": {"type": "json_schema", "json_schema": {"name": "s", "schema": {"type": "wat"}}}},
      400, "response_format"),
+    ({"model": "base", "messages": [{"role": "user", "content": "x"}], "max_tokens": 5,
+      "response_format": {"type": "json_schema", "json_schema": {"name": "support_ticket"}}}, 400, "max_tokens"),
 ])
 def test_bad_requests_get_openai_shaped_4xx(client, body, status, param):
     r = client.post("/v1/chat/completions", json=body)

@@ -32,7 +32,8 @@ class StopWhenNotJson:
 
 def generate(model, tok, conversations: list[list[dict]], *, batch_size: int, max_new_tokens: int,
              on_batch: Callable[[int], None] | None = None, stop_when_not_json: bool = False,
-             grammar: str | list[str | None] | None = None, processor=None) -> list[str]:
+             grammar: str | list[str | None] | None = None, processor=None,
+             forced: set[int] | None = None) -> list[str]:
     """Greedy answers for chat ``conversations`` (each ending with the user turn), in input order.
 
     Prompts are sorted by length so a batch holds similar lengths (less padding), left-padded
@@ -41,6 +42,8 @@ def generate(model, tok, conversations: list[list[dict]], *, batch_size: int, ma
     :func:`lorakit.eval.constrained.compile_schema`) constrains every answer to the schema; a list
     gives each conversation its own grammar (None: that row decodes freely). ``processor`` is a factory
     ``(tok, prompt_len) -> logits processor`` for a task's own decoding mode (finance: the calculator).
+    A constrained answer always ends valid within ``max_new_tokens``: where the model would run out of
+    tokens the decoder closes the JSON itself, and adds the conversation's index to ``forced``.
     """
     from transformers import LogitsProcessorList, StoppingCriteriaList
 
@@ -60,7 +63,9 @@ def generate(model, tok, conversations: list[list[dict]], *, batch_size: int, ma
         stops = StoppingCriteriaList([StopWhenNotJson(tok, prompt_len)] if stop_when_not_json else [])
         n_vocab = model.get_output_embeddings().weight.shape[0]
         rows = [grammar[i] for i in idx] if isinstance(grammar, list) else [grammar] * len(idx)
-        procs = LogitsProcessorList([JsonSchemaLogitsProcessor(tok, rows, n_vocab, prompt_len)] if any(rows) else [])
+        constrain = JsonSchemaLogitsProcessor(tok, rows, n_vocab, prompt_len, budget=max_new_tokens) \
+            if any(rows) else None
+        procs = LogitsProcessorList([constrain] if constrain else [])
         if processor is not None:
             procs.append(processor(tok, prompt_len))
         with torch.inference_mode():
@@ -68,6 +73,8 @@ def generate(model, tok, conversations: list[list[dict]], *, batch_size: int, ma
                                  logits_processor=procs,
                                  pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
         new = gen[:, prompt_len:]
+        if constrain is not None and forced is not None:
+            forced.update(idx[row] for row in constrain.forced)
         for i, row in zip(idx, new):
             out[i] = tok.decode(row, skip_special_tokens=True)
         if on_batch:

@@ -180,10 +180,22 @@ def confusion_rows(confusion: dict) -> tuple[list[str], list[list[str]]]:
     return head, rows
 
 
+def force_closed_line(results: dict) -> str:
+    """Which constrained arms had answers closed by the decoder (the token budget, not the model, ended them)."""
+    arms = {k: v["force_closed"] for k, v in results["models"].items() if "force_closed" in v}
+    if not arms:
+        return ""
+    counts = ", ".join(f"{k}: {n} of {results['n_items']}" for k, n in arms.items())
+    return (f"Answers the constrained decoder closed itself because max_new_tokens was running out: {counts} "
+            "(valid by construction, but shaped by the budget rather than by the model).")
+
+
 def render_markdown(results: dict, rob: dict | None = None) -> str:
     parts = [f"# lorakit report: {results['task']}", "", _intro(results), "", headline_table(results), ""]
     timing = ", ".join(f"{k}: {v['seconds']} s" for k, v in results["models"].items())
     parts += [f"Generation time: {timing}.", ""]
+    if closed := force_closed_line(results):
+        parts += [closed, ""]
     tr = results.get("training")
     if tr:
         parts += [f"Training: {tr['examples']} examples, {tr['steps']} steps, {tr['tokens']} tokens in "
@@ -340,6 +352,8 @@ def render_html(results: dict, rob: dict | None = None) -> str:
             f"<li>{e(line.strip().lstrip('- '))}</li>" for line in comparison_lines(results)) + "</ul>")
     if results.get("divergence"):
         parts.append(f"<p>{e(divergence_line(results['divergence']))}</p>")
+    if closed := force_closed_line(results):
+        parts.append(f"<p>{e(closed)}</p>")
     parts.append("<h2>By category</h2>")
     parts += [f"<img alt='category heat map {e(m)}' src='{heatmap_png(results, m)}'>" for m in focus_metrics(results)]
     if first:

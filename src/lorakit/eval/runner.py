@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 from lorakit.config import RunConfig
 from lorakit.data.chat import ChatExample, load_chat_jsonl
-from lorakit.errors import EvalError
+from lorakit.errors import ConfigError, EvalError
 from lorakit.eval.metrics import Scorer, aggregate, aggregate_by, flips, per_item
 from lorakit.eval.stats import bootstrap_cis, next_token_kl, paired_test
 from lorakit.io import iter_jsonl, read_json, write_json, write_jsonl
@@ -110,6 +110,7 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
                             + "".join(f", {d}" for d in task.decoders or {}))
     name = arm_name(which, decoding)
     prompts = [_prompt(ex, which, cfg.eval.prompt, task, tuned_system) for ex in items]
+    forced: set[int] = set()
     t0 = time.perf_counter()
     with Progress(transient=False) as bar:
         job = bar.add_task(f"eval {name}", total=len(items))
@@ -122,7 +123,7 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
         else:
             raw = generate(model, tok, prompts, batch_size=cfg.eval.batch_size,
                            max_new_tokens=cfg.eval.max_new_tokens, on_batch=lambda n: bar.advance(job, n),
-                           grammar=grammar, processor=processor,
+                           grammar=grammar, processor=processor, forced=forced,
                            stop_when_not_json=cfg.eval.stop_when_not_json and grammar is None and task.output == "json")
     seconds = time.perf_counter() - t0
     verdicts = [scorer.score(r, e, ex.category) for r, e, ex in zip(raw, expected, items)]
@@ -134,8 +135,9 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
             v["scores"]["judge_score"] = g["score"] / 10 if g else None
     out_dir = Path(cfg.output_dir) / out_root / name
     write_jsonl(out_dir / "predictions.jsonl", (
-        {**ex.extra, "id": _item_id(ex), "category": ex.category, "input": ex.user, "expected": exp, "raw_output": r, **v}
-        for ex, exp, r, v in zip(items, expected, raw, verdicts)
+        {**ex.extra, "id": _item_id(ex), "category": ex.category, "input": ex.user, "expected": exp, "raw_output": r,
+         **v, **({"force_closed": i in forced} if grammar is not None else {})}
+        for i, (ex, exp, r, v) in enumerate(zip(items, expected, raw, verdicts))
     ))
     return {
         "model": which,
@@ -146,6 +148,8 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
         "failures": worst_failures(items, expected, raw, verdicts),
         "by_category": aggregate_by(verdicts, [ex.category for ex in items]),
         "seconds": round(seconds, 1),
+        # answers the decoder closed itself because max_new_tokens was running out (constrained arms only)
+        **({"force_closed": len(forced)} if grammar is not None else {}),
         "system_prompt": prompts[0][0]["content"] if prompts and prompts[0][0]["role"] == "system" else None,
         "_verdicts": verdicts,
     }
@@ -240,6 +244,20 @@ def _setup(cfg: RunConfig) -> _EvalSetup:
                       resolve_precision(device, cfg.train.precision), train_file)
 
 
+def check_constrained_budget(cfg: RunConfig, task, loaded: tuple) -> None:
+    """Refuse, before any arm runs, a ``max_new_tokens`` that cannot hold the schema's shortest answer."""
+    model, tok, _ = loaded
+    if "constrained" not in cfg.eval.decoding or tok is None or task.output != "json":
+        return
+    from lorakit.eval.constrained import compile_schema, min_answer_tokens
+
+    need = min_answer_tokens(compile_schema(task.schema), tok, model.get_output_embeddings().weight.shape[0])
+    if cfg.eval.max_new_tokens < need:
+        raise ConfigError(f"eval.max_new_tokens={cfg.eval.max_new_tokens} cannot hold the shortest answer the task's "
+                          f"JSON Schema allows ({need} tokens with this model's tokenizer); constrained decoding "
+                          f"needs eval.max_new_tokens >= {need}")
+
+
 def evaluate(cfg: RunConfig) -> dict:
     """Evaluate the configured models on the eval file; writes ``results.json`` and predictions."""
     from lorakit.eval.judge import judge_from_config
@@ -250,6 +268,8 @@ def evaluate(cfg: RunConfig) -> dict:
     models, loaded_models = {}, {}
     for which in cfg.eval.models:
         loaded = load_for_eval(cfg, which, device, precision)  # one load per model, shared by its decoding arms
+        if not models:
+            check_constrained_budget(cfg, task, loaded)
         for decoding in cfg.eval.decoding:
             models[arm_name(which, decoding)] = evaluate_model(cfg, which, items, expected, task, decoding, loaded,
                                                                scorer=scorer, judge=judge)

@@ -130,6 +130,15 @@ def grammar_for(fmt: ResponseFormat | None) -> str | None:
         raise APIError(400, f"response_format schema cannot be enforced: {e}", param="response_format") from None
 
 
+def _check_budget(job: Job, need: int) -> None:
+    """A 400 when ``max_tokens`` cannot hold even the shortest answer the response_format allows."""
+    if job.max_tokens < need:
+        raise APIError(400, f"max_tokens {job.max_tokens} cannot hold the shortest answer this response_format "
+                            f"allows ({need} tokens with this model's tokenizer, as the decoder closes it); "
+                            f"ask for max_tokens >= {need}",
+                       param="max_tokens")
+
+
 def _task_schema(name: str) -> dict:
     from lorakit.data.tasks import get_task, task_names
 
@@ -239,6 +248,12 @@ def create_app(engine: Engine, limits: Limits | None = None, api_key: str | None
                                               "content": m.text()} for m in req.messages],
                   max_tokens=max_tokens, temperature=_temperature(req.temperature), top_p=req.top_p or 1.0,
                   stop=req.stop or [], grammar=grammar_for(req.response_format))
+        if job.grammar is not None:
+            try:
+                need = await asyncio.to_thread(engine.min_answer_tokens, job.grammar)
+            except LorakitError as e:
+                raise APIError(400, f"response_format schema cannot be enforced: {e}", param="response_format") from None
+            _check_budget(job, need)
         cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         if req.stream:
             job.stream = asyncio.Queue()

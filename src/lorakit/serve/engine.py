@@ -112,6 +112,7 @@ class Engine:
 
         setup_threads()
         self.base_name = base_model
+        self._min_tokens: dict[str, int] = {}
         self.model, self.tok, self.base_dir = load_model(base_model)
         self.tok.padding_side = "left"
         self.precision = resolve_precision("cpu", precision) if precision == "auto" else precision
@@ -214,6 +215,15 @@ class Engine:
                     if j.stream is not None:
                         j.stream.put_nowait(None)
 
+    def min_answer_tokens(self, grammar: str) -> int:
+        """Tokens the shortest answer under ``grammar`` takes with this model's tokenizer (cached per grammar)."""
+        from lorakit.eval.constrained import min_answer_tokens
+
+        if grammar not in self._min_tokens:
+            self._min_tokens[grammar] = min_answer_tokens(grammar, self.tok,
+                                                          self.model.get_output_embeddings().weight.shape[0])
+        return self._min_tokens[grammar]
+
     def run_batch(self, jobs: list[Job]) -> list[dict[str, Any]]:
         """Answer ``jobs`` (same adapter and sampling) with one generate call."""
         import torch
@@ -229,9 +239,12 @@ class Engine:
         control = RowControl(self.tok, jobs, prompt_len)
         grammars = [j.grammar for j in jobs]
         n_vocab = self.model.get_output_embeddings().weight.shape[0]
-        procs = [JsonSchemaLogitsProcessor(self.tok, grammars, n_vocab, prompt_len)] if any(grammars) else []
         sampling = dict(do_sample=True, temperature=jobs[0].temperature, top_p=jobs[0].top_p) \
             if jobs[0].temperature > 0 else dict(do_sample=False)
+        procs = [JsonSchemaLogitsProcessor(self.tok, grammars, n_vocab, prompt_len,
+                                           budget=[j.max_tokens for j in jobs], sampling=jobs[0].temperature > 0,
+                                           top_k=self.model.generation_config.top_k or n_vocab)] \
+            if any(grammars) else []
         with self.lock, torch.inference_mode():
             adapter = jobs[0].adapter
             if adapter == BASE and self.loaded:

@@ -319,7 +319,21 @@ def serve(
         _fail(e)
 
 
+def _console_logging() -> None:
+    """The library logs every decision the user did not make (a skipped checkpoint, a check not run) to
+    ``logging.getLogger("lorakit")``; the CLI shows INFO and above on stderr."""
+    import logging
+
+    logger = logging.getLogger("lorakit")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("lorakit: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def main() -> None:
+    _console_logging()
     app(prog_name="lorakit")
 
 

@@ -169,3 +169,18 @@ def test_malformed_and_oversized_bodies(client):
     assert r.status_code == 413
     assert client.get("/v1/nothing").status_code == 404 and "error" in client.get("/v1/nothing").json()
     assert client.get("/health").status_code == 200  # the worker survived all of it
+
+
+def test_a_damaged_adapter_in_the_folder_is_a_4xx_and_the_server_goes_on(server, client, trained_run):
+    import shutil
+
+    run_dir, _ = trained_run
+    broken = server.engine.adapter_dir / "broken"
+    shutil.copytree(run_dir / "adapter", broken)
+    weights = broken / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-100])
+    r = chat(client, model="broken", max_tokens=4)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "model_unavailable"
+    assert "adapter_model.safetensors is damaged" in r.json()["error"]["message"]
+    assert chat(client, model="other", max_tokens=4).status_code == 200
+    shutil.rmtree(broken)

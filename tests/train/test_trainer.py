@@ -52,7 +52,7 @@ def test_same_seed_same_adapter(tiny_config, tmp_path):
 
 
 def test_resume_without_checkpoint_is_explained(tiny_config):
-    with pytest.raises(TrainError, match="no checkpoint"):
+    with pytest.raises(TrainError, match="no intact checkpoint .* without --resume"):
         train(tiny_config, resume=True)
 
 

@@ -41,7 +41,9 @@ def load_for_eval(cfg: RunConfig, which: str, device: str, precision: str):
     if which == "tuned":
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+        from lorakit.models.adapter import check_adapter
+
+        model = PeftModel.from_pretrained(model, str(check_adapter(adapter))).merge_and_unload()
     if precision in ("bf16", "fp16"):  # generation runs in the training precision, without autocast
         model.to(torch.bfloat16 if precision == "bf16" else torch.float16)
     model.to(device).eval()

@@ -25,9 +25,12 @@ GGUF_NAME = "model.gguf"
 
 
 def _record(run_dir: Path) -> dict:
+    from lorakit.models.adapter import check_adapter
+
     path = run_dir / "adapter" / "run_record.json"
     if not path.is_file():
         raise ExportError(f"no trained adapter in {run_dir} (looked for {path}); run `lorakit train` first")
+    check_adapter(run_dir / "adapter")
     return read_json(path)
 
 

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Request  # module level: the route signatures below are resolved by name
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from lorakit.errors import LorakitError
 from lorakit.serve.engine import Engine, Job
 
 
@@ -240,7 +241,11 @@ def create_app(engine: Engine, limits: Limits | None = None, api_key: str | None
     async def chat(req: ChatRequest, request: Request):
         authorize(request)
         max_tokens = _check_limits(req, limits)
-        adapter = await asyncio.to_thread(engine.resolve, req.model)
+        try:
+            adapter = await asyncio.to_thread(engine.resolve, req.model)
+        except LorakitError as e:  # a damaged adapter in the folder: this model cannot answer, the server can
+            raise APIError(400, f"model {req.model!r} cannot be loaded: {e}", param="model",
+                           code="model_unavailable") from None
         if adapter is None:
             raise APIError(404, f"model {req.model!r} not found; GET /v1/models lists what this server has",
                            param="model", code="model_not_found")

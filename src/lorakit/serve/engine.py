@@ -163,11 +163,14 @@ class Engine:
     def load_adapter(self, name: str, path: Path) -> None:
         from peft import PeftModel
 
+        from lorakit.models.adapter import check_adapter
+
         if not NAME_RE.match(name) or name == BASE:
             raise ServeError(f"adapter name {name!r} must match {NAME_RE.pattern} and not be '{BASE}'")
         path = self._adapter_path(Path(path)) or Path(path)
         if not (path / "adapter_config.json").is_file():
             raise ServeError(f"{path} holds no adapter (adapter_config.json); pass a run folder or an adapter folder")
+        check_adapter(path)
         if isinstance(self.model, PeftModel):
             self.model.load_adapter(str(path), adapter_name=name)
         else:

@@ -9,6 +9,7 @@ optimizer, scheduler, RNG, data position) in one atomic folder.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 import time
@@ -22,8 +23,10 @@ from lorakit.config import RunConfig, dump_config
 from lorakit.data.chat import load_chat_jsonl
 from lorakit.errors import TrainError
 from lorakit.io import atomic_dir, atomic_write_text, sha256_file, write_json
-from lorakit.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from lorakit.train.checkpoint import describe, list_checkpoints, load_checkpoint, newest_intact, save_checkpoint
 from lorakit.train.data import IGNORE, batch_order, collate, tokenize_all
+
+logger = logging.getLogger(__name__)
 
 
 def resolve_precision(device: str, requested: str) -> str:
@@ -142,7 +145,8 @@ def _save_adapter(model, tok, out: Path, record: dict) -> None:
     with atomic_dir(out) as tmp:
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
-        write_json(tmp / "run_record.json", record)
+        # lets eval, export and serve tell a damaged copy from the adapter that was trained
+        write_json(tmp / "run_record.json", {**record, "adapter_sha256": sha256_file(tmp / "adapter_model.safetensors")})
 
 
 class _Progress:
@@ -193,10 +197,14 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
     run_dir = Path(cfg.output_dir)
     train_file, _ = ensure_data(cfg)
     ckpt_dir = run_dir / "checkpoints"
-    checkpoints = list_checkpoints(ckpt_dir)
-    if resume and not checkpoints:
-        raise TrainError(f"--resume: no checkpoint under {ckpt_dir}; start the run without --resume")
-    if not resume and checkpoints and dist.is_main:
+    resume_from, skipped_ckpts = newest_intact(ckpt_dir) if resume else (None, [])
+    if resume and resume_from is None:
+        found = f"; found only damaged ones ({describe(skipped_ckpts)})" if skipped_ckpts else ""
+        raise TrainError(f"--resume: no intact checkpoint under {ckpt_dir}{found}. Start the run again without "
+                         "--resume (it clears that folder and trains from step 0)")
+    if resume_from is not None and dist.is_main:  # the skipped ones were logged as warnings by newest_intact
+        logger.info("--resume: continuing from %s", resume_from)
+    if not resume and list_checkpoints(ckpt_dir, verify=False) and dist.is_main:
         shutil.rmtree(ckpt_dir)  # a fresh run must not mix with an old run's state
     if dist.is_main:
         for stale in ckpt_dir.glob(".step-*"):  # a checkpoint half-written when the process was killed
@@ -224,7 +232,7 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
 
     step, log, seconds, tokens_seen = 0, [], 0.0, 0
     if resume:
-        state = load_checkpoint(checkpoints[-1], model, optimizer, scheduler)
+        state = load_checkpoint(resume_from, model, optimizer, scheduler)
         step, log, seconds, tokens_seen = state["step"], state["log"], state["seconds"], state["tokens"]
     if dist.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -299,6 +307,8 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
         "threads": threads,
         "processes": dist.world,
         "versions": _library_versions(),
+        "resumed_from": str(resume_from) if resume_from else None,
+        "skipped_checkpoints": skipped_ckpts,
         "config": cfg.model_dump(mode="json"),
     }
     out = run_dir / "adapter"

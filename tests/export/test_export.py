@@ -104,3 +104,75 @@ def test_export_errors_are_clear(tmp_path, trained_run):
         export(tmp_path, "peft")
     with pytest.raises(ExportError, match="unknown export format"):
         export(trained_run[0], "onnx")
+
+
+def _card(folder):
+    from pathlib import Path
+
+    import yaml
+
+    text = (Path(folder) / "README.md").read_text()
+    _, front, body = text.split("---\n", 2)
+    return yaml.safe_load(front), body
+
+
+def test_peft_export_names_a_local_base_by_its_folder_never_a_cache_path(exported, tiny_model_dir):
+    from pathlib import Path
+
+    config = json.loads((Path(exported["peft"]["path"]) / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == str(Path(tiny_model_dir).resolve())
+    assert ".cache" not in config["base_model_name_or_path"]
+    assert exported["peft"]["training_base"]  # the path it trained over stays in lorakit's own record
+    meta, body = _card(exported["peft"]["path"])
+    assert meta["base_model"] == config["base_model_name_or_path"] and meta["library_name"] == "peft"
+    assert "AutoPeftModelForCausalLM" in body and "--lora-modules" in body and "Passed: 4/4" in body
+
+
+def test_every_export_has_a_card_for_its_runtime(exported):
+    for fmt, library in (("merged", "transformers"), ("ollama", "gguf")):
+        meta, body = _card(exported[fmt]["path"])
+        assert meta["library_name"] == library and "lorakit" in meta["tags"]
+        assert "## Prompt" in body and "## Load it" in body and "### vLLM" in body
+    assert "ollama create" in _card(exported["ollama"]["path"])[1]
+
+
+def test_a_preset_base_is_named_by_its_hub_id_and_the_gguf_origin_is_said(trained_run, tmp_path):
+    import shutil
+
+    from lorakit.export import export
+
+    run_dir, _ = trained_run
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    record = copy / "adapter" / "run_record.json"
+    rec = json.loads(record.read_text())
+    record.write_text(json.dumps({**rec, "base_model": "smollm2-135m"}))
+    out = export(copy, "peft", tmp_path / "peft")
+    config = json.loads((tmp_path / "peft" / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert "dequantized Q4_1 GGUF" in out["base_note"]
+    meta, body = _card(tmp_path / "peft")
+    assert meta["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct" and meta["license"] == "apache-2.0"
+    assert "dequantized Q4_1 GGUF" in body
+
+
+def test_the_card_table_is_the_measured_results(trained_run, tmp_path):
+    import shutil
+
+    from lorakit.eval.report import _pct
+    from lorakit.eval.runner import evaluate
+    from lorakit.export import export
+
+    run_dir, cfg = trained_run
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    results = evaluate(cfg.model_copy(update={"output_dir": copy}))
+    export(copy, "merged", tmp_path / "merged")
+    _, body = _card(tmp_path / "merged")
+    rows = {line.split(" | ")[0].strip("| "): line for line in body.splitlines() if line.startswith("| ")}
+    assert f"{results['n_items']} items" in body
+    for arm in ("base", "tuned"):
+        for metric, value in results["models"][arm]["overall"].items():
+            if isinstance(value, float) and metric in ("valid_json", "exact_match"):
+                row = next(r for k, r in rows.items() if k.lower().startswith(metric.split("_")[0]))
+                assert _pct(value) in row

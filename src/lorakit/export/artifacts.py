@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 
 from lorakit.errors import EvalError, ExportError
+from lorakit.export.card import write_card
 from lorakit.io import atomic_dir, read_json, write_json
 
 FORMATS = ("peft", "merged", "gguf", "ollama")
@@ -61,13 +62,20 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, *, quan
         raise ExportError(f"unknown export format {fmt!r}; one of: {', '.join(FORMATS)}")
     rec = _record(run_dir)
     out = Path(out) if out else run_dir / "export" / fmt
+    from lorakit.models.loader import load_tokenizer, public_base
+
+    base = public_base(rec["base_model"])
     record: dict = {"format": fmt, "run_dir": str(run_dir), "base_model": rec["base_model"],
+                    "base_model_name_or_path": base.name_or_path, "license": base.license, "base_note": base.note,
+                    # where the weights trained over live on this machine: lorakit's record, never the PEFT config
+                    "training_base": rec.get("model_dir"),
                     "system_prompt": rec.get("system_prompt"), "path": str(out)}
     with atomic_dir(out) as tmp:  # a failed export leaves no half-written folder
         if fmt == "peft":
             for f in (run_dir / "adapter").iterdir():
                 if f.is_file():
                     shutil.copy2(f, tmp / f.name)
+            _point_at_public_base(tmp / "adapter_config.json", base.name_or_path)
         else:
             model, tok, base_dir = _merged_model(run_dir, rec)
             if fmt == "merged":
@@ -78,11 +86,19 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, *, quan
         if check:
             from lorakit.export.parity import check_parity
 
-            record["check"] = check_parity(run_dir, rec, fmt, tmp, check_items)
+            record["check"] = check_parity(run_dir, rec, fmt, tmp, check_items, training_base=record["training_base"])
+        write_card(tmp, record, rec, run_dir, load_tokenizer(str(run_dir / "adapter")).chat_template)
         write_json(tmp / "export_record.json", record)
     if check and not record["check"]["passed"]:
         raise ExportError(f"parity check failed: {record['check']['summary']} (details in {out}/export_record.json)")
     return record
+
+
+def _point_at_public_base(config_file: Path, base: str) -> None:
+    """Name the base in adapter_config.json as the ecosystem does (a hub id), not as a path in this machine's cache."""
+    config = read_json(config_file)
+    config["base_model_name_or_path"] = base
+    write_json(config_file, config)
 
 
 def _write_gguf(model, tok, out: Path, quant: str, rec: dict, fmt: str, final: Path) -> dict:

@@ -5,16 +5,36 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def _load_exported(fmt: str, path: Path, rec: dict):
-    from peft import PeftModel
+def _load_peft_like_a_user(path: Path, training_base: str):
+    """``AutoPeftModelForCausalLM`` on the exported folder, its config pointed at the base's recorded path.
+
+    The export names its base by hub id, which this machine may not reach; a copy of the folder whose
+    config names the local weights instead loads exactly as the folder will elsewhere.
+    """
+    import shutil
+    import tempfile
+
+    from peft import AutoPeftModelForCausalLM
+
+    from lorakit.io import read_json, write_json
+    from lorakit.models.loader import load_tokenizer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "adapter"
+        shutil.copytree(path, copy)
+        config = read_json(copy / "adapter_config.json")
+        write_json(copy / "adapter_config.json", {**config, "base_model_name_or_path": training_base})
+        model = AutoPeftModelForCausalLM.from_pretrained(str(copy))
+        return model.merge_and_unload(), load_tokenizer(str(path))
+
+
+def _load_exported(fmt: str, path: Path, rec: dict, training_base: str | None = None):
     from transformers import AutoModelForCausalLM
 
-    from lorakit.models import load_model
     from lorakit.models.loader import load_tokenizer
 
     if fmt == "peft":
-        model, tok, _ = load_model(rec["base_model"])
-        return PeftModel.from_pretrained(model, str(path)).merge_and_unload(), tok
+        return _load_peft_like_a_user(path, training_base or rec["model_dir"])
     if fmt == "merged":
         return AutoModelForCausalLM.from_pretrained(path), load_tokenizer(str(path))
     from transformers import AutoTokenizer
@@ -41,7 +61,7 @@ def logits_gap(a, b, tok, prompts: list[list[dict]]) -> float:
     return worst
 
 
-def check_parity(run_dir: Path, rec: dict, fmt: str, path: Path, n: int) -> dict:
+def check_parity(run_dir: Path, rec: dict, fmt: str, path: Path, n: int, training_base: str | None = None) -> dict:
     """Re-answer ``n`` eval items with the exported artifact and the evaluated model; compare."""
     import torch
 
@@ -51,7 +71,7 @@ def check_parity(run_dir: Path, rec: dict, fmt: str, path: Path, n: int) -> dict
 
     cfg, prompts = eval_sample(run_dir, n)
     reference, tok, _ = load_for_eval(cfg, "tuned", "cpu", "fp32")
-    exported, etok = _load_exported(fmt, path, rec)
+    exported, etok = _load_exported(fmt, path, rec, training_base)
     exported.to(torch.float32).eval()
     out: dict = {"items": len(prompts), "precision": "fp32"}
     if fmt in ("gguf", "ollama"):

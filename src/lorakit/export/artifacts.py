@@ -86,7 +86,8 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, *, quan
         if check:
             from lorakit.export.parity import check_parity
 
-            record["check"] = check_parity(run_dir, rec, fmt, tmp, check_items, training_base=record["training_base"])
+            record["check"] = check_parity(run_dir, rec, fmt, tmp, check_items,
+                                           training_base=record["training_base"], quant=quant)
         write_card(tmp, record, rec, run_dir, load_tokenizer(str(run_dir / "adapter")).chat_template)
         write_json(tmp / "export_record.json", record)
     if check and not record["check"]["passed"]:

@@ -61,7 +61,13 @@ def logits_gap(a, b, tok, prompts: list[list[dict]]) -> float:
     return worst
 
 
-def check_parity(run_dir: Path, rec: dict, fmt: str, path: Path, n: int, training_base: str | None = None) -> dict:
+# largest logit difference relative to the largest logit a GGUF may show against the fp32 model: f16 storage
+# stays within bf16 tolerance; q8_0's 8-bit blocks measure 2.8e-2 on the demo adapter (answers still identical)
+LOGIT_TOLERANCE = {"f16": 1e-2, "q8_0": 5e-2}
+
+
+def check_parity(run_dir: Path, rec: dict, fmt: str, path: Path, n: int, training_base: str | None = None,
+                 quant: str = "f16") -> dict:
     """Re-answer ``n`` eval items with the exported artifact and the evaluated model; compare."""
     import torch
 
@@ -97,7 +103,8 @@ def check_parity(run_dir: Path, rec: dict, fmt: str, path: Path, n: int, trainin
         out.update(_runtime_checks(path / "model.gguf", tok, rec, prompts, want, kw["max_new_tokens"]))
         passed = passed and out["tokenizer"]["passed"] and out["llama_cpp"].get("passed", True)
     if "logits_rel_gap" in out:
-        passed = passed and out["logits_rel_gap"] < 1e-2  # f16/q8_0 storage vs fp32: within bf16 tolerance
+        out["logits_tolerance"] = LOGIT_TOLERANCE[quant]
+        passed = passed and out["logits_rel_gap"] < LOGIT_TOLERANCE[quant]
     out["passed"] = bool(passed)
     out["summary"] = (f"{out['answers_identical']}/{len(prompts)} answers identical"
                       + (f", logits relative gap {out['logits_rel_gap']:.2e}" if "logits_rel_gap" in out else "")

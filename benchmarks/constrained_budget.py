@@ -7,6 +7,10 @@ The support-ticket shape as a user would write it: its own JSON Schema file, ``o
 ``RUN_budget/`` (the run itself is left alone), then base and tuned are evaluated free and
 constrained on the first N eval items. Prints one Markdown row per arm: valid JSON, schema
 compliance, intent, and how many answers the decoder had to close itself (``force_closed``).
+
+``--overhead-items N`` then answers the first N items with the base model under the grammar twice
+more, side by side: with the budget check and without it (the decoder before it had one), and
+prints the time and the valid answers of each.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ def main() -> None:
     ap.add_argument("run", type=Path)
     ap.add_argument("--items", type=int, default=100)
     ap.add_argument("--max-new-tokens", type=int, default=128)
+    ap.add_argument("--overhead-items", type=int, default=0)
     args = ap.parse_args()
 
     from lorakit.config import load_config
@@ -64,6 +69,44 @@ def main() -> None:
         closed = res.get("force_closed")
         print(f"| {arm} | {100 * o['valid_json']:.0f}% | {100 * o['schema_valid']:.0f}% | "
               f"{100 * o['field:intent']:.0f}% | {'-' if closed is None else closed} | {res['seconds']} |")
+    if args.overhead_items:
+        overhead(cfg, args.overhead_items)
+
+
+def overhead(cfg, n: int) -> None:
+    """Base + grammar on ``n`` items with and without the budget check, side by side."""
+    import time
+
+    from lorakit.data.chat import load_chat_jsonl
+    from lorakit.data.tasks import get_task
+    from lorakit.eval.constrained import compile_schema
+    from lorakit.eval.generate import generate
+    from lorakit.eval.runner import load_for_eval
+    from lorakit.runtime import setup_threads
+
+    setup_threads()
+    task = get_task(cfg.data.task)
+    convs = [ex.prompt_messages(task.full_prompt) for ex in load_chat_jsonl(cfg.data.eval_file, limit=n)]
+    model, tok, _ = load_for_eval(cfg, "base", "cpu", "bf16")
+    grammar = compile_schema(task.schema)
+    print(f"\nbase + grammar, {n} items, batch {cfg.eval.batch_size}, max_new_tokens {cfg.eval.max_new_tokens}\n")
+    print("| decoder | seconds | valid JSON | force-closed |\n|---|---|---|---|")
+    for label, on in (("closes within the budget", True), ("no budget check", False)):
+        forced: set[int] = set()
+        t0 = time.perf_counter()
+        out = generate(model, tok, convs, batch_size=cfg.eval.batch_size, max_new_tokens=cfg.eval.max_new_tokens,
+                       grammar=grammar, forced=forced, close_within_budget=on)
+        seconds = time.perf_counter() - t0
+        valid = sum(1 for text in out if _parses(text))
+        print(f"| {label} | {seconds:.0f} | {valid}/{n} | {len(forced) if on else '-'} |")
+
+
+def _parses(text: str) -> bool:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return True
 
 
 if __name__ == "__main__":

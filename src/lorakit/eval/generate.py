@@ -33,7 +33,7 @@ class StopWhenNotJson:
 def generate(model, tok, conversations: list[list[dict]], *, batch_size: int, max_new_tokens: int,
              on_batch: Callable[[int], None] | None = None, stop_when_not_json: bool = False,
              grammar: str | list[str | None] | None = None, processor=None,
-             forced: set[int] | None = None) -> list[str]:
+             forced: set[int] | None = None, close_within_budget: bool = True) -> list[str]:
     """Greedy answers for chat ``conversations`` (each ending with the user turn), in input order.
 
     Prompts are sorted by length so a batch holds similar lengths (less padding), left-padded
@@ -43,7 +43,8 @@ def generate(model, tok, conversations: list[list[dict]], *, batch_size: int, ma
     gives each conversation its own grammar (None: that row decodes freely). ``processor`` is a factory
     ``(tok, prompt_len) -> logits processor`` for a task's own decoding mode (finance: the calculator).
     A constrained answer always ends valid within ``max_new_tokens``: where the model would run out of
-    tokens the decoder closes the JSON itself, and adds the conversation's index to ``forced``.
+    tokens the decoder closes the JSON itself, and adds the conversation's index to ``forced``
+    (``close_within_budget=False`` turns that off, to measure what it costs).
     """
     from transformers import LogitsProcessorList, StoppingCriteriaList
 
@@ -63,7 +64,8 @@ def generate(model, tok, conversations: list[list[dict]], *, batch_size: int, ma
         stops = StoppingCriteriaList([StopWhenNotJson(tok, prompt_len)] if stop_when_not_json else [])
         n_vocab = model.get_output_embeddings().weight.shape[0]
         rows = [grammar[i] for i in idx] if isinstance(grammar, list) else [grammar] * len(idx)
-        constrain = JsonSchemaLogitsProcessor(tok, rows, n_vocab, prompt_len, budget=max_new_tokens) \
+        constrain = JsonSchemaLogitsProcessor(
+            tok, rows, n_vocab, prompt_len, budget=max_new_tokens if close_within_budget else None) \
             if any(rows) else None
         procs = LogitsProcessorList([constrain] if constrain else [])
         if processor is not None:

@@ -94,3 +94,37 @@ def test_force_closed_answers_are_counted_per_arm_and_item(tiny_config):
     assert arm["force_closed"] == sum(r["force_closed"] for r in preds) > 0  # random weights ramble: closed
     assert "force_closed" not in results["models"]["base"]
     assert f"base+constrained: {arm['force_closed']} of {results['n_items']}" in force_closed_line(results)
+
+
+def test_sampling_checks_a_bounded_number_of_candidates_per_step(tiny, monkeypatch):
+    """A model with no top_k in its generation config once made every vocabulary token a candidate:
+    one served request walked ~49k closing paths per token and held the server for hours."""
+    import torch
+
+    from lorakit.eval.constrained import MAX_CANDIDATES, JsonSchemaLogitsProcessor
+
+    model, tok, n_vocab = tiny
+    schema = SCHEMAS["nested"]
+    grammar = compile_schema(schema)
+    budget = min_answer_tokens(grammar, tok, n_vocab) + 20
+    calls: list[int] = []
+    original = JsonSchemaLogitsProcessor._fits_after
+
+    def counted(self, *args):
+        calls[-1] += 1
+        return original(self, *args)
+
+    class Counting(JsonSchemaLogitsProcessor):
+        def __call__(self, input_ids, scores):
+            calls.append(0)
+            return super().__call__(input_ids, scores)
+
+    monkeypatch.setattr(JsonSchemaLogitsProcessor, "_fits_after", counted)
+    enc = tok(["hello"], return_tensors="pt")
+    proc = Counting(tok, grammar, n_vocab, enc["input_ids"].shape[1], budget=budget, sampling=True, top_k=None)
+    torch.manual_seed(1)
+    out = model.generate(**enc, max_new_tokens=budget, do_sample=True, top_k=0, logits_processor=[proc],
+                         pad_token_id=tok.pad_token_id)
+    text = tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+    assert not list(Draft202012Validator(schema).iter_errors(json.loads(text))), text
+    assert max(calls) <= MAX_CANDIDATES and sum(calls) > 0  # checked near the end, never the whole vocabulary

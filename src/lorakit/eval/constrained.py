@@ -71,6 +71,10 @@ def compile_schema(schema: dict) -> str:
 _CLOSERS_IN_STRING = ('"}}', '"}', '"]', '"')
 _CLOSERS = ('}}', ']}', '}]', '}', ']', 'null', 'false', 'true', '0', '[]', '{}', '""', ':', '"')
 MAX_CLOSING = 512  # a closing path longer than this counts as no path (a grammar that cannot end)
+# Under sampling, at most this many of the best-scored tokens are checked per step near the budget's
+# end: each check walks a closing path, so checking the whole top-k (or the whole vocabulary, when a
+# model's generation config sets no top_k) made one request take hours and hold the server.
+MAX_CANDIDATES = 16
 
 
 @lru_cache(maxsize=8)
@@ -106,13 +110,14 @@ def in_string(text: str) -> bool:
     return inside
 
 
-def closing_tokens(matcher, tok, n_vocab: int, text: str = "") -> list[int] | None:
+def closing_tokens(matcher, tok, n_vocab: int, text: str = "", limit: int = MAX_CLOSING) -> list[int] | None:
     """A short token sequence that takes ``matcher`` (left untouched) to an accepting state; None if none.
 
     ``text`` is the answer so far (it tells whether the answer stands inside a string). Greedy, not
     the proven shortest: forced tokens first, then the first closer the grammar accepts (``"}``,
     ``}``, ``null``, ...), else the longest allowed token (a whole enum value, say). Its length is an
-    upper bound on what the answer still needs, so reserving it is always safe.
+    upper bound on what the answer still needs, so reserving it is always safe. A path longer than
+    ``limit`` counts as none (the search stops there).
     """
     import numpy as np
 
@@ -120,7 +125,7 @@ def closing_tokens(matcher, tok, n_vocab: int, text: str = "") -> list[int] | No
     path: list[int] = []
     (string_closers, closers), lengths = _closer_ids(tok), _token_lengths(tok, n_vocab)
     while not m.is_accepting():
-        if len(path) > MAX_CLOSING or m.is_error() or m.is_stopped():
+        if len(path) > min(limit, MAX_CLOSING) or m.is_error() or m.is_stopped():
             return None
         order = string_closers if in_string(text) else closers
         step = m.compute_ff_tokens() or [next((t for t in order if m.validate_tokens([t]) == 1), None)]
@@ -162,20 +167,20 @@ class JsonSchemaLogitsProcessor:
 
     ``budget`` (one int, or one per row) is the row's ``max_new_tokens``: a token is allowed only if
     a closing path still fits after it (see the module docstring). Under greedy decoding the
-    model's own choice is checked; when sampling, the ``top_k`` best-scored tokens are, once the
-    tokens left come within ``SAMPLING_WINDOW`` of the closing path. ``forced`` holds the rows that
+    model's own choice is checked; when sampling, the best-scored tokens (``top_k``, at most
+    ``MAX_CANDIDATES``) are, once the tokens left come within ``SAMPLING_WINDOW`` of the closing path. ``forced`` holds the rows that
     had to be closed by the decoder.
     """
 
     SAMPLING_WINDOW = 64
 
     def __init__(self, tok, grammar: str | list[str | None], n_vocab: int, prompt_len: int,
-                 budget: int | list[int] | None = None, sampling: bool = False, top_k: int = 50):
+                 budget: int | list[int] | None = None, sampling: bool = False, top_k: int | None = 50):
         import llguidance
 
         self.tok, self.ll_tok = tok, _ll_tokenizer(tok, n_vocab)
         self.grammar, self.n_vocab, self.prompt_len = grammar, n_vocab, prompt_len
-        self.budget, self.sampling, self.top_k = budget, sampling, top_k
+        self.budget, self.sampling, self.top_k = budget, sampling, min(top_k or MAX_CANDIDATES, MAX_CANDIDATES)
         self.eos = tok.eos_token_id
         self.matchers: list | None = None
         self.closing: dict[int, list[int]] = {}  # row -> the closing path being emitted
@@ -251,7 +256,8 @@ class JsonSchemaLogitsProcessor:
         m = matcher.deep_copy()
         if not m.try_consume_tokens([token]):
             return False
-        path = [] if m.is_accepting() else closing_tokens(m, self.tok, self.n_vocab, text + self.tok.decode([token]))
+        path = [] if m.is_accepting() else closing_tokens(m, self.tok, self.n_vocab, text + self.tok.decode([token]),
+                                                          limit=left)
         return path is not None and len(path) <= left
 
     @staticmethod

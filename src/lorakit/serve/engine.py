@@ -246,7 +246,7 @@ class Engine:
             if jobs[0].temperature > 0 else dict(do_sample=False)
         procs = [JsonSchemaLogitsProcessor(self.tok, grammars, n_vocab, prompt_len,
                                            budget=[j.max_tokens for j in jobs], sampling=jobs[0].temperature > 0,
-                                           top_k=self.model.generation_config.top_k or n_vocab)] \
+                                           top_k=self.model.generation_config.top_k)] \
             if any(grammars) else []
         with self.lock, torch.inference_mode():
             adapter = jobs[0].adapter

@@ -79,8 +79,8 @@ def overhead(cfg, n: int) -> None:
 
     from lorakit.data.chat import load_chat_jsonl
     from lorakit.data.tasks import get_task
-    from lorakit.eval.constrained import compile_schema
-    from lorakit.eval.generate import generate
+    from lorakit.generation.constrained import compile_schema
+    from lorakit.generation.generate import generate
     from lorakit.eval.runner import load_for_eval
     from lorakit.runtime import setup_threads
 

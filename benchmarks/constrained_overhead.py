@@ -31,11 +31,11 @@ def main() -> None:
     from lorakit.config import load_config
     from lorakit.data.chat import load_chat_jsonl
     from lorakit.data.tasks import get_task
-    from lorakit.eval.constrained import compile_schema
-    from lorakit.eval.generate import generate
-    from lorakit.eval.runner import _prompt, load_for_eval
+    from lorakit.generation.constrained import compile_schema
+    from lorakit.generation.generate import generate
+    from lorakit.eval.runner import load_for_eval
     from lorakit.runtime import pick_device, setup_threads
-    from lorakit.train.trainer import resolve_precision
+    from lorakit.runtime import resolve_precision
 
     threads = setup_threads()
     run_dir = Path(args.run_dir)
@@ -45,7 +45,7 @@ def main() -> None:
     device = pick_device(cfg.train.device)
     model, tok, system = load_for_eval(cfg, which, device, resolve_precision(device, cfg.train.precision))
     items = load_chat_jsonl(run_dir / "data" / "eval.jsonl", limit=args.items)
-    prompts = [_prompt(ex, which, "auto", task, system) for ex in items]
+    prompts = [task.prompt(ex, which, "auto", system) for ex in items]
     grammar = compile_schema(task.schema)
 
     def arm(constrained: bool) -> tuple[float, int, list[str]]:

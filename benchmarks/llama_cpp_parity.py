@@ -27,7 +27,7 @@ def main() -> None:
 
     from lorakit.data.chat import load_chat_jsonl
     from lorakit.data.tasks import get_task
-    from lorakit.eval.generate import generate
+    from lorakit.generation.generate import generate
     from lorakit.eval.metrics import Scorer, aggregate
     from lorakit.eval.runner import load_for_eval
     from lorakit.export import export

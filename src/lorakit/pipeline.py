@@ -2,54 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from lorakit.config import RunConfig
+from lorakit.data.ensure import ensure_data
 from lorakit.io import read_json
 
-
-def prepare_user_data(cfg: RunConfig) -> tuple[Path, Path]:
-    """The user's files, converted to chat JSONL, deduplicated and split once into the run folder."""
-    from lorakit.data.prepare import prepare, settings, sources
-
-    d = cfg.data
-    data_dir = Path(cfg.output_dir) / "data"
-    record_path = data_dir / "prepare_record.json"
-    rec = read_json(record_path) if record_path.is_file() else {}
-    wanted = settings(d.format, d.eval_fraction, d.seed, d.dedup, d.skip_bad, d.system_prompt, d.columns)
-    if rec.get("sources") != sources(d.train_file, d.eval_file) or rec.get("settings") != wanted:
-        prepare(d.train_file, data_dir, eval_file=d.eval_file, eval_fraction=d.eval_fraction, fmt=d.format,
-                skip_bad=d.skip_bad, system=d.system_prompt, columns=d.columns, seed=d.seed, dedupe=d.dedup)
-    return data_dir / "train.jsonl", data_dir / "eval.jsonl"
-
-
-def ensure_data(cfg: RunConfig) -> tuple[Path, Path]:
-    """The train and eval files of ``cfg``: the user's own (prepared), or generated once into the run folder."""
-    from lorakit.data.gen import gen, generator_fingerprint
-
-    if cfg.data.task == "policy_qa":
-        from lorakit.data.pdf.dataset import build_policy_data
-
-        train_file, eval_file = build_policy_data(cfg, Path(cfg.output_dir) / "data")
-        return train_file, Path(cfg.data.eval_file) if cfg.data.eval_file else eval_file  # your own questions
-    if cfg.data.train_file:
-        return prepare_user_data(cfg)
-    if cfg.data.eval_file:
-        from lorakit.errors import ConfigError
-
-        raise ConfigError("data.eval_file is set but data.train_file is not; give both, or neither to generate data")
-    data_dir = Path(cfg.output_dir) / "data"
-    wanted = {"task": cfg.data.task, "seed": cfg.data.seed, "n_train": cfg.data.n_train, "n_eval": cfg.data.n_eval,
-              "generator": generator_fingerprint(cfg.data.task)}
-    record_path = data_dir / "data_record.json"
-    have = None
-    if record_path.is_file():
-        rec = read_json(record_path)
-        have = {"task": rec["task"], "seed": rec["seed"], "n_train": rec["files"]["train"]["rows"],
-                "n_eval": rec["files"]["eval"]["rows"], "generator": rec.get("generator")}
-    if have != wanted:
-        gen(cfg.data.task, data_dir, cfg.data.n_train, cfg.data.n_eval, cfg.data.seed)
-    return data_dir / "train.jsonl", data_dir / "eval.jsonl"
+logger = logging.getLogger(__name__)
 
 
 def adapter_is_current(cfg: RunConfig, train_file: Path) -> bool:
@@ -82,5 +42,8 @@ def run(cfg: RunConfig, *, resume: bool = False) -> Path:
     train_file, _ = ensure_data(cfg)
     if "tuned" in cfg.eval.models and (resume or not adapter_is_current(cfg, train_file)):
         train(cfg, resume=resume)
+    elif "tuned" in cfg.eval.models:
+        logger.info("training skipped: %s/adapter was trained with this model, data and train config "
+                    "(delete it to retrain)", cfg.output_dir)
     evaluate(cfg)
     return report(cfg.output_dir)

@@ -43,12 +43,12 @@ def predict(run_dir: str | Path, lines: Iterable[str], *, constrained: bool = Fa
     """Answer every non-blank line of ``lines``; yields one output line per input line, in order."""
     from lorakit.config import RunConfig
     from lorakit.data.tasks import get_task
-    from lorakit.eval.generate import generate
+    from lorakit.generation.generate import generate
     from lorakit.eval.metrics import parse_output
     from lorakit.eval.runner import load_for_eval
     from lorakit.io import read_json
     from lorakit.runtime import pick_device, setup_threads
-    from lorakit.train.trainer import resolve_precision
+    from lorakit.runtime import resolve_precision
 
     run_dir = Path(run_dir)
     record_path = run_dir / "adapter" / "run_record.json"
@@ -63,7 +63,7 @@ def predict(run_dir: str | Path, lines: Iterable[str], *, constrained: bool = Fa
     system = system if system is not None else (task.train_prompt or None)
     grammar = None
     if constrained and task.output == "json":
-        from lorakit.eval.constrained import compile_schema
+        from lorakit.generation.constrained import compile_schema
 
         grammar = compile_schema(task.schema)
     pending: list[list[dict]] = []

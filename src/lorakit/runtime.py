@@ -36,6 +36,18 @@ def pick_device(requested: str = "auto") -> str:
     return "cpu"
 
 
+def resolve_precision(device: str, requested: str) -> str:
+    """``requested`` unless it is auto: bf16 (fp16 without bf16) on CUDA, bf16 on CPUs with fast bf16, else fp32."""
+    import torch
+
+    if requested != "auto":
+        return requested
+    if device.startswith("cuda"):
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    fast_bf16 = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return "bf16" if fast_bf16 else "fp32"
+
+
 def seed_everything(seed: int) -> None:
     import numpy as np
     import torch

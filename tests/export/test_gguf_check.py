@@ -97,7 +97,7 @@ def test_llama_cpp_tokenizes_a_chat_prompt_like_the_training_tokenizer(tiny_gguf
 @pytest.mark.slow
 def test_llama_cpp_answers_the_real_export_like_transformers(smollm2_gguf, smollm2_dir):
     _llama_cpp()
-    from lorakit.eval.generate import generate
+    from lorakit.generation.generate import generate
     from lorakit.export.gguf_check import llama_cpp_check
     from lorakit.models import load_model
 

@@ -73,7 +73,7 @@ def split_sections(sections: list[str], eval_share: float, seed: int) -> set[str
 
 def judge_problems(rows: list[dict], judge, cache_file: str | Path) -> dict[int, str]:
     """Row index -> why the judge drops it, for a ``judge`` endpoint (a GateJudgeConfig)."""
-    from lorakit.eval.remote import CachedJSON, endpoint_model
+    from lorakit.clients.openai_compat import CachedJSON, endpoint_model
 
     calls = CachedJSON(endpoint_model(judge), cache_file, JUDGE_SCHEMA)
     verdicts = calls.ask([JUDGE_PROMPT.format(refusal=REFUSAL, context=r.get("context", ""), question=r["question"],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lorakit.eval.remote import CachedJSON, RemoteModel, endpoint_model, parse_json
+from lorakit.clients.openai_compat import CachedJSON, RemoteModel, endpoint_model, parse_json
 
 SCHEMA = {"type": "object", "properties": {"score": {"type": "integer", "minimum": 0, "maximum": 10},
                                            "reason": {"type": "string", "maxLength": 300}},

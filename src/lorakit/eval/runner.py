@@ -18,7 +18,7 @@ from lorakit.io import iter_jsonl, read_json, write_json, write_jsonl
 def load_for_eval(cfg: RunConfig, which: str, device: str, precision: str):
     """``(model, tok, system_prompt)`` for ``which`` in {base, tuned}; the tuned adapter is merged.
 
-    With ``eval.backend: openai`` the model is a :class:`~lorakit.eval.remote.RemoteModel` and
+    With ``eval.backend: openai`` the model is a :class:`~lorakit.clients.openai_compat.RemoteModel` and
     ``tok`` is None; the tuned system prompt still comes from the run's record when there is one.
     """
     import torch
@@ -27,7 +27,7 @@ def load_for_eval(cfg: RunConfig, which: str, device: str, precision: str):
 
     adapter = Path(cfg.output_dir) / "adapter"
     if cfg.eval.backend == "openai":
-        from lorakit.eval.remote import remote_model
+        from lorakit.clients.openai_compat import remote_model
 
         record_path = adapter / "run_record.json"
         system = read_json(record_path).get("system_prompt") if which == "tuned" and record_path.is_file() else None
@@ -48,12 +48,6 @@ def load_for_eval(cfg: RunConfig, which: str, device: str, precision: str):
         model.to(torch.bfloat16 if precision == "bf16" else torch.float16)
     model.to(device).eval()
     return model, tok, record.get("system_prompt")
-
-
-def _prompt(ex: ChatExample, which: str, mode: str, task, tuned_system: str | None) -> list[dict]:
-    if mode == "file" or not (task.train_prompt or task.full_prompt):  # the text task: each row's own system
-        return ex.prompt_messages(ex.system)
-    return ex.prompt_messages(task.full_prompt if which == "base" else (tuned_system or task.train_prompt))
 
 
 def _expected(ex: ChatExample, path: Path, task):
@@ -87,7 +81,7 @@ def _train_examples(task, train_file: Path) -> list[ChatExample]:
 
 def _grammars(task, scorer, items: list[ChatExample], expected: list) -> str | list[str | None]:
     if task.output == "json":
-        from lorakit.eval.constrained import compile_schema
+        from lorakit.generation.constrained import compile_schema
 
         return compile_schema(task.schema)
     return scorer.grammars([ex.category for ex in items], expected)
@@ -98,7 +92,7 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
     """One arm: ``loaded`` (from :func:`load_for_eval`) answers every item with ``decoding``; scored and saved."""
     from rich.progress import Progress
 
-    from lorakit.eval.generate import generate
+    from lorakit.generation.generate import generate
 
     model, tok, tuned_system = loaded
     scorer = scorer or make_scorer(task, items, expected)
@@ -111,7 +105,7 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
                             f"{'openai' if tok is None else 'local'} backend; available: free, constrained"
                             + "".join(f", {d}" for d in task.decoders or {}))
     name = arm_name(which, decoding)
-    prompts = [_prompt(ex, which, cfg.eval.prompt, task, tuned_system) for ex in items]
+    prompts = [task.prompt(ex, which, cfg.eval.prompt, tuned_system) for ex in items]
     forced: set[int] = set()
     t0 = time.perf_counter()
     with Progress(transient=False) as bar:
@@ -175,7 +169,7 @@ def _item_id(ex: ChatExample) -> str:
 def _divergence(loaded: dict, items: list[ChatExample], task, device: str) -> dict:
     """KL(tuned || base) on the tuned model's prompts with the expected answers (see ``next_token_kl``)."""
     (base, tok, _), (tuned, _, tuned_system) = loaded["base"], loaded["tuned"]
-    convs = [_prompt(ex, "tuned", "auto", task, tuned_system) for ex in items]
+    convs = [task.prompt(ex, "tuned", "auto", tuned_system) for ex in items]
     return next_token_kl(base, tuned, tok, convs, [ex.answer for ex in items], device)
 
 
@@ -233,9 +227,9 @@ class _EvalSetup(NamedTuple):
 def _setup(cfg: RunConfig) -> _EvalSetup:
     """Threads, task, eval items with their expected answers, device and precision."""
     from lorakit.data.tasks import get_task
-    from lorakit.pipeline import ensure_data
+    from lorakit.data.ensure import ensure_data
     from lorakit.runtime import pick_device, setup_threads
-    from lorakit.train.trainer import resolve_precision
+    from lorakit.runtime import resolve_precision
 
     setup_threads()
     train_file, eval_file = ensure_data(cfg)
@@ -251,7 +245,7 @@ def check_constrained_budget(cfg: RunConfig, task, loaded: tuple) -> None:
     model, tok, _ = loaded
     if "constrained" not in cfg.eval.decoding or tok is None or task.output != "json":
         return
-    from lorakit.eval.constrained import compile_schema, min_answer_tokens
+    from lorakit.generation.constrained import compile_schema, min_answer_tokens
 
     need = min_answer_tokens(compile_schema(task.schema), tok, model.get_output_embeddings().weight.shape[0])
     if cfg.eval.max_new_tokens < need:

@@ -125,7 +125,6 @@ def eval_sample(run_dir: Path, n: int):
     from lorakit.config import RunConfig
     from lorakit.data.chat import load_chat_jsonl
     from lorakit.data.tasks import get_task
-    from lorakit.eval.runner import _prompt
 
     rec = _record(run_dir)
     cfg = RunConfig.model_validate(rec["config"])
@@ -135,4 +134,4 @@ def eval_sample(run_dir: Path, n: int):
         raise EvalError(f"{eval_file} not found; the parity check re-answers the run's eval items")
     items = load_chat_jsonl(eval_file, limit=n)
     task = get_task(cfg.data.task)
-    return cfg, [_prompt(ex, "tuned", cfg.eval.prompt, task, rec.get("system_prompt")) for ex in items]
+    return cfg, [task.prompt(ex, "tuned", cfg.eval.prompt, rec.get("system_prompt")) for ex in items]

@@ -71,7 +71,7 @@ def check_parity(run_dir: Path, rec: dict, fmt: str, path: Path, n: int, trainin
     """Re-answer ``n`` eval items with the exported artifact and the evaluated model; compare."""
     import torch
 
-    from lorakit.eval.generate import generate
+    from lorakit.generation.generate import generate
     from lorakit.eval.runner import load_for_eval
     from lorakit.export.artifacts import eval_sample
 

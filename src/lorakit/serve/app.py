@@ -107,7 +107,7 @@ JSON_OBJECT = {"type": "object", "maxProperties": 32, "additionalProperties": {
 
 @lru_cache(maxsize=64)
 def _grammar(schema_json: str) -> str:
-    from lorakit.eval.constrained import compile_schema
+    from lorakit.generation.constrained import compile_schema
 
     return compile_schema(json.loads(schema_json))
 

@@ -108,7 +108,7 @@ class Engine:
 
         from lorakit.models import load_model
         from lorakit.runtime import setup_threads
-        from lorakit.train.trainer import resolve_precision
+        from lorakit.runtime import resolve_precision
 
         setup_threads()
         self.base_name = base_model
@@ -220,7 +220,7 @@ class Engine:
 
     def min_answer_tokens(self, grammar: str) -> int:
         """Tokens the shortest answer under ``grammar`` takes with this model's tokenizer (cached per grammar)."""
-        from lorakit.eval.constrained import min_answer_tokens
+        from lorakit.generation.constrained import min_answer_tokens
 
         if grammar not in self._min_tokens:
             self._min_tokens[grammar] = min_answer_tokens(grammar, self.tok,
@@ -231,7 +231,7 @@ class Engine:
         """Answer ``jobs`` (same adapter and sampling) with one generate call."""
         import torch
 
-        from lorakit.eval.constrained import JsonSchemaLogitsProcessor
+        from lorakit.generation.constrained import JsonSchemaLogitsProcessor
 
         texts = [self.tok.apply_chat_template(j.messages, add_generation_prompt=True, tokenize=False) for j in jobs]
         ids = [self.tok(t, add_special_tokens=False)["input_ids"] for t in texts]

@@ -29,17 +29,6 @@ from lorakit.train.data import IGNORE, batch_order, collate, tokenize_all
 logger = logging.getLogger(__name__)
 
 
-def resolve_precision(device: str, requested: str) -> str:
-    import torch
-
-    if requested != "auto":
-        return requested
-    if device.startswith("cuda"):
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    fast_bf16 = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-    return "bf16" if fast_bf16 else "fp32"
-
-
 def build_lora_model(model, lora, precision: str, device: str, quantized: bool = False):
     """Wrap ``model`` with LoRA; on CPU the frozen base is stored in bf16, adapters stay fp32.
 
@@ -187,8 +176,8 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
     from transformers import get_cosine_schedule_with_warmup
 
     from lorakit.models import load_model
-    from lorakit.pipeline import ensure_data
-    from lorakit.runtime import autocast, pick_device, seed_everything, setup_threads
+    from lorakit.data.ensure import ensure_data
+    from lorakit.runtime import autocast, pick_device, resolve_precision, seed_everything, setup_threads
 
     from lorakit.train.distributed import Dist
 

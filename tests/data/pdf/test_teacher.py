@@ -24,7 +24,7 @@ def _endpoint(kind, server, **extra):
 
 def test_teacher_rows_come_from_the_server_validated_and_cached(server, api_key, monkeypatch, tmp_path):
     from lorakit.data.pdf.teacher import SCHEMA, teacher_rows
-    from lorakit.eval.remote import parse_json
+    from lorakit.clients.openai_compat import parse_json
 
     monkeypatch.setenv("LORAKIT_TEACHER_KEY", api_key)
     teacher = _endpoint("teacher", server, questions_per_chunk=2, max_tokens=512)

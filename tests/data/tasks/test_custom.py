@@ -60,7 +60,7 @@ def test_schema_file_task_and_clear_errors(tmp_path):
 def test_a_custom_schema_runs_through_eval(tiny_config, tmp_path):
     """The user's own schema + labelled files: the whole eval path, nothing task-specific."""
     from lorakit.eval.runner import evaluate
-    from lorakit.pipeline import ensure_data
+    from lorakit.data.ensure import ensure_data
 
     train_file, eval_file = ensure_data(tiny_config)  # support-ticket rows, used as "the user's labelled file"
     schema = tmp_path / "ticket.json"

@@ -72,7 +72,7 @@ def test_the_handbook_becomes_train_and_eval_files_split_by_policy(tmp_path, smo
     from lorakit.config import load_config
     from lorakit.data.chat import load_chat_jsonl
     from lorakit.data.pdf.sample import build
-    from lorakit.pipeline import ensure_data
+    from lorakit.data.ensure import ensure_data
 
     pytest.importorskip("pdfplumber")
     pdf = build(tmp_path / "handbook.pdf", handbook=True)
@@ -97,7 +97,7 @@ def test_the_handbook_becomes_train_and_eval_files_split_by_policy(tmp_path, smo
 def test_policy_qa_without_pdfs_is_a_clear_error(tmp_path):
     from lorakit.config import load_config
     from lorakit.errors import ConfigError
-    from lorakit.pipeline import ensure_data
+    from lorakit.data.ensure import ensure_data
 
     cfg = load_config(None, [f"output_dir={tmp_path}", "data.task=policy_qa"])
     with pytest.raises(ConfigError, match="data.policy.pdf"):

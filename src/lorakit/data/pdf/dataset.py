@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 
 from lorakit.data.pdf.qa import REFUSAL
-from lorakit.eval.text_metrics import normalize_answer
+from lorakit.data.tasks.text_metrics import normalize_answer
 
 LEAD_INS = ["According to the policy: ", "", "Per the policy excerpt, ", "Under this policy: "]
 WH = re.compile(r"\b(?:how many (?:[a-z-]+ )*?[a-z-]+s|how much|what percentage|(?:before|by|until|after) when|"

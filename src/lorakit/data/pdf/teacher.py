@@ -4,8 +4,8 @@ Ollama, vLLM, a hosted API or ``lorakit serve``: the prompt constrains the teach
 (answers copied from the excerpt; unanswerable questions about plausible details the excerpt lacks,
 answered with exactly :data:`~lorakit.data.pdf.qa.REFUSAL`). The reply must validate against
 :data:`SCHEMA` (sent as ``response_format``, validated again here); transport errors are retried
-with backoff (:class:`~lorakit.eval.remote.RemoteModel`) and replies are cached on disk
-(:class:`~lorakit.eval.remote.CachedJSON`), so a re-run costs nothing. The rows have the offline
+with backoff (:class:`~lorakit.clients.openai_compat.RemoteModel`) and replies are cached on disk
+(:class:`~lorakit.clients.openai_compat.CachedJSON`), so a re-run costs nothing. The rows have the offline
 generator's shape plus ``"source": "teacher"``, and go through the same quality gate.
 """
 
@@ -43,7 +43,7 @@ Excerpt:
 
 def teacher_rows(chunks: list[dict], teacher, cache_file: str | Path) -> tuple[list[dict], dict]:
     """Q/A rows for ``chunks`` from the ``teacher`` endpoint (a TeacherConfig); also ``{"asked", "invalid"}``."""
-    from lorakit.eval.remote import CachedJSON, endpoint_model
+    from lorakit.clients.openai_compat import CachedJSON, endpoint_model
 
     calls = CachedJSON(endpoint_model(teacher), cache_file, SCHEMA, max_tokens=teacher.max_tokens)
     prompts = [PROMPT.format(n=teacher.questions_per_chunk, refusal=REFUSAL, headings=" > ".join(c["headings"]),

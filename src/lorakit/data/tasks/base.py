@@ -25,10 +25,13 @@ class Task:
     generate: Generator
     empty_answer: Any = None  # the expected output for an empty message (robustness suite); None: not tested
     output: Literal["json", "text"] = "json"  # json: scored against ``schema``; text: by ``make_scorer``
-    # text tasks: (all expected answers, their category tags) -> a scorer (see lorakit.eval.text_metrics)
+    # text tasks: (all expected answers, their category tags) -> a scorer (see lorakit.data.tasks.text_metrics)
     make_scorer: Callable[[list[str], list[str]], Any] | None = None
     # extra decoding modes: name -> (tokenizer, prompt length) -> a transformers logits processor
     decoders: dict[str, Callable[[Any, int], Any]] | None = None
+    # a task that makes its own data (not rows from ``generate``): (RunConfig, run data folder) ->
+    # (train file, eval file); policy QA builds them from PDFs. None: generated, or the user's files.
+    build_data: Callable[[Any, Any], tuple[Any, Any]] | None = None
 
     def render_output(self, obj: Any) -> str:
         """The assistant text for an expected output: compact JSON, keys in schema order (text: as is)."""
@@ -37,3 +40,14 @@ class Task:
         if self.output == "text":
             return str(obj)
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+    def prompt(self, ex, which: str, mode: str = "auto", tuned_system: str | None = None) -> list[dict]:
+        """The messages model ``which`` ('base' or 'tuned') is asked ``ex`` (a ChatExample) with.
+
+        ``mode`` 'auto': the base model gets the full instruction, the tuned one the system prompt it
+        was trained with (``tuned_system``, else the task's); 'file' (or a task without prompts, such
+        as free text): the row's own system message for both.
+        """
+        if mode == "file" or not (self.train_prompt or self.full_prompt):
+            return ex.prompt_messages(ex.system)
+        return ex.prompt_messages(self.full_prompt if which == "base" else (tuned_system or self.train_prompt))

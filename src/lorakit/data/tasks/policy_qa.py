@@ -24,7 +24,7 @@ import re
 
 from lorakit.data.pdf.qa import REFUSAL
 from lorakit.data.tasks.base import Task
-from lorakit.eval.text_metrics import exact_match, normalize_answer, token_f1
+from lorakit.data.tasks.text_metrics import exact_match, normalize_answer, token_f1
 
 TRAIN_PROMPT = f"Answer from the policy. If it does not say, reply: {REFUSAL}"
 
@@ -79,6 +79,16 @@ def _no_generator(n: int, split: str, seed: int):
                       "`lorakit run` parses, synthesizes, gates and splits it")
 
 
+def _build_data(cfg, data_dir):
+    """Train and eval files from the PDFs of ``data.policy``; ``data.eval_file``: your own questions instead."""
+    from pathlib import Path
+
+    from lorakit.data.pdf.dataset import build_policy_data
+
+    train_file, eval_file = build_policy_data(cfg, data_dir)
+    return train_file, Path(cfg.data.eval_file) if cfg.data.eval_file else eval_file
+
+
 TASK = Task(
     name="policy_qa",
     schema={},
@@ -87,4 +97,5 @@ TASK = Task(
     generate=_no_generator,
     output="text",
     make_scorer=lambda answers, groups: PolicyQAScorer(),
+    build_data=_build_data,
 )

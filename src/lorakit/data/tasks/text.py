@@ -2,13 +2,13 @@
 
 No generator and no schema: answers are scored by exact match, token F1 and ROUGE-L, and any
 part of the data whose answers come from a small closed set is detected and scored as
-classification (see :mod:`lorakit.eval.text_metrics`).
+classification (see :mod:`lorakit.data.tasks.text_metrics`).
 """
 
 from __future__ import annotations
 
 from lorakit.data.tasks.base import Task
-from lorakit.eval.text_metrics import TextScorer, detect_labels
+from lorakit.data.tasks.text_metrics import TextScorer, detect_labels
 
 
 def _no_generator(n: int, split: str, seed: int):

@@ -20,7 +20,7 @@ from lorakit.data.tasks.base import Task
 from lorakit.data.tasks.finance.calculator import CalculatorLogitsProcessor
 from lorakit.data.tasks.finance.calc import close, final_answer, last_number, recompute
 from lorakit.data.tasks.finance.generator import generate_split
-from lorakit.eval.text_metrics import token_f1
+from lorakit.data.tasks.text_metrics import token_f1
 
 TRAIN_PROMPT = "Solve the finance problem step by step."
 

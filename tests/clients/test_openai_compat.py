@@ -56,7 +56,7 @@ def test_openai_backend_errors_are_clear(trained_run, server):
 def test_cached_json_answers_from_disk_and_survives_a_torn_last_line(tmp_path):
     import json
 
-    from lorakit.eval.remote import CachedJSON, RemoteModel
+    from lorakit.clients.openai_compat import CachedJSON, RemoteModel
 
     schema = {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}
     nowhere = RemoteModel("http://127.0.0.1:9/v1", "m", None, timeout_s=1)  # nothing listens on port 9

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from lorakit.eval.generate import StopWhenNotJson, generate
+from lorakit.generation.generate import StopWhenNotJson, generate
 from lorakit.eval.metrics import parse_output
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from lorakit.eval.text_metrics import TextScorer, detect_labels, exact_match, macro_f1, rouge_l, token_f1
+from lorakit.data.tasks.text_metrics import TextScorer, detect_labels, exact_match, macro_f1, rouge_l, token_f1
 from tests.data.banking_like import TOPICS, rows
 
 

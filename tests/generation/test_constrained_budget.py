@@ -7,8 +7,8 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
-from lorakit.eval.constrained import compile_schema, in_string, min_answer_tokens
-from lorakit.eval.generate import generate
+from lorakit.generation.constrained import compile_schema, in_string, min_answer_tokens
+from lorakit.generation.generate import generate
 
 # unbounded strings, arrays and nesting: nothing in them fits a small budget unless the decoder closes it
 SCHEMAS = {
@@ -101,7 +101,7 @@ def test_sampling_checks_a_bounded_number_of_candidates_per_step(tiny, monkeypat
     one served request walked ~49k closing paths per token and held the server for hours."""
     import torch
 
-    from lorakit.eval.constrained import MAX_CANDIDATES, JsonSchemaLogitsProcessor
+    from lorakit.generation.constrained import MAX_CANDIDATES, JsonSchemaLogitsProcessor
 
     model, tok, n_vocab = tiny
     schema = SCHEMAS["nested"]

@@ -6,8 +6,8 @@ import json
 
 from jsonschema import Draft202012Validator
 
-from lorakit.eval.constrained import capped_schema, compile_schema
-from lorakit.eval.generate import generate
+from lorakit.generation.constrained import capped_schema, compile_schema
+from lorakit.generation.generate import generate
 
 SCHEMA = {
     "type": "object", "additionalProperties": False, "required": ["label", "ok", "note", "tags", "n"],

@@ -39,7 +39,7 @@ def generate(model, tok, conversations: list[list[dict]], *, batch_size: int, ma
     Prompts are sorted by length so a batch holds similar lengths (less padding), left-padded
     so every row's answer starts at the same position. ``stop_when_not_json`` ends a row as soon
     as it cannot become a JSON object (see :class:`StopWhenNotJson`). ``grammar`` (from
-    :func:`lorakit.eval.constrained.compile_schema`) constrains every answer to the schema; a list
+    :func:`lorakit.generation.constrained.compile_schema`) constrains every answer to the schema; a list
     gives each conversation its own grammar (None: that row decodes freely). ``processor`` is a factory
     ``(tok, prompt_len) -> logits processor`` for a task's own decoding mode (finance: the calculator).
     A constrained answer always ends valid within ``max_new_tokens``: where the model would run out of
@@ -48,7 +48,7 @@ def generate(model, tok, conversations: list[list[dict]], *, batch_size: int, ma
     """
     from transformers import LogitsProcessorList, StoppingCriteriaList
 
-    from lorakit.eval.constrained import JsonSchemaLogitsProcessor
+    from lorakit.generation.constrained import JsonSchemaLogitsProcessor
 
     import torch
 

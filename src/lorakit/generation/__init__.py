@@ -1,0 +1,1 @@
+"""Batched generation and grammar-constrained decoding, shared by eval, export, serve and predict."""

@@ -65,7 +65,9 @@ class PolicyConfig(_Strict):
 
 class DataConfig(_Strict):
     task: str = Field("support_ticket", description="support_ticket, invoice, finance, policy_qa (from PDFs, see "
-                      "data.policy), text (your own free-text data), a JSON Schema file or package.module:PydanticModel")
+                      "data.policy), text (your own free-text data), an installed plug-in (entry point group "
+                      "lorakit.tasks), package.module:TASK (a Task), a JSON Schema file or package.module:PydanticModel; "
+                      "see docs/custom-tasks.md")
     policy: PolicyConfig | None = Field(None, description="policy_qa: the PDFs and how questions are made")
     train_file: Path | None = Field(None, description="your data in any format of docs/data-formats.md; "
                                     "generated into the run folder when empty")

@@ -10,14 +10,13 @@ from lorakit.io import fingerprint_files, sha256_file, write_json, write_jsonl
 
 
 def generator_fingerprint(task_name: str) -> str:
-    """A hash of the task's generator source: generated data goes stale when its code changes."""
-    import importlib
+    """A hash of the source folder of the task's generator: generated data goes stale when its code changes."""
+    import inspect
 
-    from lorakit.data.tasks import _REGISTRY
-
-    if task_name not in _REGISTRY:
-        return ""
-    module = importlib.import_module(_REGISTRY[task_name].split(":")[0])
+    task = get_task(task_name)
+    module = inspect.getmodule(task.generate) or inspect.getmodule(type(task.generate))
+    if module is None or not getattr(module, "__file__", None) or module.__name__ == "lorakit.data.tasks.custom":
+        return ""  # a task made from a schema: nothing to generate
     return fingerprint_files(f for f in sorted(Path(module.__file__).parent.rglob("*")) if f.suffix in (".py", ".json"))
 
 

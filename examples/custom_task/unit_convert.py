@@ -62,6 +62,8 @@ class UnitScorer:
 
     output = "text"
     focus = ["value_and_unit", "value_accuracy", "unit_accuracy", "format"]
+    labels = {"value_and_unit": "right value and unit", "value_accuracy": "value within 0.5%",
+              "unit_accuracy": "asked-for unit", "format": "format (number unit)"}
 
     def score(self, raw: str, expected: str, category: str = "all") -> dict:
         got, want = ANSWER_RE.match(raw.strip()), ANSWER_RE.match(expected)

@@ -144,9 +144,10 @@ class EvalConfig(_Strict):
         "auto", description="auto: each model's own prompt (tuned: training prompt, base: full instruction)"
     )
     models: list[Literal["base", "tuned"]] = ["base", "tuned"]
-    decoding: list[Literal["free", "constrained", "calculator"]] = Field(
-        ["free"], description="free: plain greedy; constrained: greedy within the task's JSON Schema (llguidance); "
-        "calculator (finance): step values computed, not guessed. Each model is evaluated once per entry: "
+    decoding: list[str] = Field(
+        ["free"], min_length=1, description="free: plain greedy; constrained: greedy within the task's grammar "
+        "(llguidance); or a decoding mode of the task's own (finance: calculator, step values computed, not "
+        "guessed); checked against the task before anything runs. Each model is evaluated once per entry: "
         "[free, constrained] gives base, base+constrained, tuned, ..."
     )
     kl_items: int = Field(

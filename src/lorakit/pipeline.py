@@ -7,6 +7,7 @@ from pathlib import Path
 
 from lorakit.config import RunConfig
 from lorakit.data.ensure import ensure_data
+from lorakit.data.tasks import get_task
 from lorakit.io import read_json
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ def run(cfg: RunConfig, *, resume: bool = False) -> Path:
     from lorakit.eval.runner import evaluate
     from lorakit.train.trainer import train
 
+    get_task(cfg.data.task).check_decodings(cfg.eval.decoding, local=cfg.eval.backend == "local")  # before training
     train_file, _ = ensure_data(cfg)
     if "tuned" in cfg.eval.models and (resume or not adapter_is_current(cfg, train_file)):
         train(cfg, resume=resume)

@@ -17,16 +17,7 @@ from lorakit.io import atomic_write_text, read_json
 
 LABELS = {"valid_json": "valid JSON", "schema_valid": "schema compliance", "key_order": "key order",
           "exact_match": "exact match (all fields)", "token_f1": "token F1", "rouge_l": "ROUGE-L F",
-          "label_accuracy": "label accuracy (classification items)", "format": "format adherence (Answer: line)",
-          "numeric_accuracy": "numeric accuracy (final number, 0.5% tolerance)",
-          "steps_consistent": "steps consistent (every step recomputes)",
-          "answer_from_steps": "answer from the steps (recomputed by calculator)",
-          "judge_score": "LLM judge score (0-10, as %)",
-          "answer_em": "answerable: exact match", "answer_f1": "answerable: token F1",
-          "refusal_recall": "refusal recall (unanswerable refused)",
-          "refusal_precision": "refusal precision (refusals that were due)",
-          "over_refusal": "over-refusal (answerable refused)",
-          "hallucination": "hallucination (unanswerable answered)"}
+          "label_accuracy": "label accuracy (classification items)", "judge_score": "LLM judge score (0-10, as %)"}
 TEXT_LABELS = {"exact_match": "exact match (normalised)"}
 
 
@@ -43,7 +34,10 @@ def metric_names(overall: dict) -> list[str]:
     return [k for k in overall if k != "n"]
 
 
-def label(metric: str, output: str = "json") -> str:
+def label(metric: str, output: str = "json", labels: dict[str, str] | None = None) -> str:
+    """The report's name for ``metric``: the task scorer's own label (``results["labels"]``) first."""
+    if labels and metric in labels:
+        return labels[metric]
     if output == "text" and metric in TEXT_LABELS:
         return TEXT_LABELS[metric]
     return LABELS.get(metric, metric.replace("field:", "") + " accuracy")
@@ -80,7 +74,8 @@ def headline_rows(results: dict) -> tuple[list[str], list[list[str]]]:
     head = ["metric"] + arms + (["Δ tuned - base (paired test p)"] if delta else [])
     rows = []
     for m in metric_names(results["models"][arms[0]]["overall"]):
-        row = [label(m, results.get("output", "json"))] + [_pct(results["models"][k]["overall"].get(m)) + _ci(results["models"][k], m) for k in arms]
+        row = [label(m, results.get("output", "json"), results.get("labels"))]
+        row += [_pct(results["models"][k]["overall"].get(m)) + _ci(results["models"][k], m) for k in arms]
         if delta:
             d = delta["metrics"][m]
             row.append(f"{100 * d['delta']:+.1f} (p={d['p_value']:.2g}{'' if d['significant'] else ', within noise'})")
@@ -112,15 +107,15 @@ def category_table(results: dict, metric: str) -> str:
 
 
 def comparison_lines(results: dict) -> list[str]:
-    out, output = [], results.get("output", "json")
+    out, output, labels = [], results.get("output", "json"), results.get("labels")
     for c in results.get("comparisons", []):
-        sig = [label(m, output) for m, d in c["metrics"].items() if d["significant"]]
-        noise = [label(m, output) for m, d in c["metrics"].items() if not d["significant"]]
+        sig = [label(m, output, labels) for m, d in c["metrics"].items() if d["significant"]]
+        noise = [label(m, output, labels) for m, d in c["metrics"].items() if not d["significant"]]
         out.append(f"- **{c['b']} vs {c['a']}**: significant (paired test p < 0.05: McNemar, or permutation for "
                    f"F1-type scores and refusal-precision-type ratios) on {', '.join(sig) or 'nothing'}; "
                    f"within noise on {', '.join(noise) or 'nothing'}.")
         for m, fl in c["flips"].items():
-            out.append(f"  - {label(m, output)}: fixed {len(fl['fixed'])}, broken {len(fl['broken'])}"
+            out.append(f"  - {label(m, output, labels)}: fixed {len(fl['fixed'])}, broken {len(fl['broken'])}"
                        + (f" (broken: {', '.join(fl['broken'][:20])})" if fl["broken"] else ""))
     return out
 
@@ -203,7 +198,7 @@ def render_markdown(results: dict, rob: dict | None = None) -> str:
                   f"{tr['threads']} threads), final loss {tr['final_loss']}.", ""]
     first = _first_field(results)
     for metric in focus_metrics(results):
-        parts += [f"## By category: {label(metric, results.get('output', 'json'))}", "",
+        parts += [f"## By category: {label(metric, results.get('output', 'json'), results.get('labels'))}", "",
                   category_table(results, metric), ""]
     if results.get("comparisons"):
         parts += ["## Paired comparisons", ""] + comparison_lines(results) + [""]
@@ -294,7 +289,7 @@ def heatmap_png(results: dict, metric: str) -> str:
     for i, row in enumerate(grid):
         for j, v in enumerate(row):
             ax.text(j, i, f"{100 * v:.0f}", ha="center", va="center", fontsize=8)
-    ax.set_title(f"{label(metric, results.get('output', 'json'))} by category (%)")
+    ax.set_title(f"{label(metric, results.get('output', 'json'), results.get('labels'))} by category (%)")
     return _png(fig)
 
 

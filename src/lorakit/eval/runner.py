@@ -259,6 +259,7 @@ def evaluate(cfg: RunConfig) -> dict:
     from lorakit.eval.judge import judge_from_config
 
     task, eval_file, items, expected, device, precision, train_file = _setup(cfg)
+    task.check_decodings(cfg.eval.decoding, local=cfg.eval.backend == "local")
     scorer = make_scorer(task, items, expected, _train_examples(task, train_file))
     judge = judge_from_config(cfg)
     models, loaded_models = {}, {}
@@ -277,6 +278,7 @@ def evaluate(cfg: RunConfig) -> dict:
         "output": task.output,
         "backend": cfg.eval.backend if cfg.eval.backend == "local" else f"openai {cfg.eval.openai.base_url}",
         "focus": getattr(scorer, "focus", None),
+        "labels": getattr(scorer, "labels", None) or {},  # the task's names for its own metrics
         "models": {k: {kk: vv for kk, vv in v.items() if kk != "_verdicts"} for k, v in models.items()},
         "comparisons": compare_arms({k: v["_verdicts"] for k, v in models.items()}, [_item_id(ex) for ex in items],
                                     getattr(scorer, "focus", None)),

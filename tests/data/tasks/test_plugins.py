@@ -42,7 +42,7 @@ def test_a_task_from_outside_lorakit_runs_end_to_end_with_its_own_metric(on_path
         for metric in UnitScorer.focus:  # the task's own metric, recomputed from the raw answers
             want = sum(scorer.score(r["raw_output"], r["expected"])["scores"][metric] for r in rows) / len(rows)
             assert results["models"][arm]["overall"][metric] == pytest.approx(want)
-    assert "value_and_unit" in (run_dir / "report.md").read_text()
+    assert "| right value and unit |" in (run_dir / "report.md").read_text()  # the task's own label
     assert read_json(run_dir / "data" / "data_record.json")["generator"]  # the plug-in's source is fingerprinted
 
 

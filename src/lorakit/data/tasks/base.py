@@ -51,3 +51,18 @@ class Task:
         if mode == "file" or not (self.train_prompt or self.full_prompt):
             return ex.prompt_messages(ex.system)
         return ex.prompt_messages(self.full_prompt if which == "base" else (tuned_system or self.train_prompt))
+
+    def decodings(self, local: bool = True) -> list[str]:
+        """The decoding modes this task offers: free, constrained and its own (those need local weights)."""
+        return ["free", "constrained"] + (list(self.decoders or {}) if local else [])
+
+    def check_decodings(self, wanted: list[str], local: bool = True) -> None:
+        """A ConfigError naming every decoding mode in ``wanted`` this task does not offer (before anything runs)."""
+        from lorakit.errors import ConfigError
+
+        offered = self.decodings(local)
+        bad = [d for d in wanted if d not in offered]
+        if bad:
+            where = "" if local else " with eval.backend=openai (task decoders need local weights)"
+            raise ConfigError(f"eval.decoding: {', '.join(map(repr, bad))} not offered by task {self.name}{where}; "
+                              f"choose from {', '.join(offered)}")

@@ -46,6 +46,11 @@ def is_refusal(text: str) -> bool:
 class PolicyQAScorer:
     output = "text"
     focus = ["answer_f1", "refusal_recall", "refusal_precision", "over_refusal"]
+    labels = {"answer_em": "answerable: exact match", "answer_f1": "answerable: token F1",
+              "refusal_recall": "refusal recall (unanswerable refused)",
+              "refusal_precision": "refusal precision (refusals that were due)",
+              "over_refusal": "over-refusal (answerable refused)",
+              "hallucination": "hallucination (unanswerable answered)"}
 
     def score(self, raw: str, expected: str, category: str = "all") -> dict:
         pred = raw.strip()

@@ -38,6 +38,10 @@ class FinanceScorer:
     output = "text"
     rel_tol = 0.005
     focus = ["numeric_accuracy", "answer_from_steps", "format", "steps_consistent"]
+    labels = {"format": "format adherence (Answer: line)",
+              "numeric_accuracy": "numeric accuracy (final number, 0.5% tolerance)",
+              "steps_consistent": "steps consistent (every step recomputes)",
+              "answer_from_steps": "answer from the steps (recomputed by calculator)"}
 
     def score(self, raw: str, expected: str, category: str = "all") -> dict:
         truth = final_answer(expected)

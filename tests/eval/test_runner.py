@@ -94,7 +94,7 @@ def test_html_report_is_self_contained_and_renders_in_chromium(tiny_config, tmp_
 
 
 def test_robustness_suite_keeps_labels_and_reports_attack_success(tiny_config):
-    from lorakit.eval.robustness import ATTACKS
+    from lorakit.data.tasks.support_ticket.attacks import ATTACKS
     from lorakit.eval.runner import evaluate_robustness
 
     train(tiny_config)
@@ -118,7 +118,7 @@ def test_attacks_carry_no_label_information():
     import re
 
     from lorakit.data.tasks.support_ticket.phrases import PRODUCTS
-    from lorakit.eval.robustness import ATTACKS
+    from lorakit.data.tasks.support_ticket.attacks import ATTACKS
 
     for name, fn in ATTACKS.items():
         added = fn("X" * 50).replace("X" * 50, "").lower()

@@ -305,7 +305,7 @@ def evaluate_robustness(cfg: RunConfig) -> dict:
     task, eval_file, items, expected, device, precision, _ = _setup(cfg)
     if task.output != "json":
         raise EvalError(f"the robustness suite attacks structured (JSON) tasks; {task.name} answers in free text")
-    variants, v_expected = build_suite(items, expected, task.empty_answer)
+    variants, v_expected = build_suite(items, expected, task.robustness_attacks(), task.empty_answer)
     if not variants:
         raise EvalError(f"no eval item in {eval_file} is long enough for the robustness suite (40+ characters)")
     attacked_lines = {ex.line for ex in variants}

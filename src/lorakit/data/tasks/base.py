@@ -32,6 +32,9 @@ class Task:
     # a task that makes its own data (not rows from ``generate``): (RunConfig, run data folder) ->
     # (train file, eval file); policy QA builds them from PDFs. None: generated, or the user's files.
     build_data: Callable[[Any, Any], tuple[Any, Any]] | None = None
+    # robustness suite: attack name -> (message -> attacked message); None: the generic attacks
+    # (lorakit.data.tasks.attacks); a task adds the ones that name its fields or paste its format
+    attacks: dict[str, Callable[[str], str]] | None = None
 
     def render_output(self, obj: Any) -> str:
         """The assistant text for an expected output: compact JSON, keys in schema order (text: as is)."""
@@ -66,3 +69,8 @@ class Task:
             where = "" if local else " with eval.backend=openai (task decoders need local weights)"
             raise ConfigError(f"eval.decoding: {', '.join(map(repr, bad))} not offered by task {self.name}{where}; "
                               f"choose from {', '.join(offered)}")
+
+    def robustness_attacks(self) -> dict[str, Callable[[str], str]]:
+        from lorakit.data.tasks.attacks import GENERIC_ATTACKS
+
+        return self.attacks if self.attacks is not None else GENERIC_ATTACKS

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from lorakit.data.tasks.support_ticket.phrases import split_pool
+from lorakit.data.tasks.pools import split_pool
 
 CATEGORIES = ("clean", "email", "table", "missing_fields", "chatty")
 

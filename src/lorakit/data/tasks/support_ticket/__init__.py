@@ -6,6 +6,7 @@ import json
 from importlib import resources
 
 from lorakit.data.tasks.base import Task
+from lorakit.data.tasks.support_ticket.attacks import ATTACKS
 from lorakit.data.tasks.support_ticket.generator import generate_split
 from lorakit.data.tasks.support_ticket.policy import QUESTIONS
 
@@ -40,4 +41,5 @@ TASK = Task(
     # nothing supported -> other; no intent that needs an order id, no product named
     empty_answer={"intent": "other", "priority": "medium", "entities": {"order_id": None, "product": None},
                   "needs_clarification": False, "clarifying_question": None},
+    attacks=ATTACKS,
 )

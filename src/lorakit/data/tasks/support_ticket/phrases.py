@@ -8,6 +8,8 @@ eval split measures generalisation to unseen phrasings, not recall. ``{P}`` is t
 
 from __future__ import annotations
 
+from lorakit.data.tasks.pools import split_pool  # noqa: F401  (the generator uses ph.split_pool)
+
 # Refund and cancel messages are composed: a request x a reason x a pattern, so the same
 # intent shows up in hundreds of surface forms. ``{P}`` marks where the product goes.
 REQUESTS: dict[str, list[str]] = {
@@ -392,13 +394,6 @@ KEY_NEIGHBOURS = {
     "k": "jl", "l": "k", "m": "n", "n": "bm", "o": "ip", "p": "o", "q": "w", "r": "et", "s": "ad", "t": "ry",
     "u": "yi", "v": "cb", "w": "qe", "x": "zc", "y": "tu", "z": "x",
 }
-
-
-def split_pool(pool: list, split: str) -> list:
-    """Every fourth item goes to eval, the rest to train: disjoint, deterministic, both varied."""
-    if split == "eval":
-        return [x for i, x in enumerate(pool) if i % 4 == 3]
-    return [x for i, x in enumerate(pool) if i % 4 != 3]
 
 
 # A third round of phrasings, appended so the train/eval membership of the earlier entries is

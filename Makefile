@@ -56,7 +56,7 @@ test: setup chromium
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow and not integration"
 
 clean:
 	rm -rf runs .pytest_cache

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+pytestmark = pytest.mark.integration
+
 
 def test_openai_backend_matches_in_process_eval(trained_run, server, api_key, monkeypatch, tmp_path):
     from lorakit.eval.runner import evaluate

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+pytestmark = pytest.mark.integration
+
 
 def test_judge_scores_every_answer_and_caches_replies(trained_run, server, api_key, monkeypatch):
     from lorakit.config import JudgeConfig

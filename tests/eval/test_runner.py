@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from lorakit.eval.metrics import aggregate
 from lorakit.eval.report import report
 from lorakit.eval.runner import evaluate
@@ -50,6 +52,7 @@ def test_report_is_rebuilt_from_results_alone(tiny_config):
     assert report(tiny_config.output_dir).read_text() == text
 
 
+@pytest.mark.slow
 def test_run_reuses_an_adapter_trained_with_the_same_config(tiny_config):
     run(tiny_config)
     weights = tiny_config.output_dir / "adapter" / "adapter_model.safetensors"
@@ -65,6 +68,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+@pytest.mark.integration
 def test_html_report_is_self_contained_and_renders_in_chromium(tiny_config, tmp_path):
     import re
     import shutil
@@ -93,6 +97,7 @@ def test_html_report_is_self_contained_and_renders_in_chromium(tiny_config, tmp_
     assert 0.005 < dark < 0.5  # some ink, mostly paper
 
 
+@pytest.mark.slow
 def test_robustness_suite_keeps_labels_and_reports_attack_success(tiny_config):
     from lorakit.data.tasks.support_ticket.attacks import ATTACKS
     from lorakit.eval.runner import evaluate_robustness

@@ -43,6 +43,7 @@ def test_every_special_token_is_control_and_the_rest_normal(tiny_gguf, tiny_mode
     assert fields["tokenizer.ggml.add_bos_token"] is False and fields["tokenizer.ggml.add_space_prefix"] is False
 
 
+@pytest.mark.slow
 def test_real_export_carries_the_source_gguf_tokenizer_field_for_field(smollm2_gguf, smollm2_dir):
     from transformers import AutoTokenizer
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+pytestmark = pytest.mark.integration
+
 schemathesis = pytest.importorskip("schemathesis")
 
 

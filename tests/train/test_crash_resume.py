@@ -9,11 +9,14 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
 from lorakit.config import dump_config
 from lorakit.train.checkpoint import list_checkpoints
+
+pytestmark = pytest.mark.integration
 
 CLI = [sys.executable, "-c", "from lorakit.cli import main; main()"]
 

@@ -8,11 +8,14 @@ import socket
 import subprocess
 import sys
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
 from lorakit.config import dump_config
 from lorakit.train.trainer import train
+
+pytestmark = pytest.mark.integration
 
 
 def _free_port() -> int:

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+pytestmark = pytest.mark.integration
+
 CHUNKS = [{"id": "c0", "text": "Full-time employees receive 25 working days of paid annual leave per calendar year.",
            "headings": ["Handbook", "2. Annual leave"], "section": "2"},
           {"id": "c1", "text": "Laptops are replaced every 4 years and returned within 5 working days.",

@@ -31,3 +31,22 @@ def test_predict_names_a_bad_input_line(trained_run):
         list(predict(run_dir, ["fine", "{broken json"]))
     with pytest.raises(DataError, match="no trained adapter"):
         list(predict(run_dir / "nope", ["x"]))
+
+
+def test_an_old_run_with_a_renamed_config_key_is_a_clear_error(trained_run, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    run_dir, _ = trained_run
+    old = tmp_path / "old-run"
+    shutil.copytree(run_dir / "adapter", old / "adapter")
+    path = old / "adapter" / "run_record.json"
+    rec = json.loads(path.read_text())
+    rec["config"]["train"]["learning_rate"] = rec["config"]["train"].pop("lr")  # a key some other version used
+    path.write_text(json.dumps(rec))
+    proc = subprocess.run([sys.executable, "-m", "lorakit", "predict", str(old)], input="hello\n",
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "train.learning_rate" in proc.stderr and "lorakit train CONFIG" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from lorakit.errors import LorakitError
+from lorakit.rundir import RunDir
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Fine-tune a small LLM into a reliable specialist, and prove it with numbers.")
@@ -213,7 +214,7 @@ def eval_(config: ConfigArg = None, set_: SetOpt = None, decoding: DecodingOpt =
         cfg = _config(config, (set_ or []) + extra)
         if suite == "robustness":
             results = evaluate_robustness(cfg)
-            if (cfg.output_dir / "results.json").is_file():
+            if RunDir(cfg.output_dir).results_path.is_file():
                 report(cfg.output_dir)  # the report gains its robustness section
             typer.echo(robustness_table(results))
             return

@@ -8,7 +8,8 @@ from pathlib import Path
 from lorakit.config import RunConfig
 from lorakit.data.ensure import ensure_data
 from lorakit.data.tasks import get_task
-from lorakit.io import read_json
+from lorakit.errors import ConfigError
+from lorakit.rundir import RunDir
 
 logger = logging.getLogger(__name__)
 
@@ -17,17 +18,18 @@ def adapter_is_current(cfg: RunConfig, train_file: Path) -> bool:
     """True when the run folder already holds an adapter trained with this model, data and train config."""
     from lorakit.io import sha256_file
 
-    record_path = Path(cfg.output_dir) / "adapter" / "run_record.json"
-    if not record_path.is_file():
+    run = RunDir(cfg.output_dir)
+    if not run.is_trained:
         return False
-    rec = read_json(record_path)
-    now = cfg.model_dump(mode="json")
     try:  # re-validated, so an option added since (with its default) does not make the adapter stale
-        then = RunConfig.model_validate(rec["config"]).model_dump(mode="json")
-    except ValueError:
+        rec = run.run_record()
+        then = rec.run_config(run.run_record_path).model_dump(mode="json")
+    except ConfigError as e:
+        logger.info("retraining: the adapter's record is outdated (%s)", e)
         return False
+    now = cfg.model_dump(mode="json")
     same_cfg = all(then[k] == now[k] for k in ("model", "data", "train"))
-    return same_cfg and rec.get("train_sha256") == sha256_file(train_file)
+    return same_cfg and rec.train_sha256 == sha256_file(train_file)
 
 
 def run(cfg: RunConfig, *, resume: bool = False) -> Path:

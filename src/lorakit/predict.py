@@ -41,21 +41,20 @@ def _conversation(line: str, lineno: int, system: str | None) -> list[dict]:
 def predict(run_dir: str | Path, lines: Iterable[str], *, constrained: bool = False, batch_size: int = 16,
             max_new_tokens: int | None = None) -> Iterator[str]:
     """Answer every non-blank line of ``lines``; yields one output line per input line, in order."""
-    from lorakit.config import RunConfig
     from lorakit.data.tasks import get_task
     from lorakit.generation.generate import generate
     from lorakit.eval.metrics import parse_output
     from lorakit.eval.runner import load_for_eval
-    from lorakit.io import read_json
     from lorakit.runtime import pick_device, setup_threads
     from lorakit.runtime import resolve_precision
 
-    run_dir = Path(run_dir)
-    record_path = run_dir / "adapter" / "run_record.json"
-    if not record_path.is_file():
-        raise DataError("no trained adapter here; train the run first", path=str(record_path))
-    cfg = RunConfig.model_validate(read_json(record_path)["config"])
-    cfg.output_dir = run_dir
+    from lorakit.rundir import RunDir
+
+    run = RunDir(run_dir)
+    if not run.is_trained:
+        raise DataError("no trained adapter here; train the run first", path=str(run.run_record_path))
+    cfg = run.run_record().run_config(run.run_record_path)
+    cfg.output_dir = run.root
     setup_threads()
     device = pick_device(cfg.train.device)
     model, tok, system = load_for_eval(cfg, "tuned", device, resolve_precision(device, cfg.train.precision))

@@ -35,6 +35,13 @@ def test_base_and_tuned_are_scored_on_the_same_items(tiny_config):
         assert lo <= results["models"][which]["overall"]["exact_match"] <= hi
     saved = json.loads((out / "results.json").read_text())
     assert saved["models"]["base"]["overall"] == results["models"]["base"]["overall"]
+    # what produced the numbers travels with them: the eval-time config, the eval file's hash, the libraries
+    from lorakit.io import sha256_file
+    from lorakit.rundir import SCHEMA_VERSION
+
+    assert saved["schema_version"] == SCHEMA_VERSION and saved["config"]["eval"]["max_new_tokens"] == 12
+    assert saved["eval_sha256"] == sha256_file(out / "data" / "eval.jsonl")
+    assert saved["versions"]["torch"] and saved["versions"]["lorakit"]
 
 
 def test_file_prompt_mode_keeps_the_files_system_message(tiny_config):

@@ -11,6 +11,7 @@ from pathlib import Path
 from lorakit.config import RunConfig
 from lorakit.errors import ConfigError
 from lorakit.io import read_json
+from lorakit.rundir import RunDir
 
 logger = logging.getLogger(__name__)
 
@@ -20,11 +21,12 @@ def prepare_user_data(cfg: RunConfig) -> tuple[Path, Path]:
     from lorakit.data.prepare import prepare, settings, sources
 
     d = cfg.data
-    data_dir = Path(cfg.output_dir) / "data"
+    data_dir = RunDir(cfg.output_dir).data
     record_path = data_dir / "prepare_record.json"
     rec = read_json(record_path) if record_path.is_file() else {}
     wanted = settings(d.format, d.eval_fraction, d.seed, d.dedup, d.skip_bad, d.system_prompt, d.columns)
     if rec.get("sources") != sources(d.train_file, d.eval_file) or rec.get("settings") != wanted:
+        logger.info("preparing %s%s into %s", d.train_file, f" and {d.eval_file}" if d.eval_file else "", data_dir)
         prepare(d.train_file, data_dir, eval_file=d.eval_file, eval_fraction=d.eval_fraction, fmt=d.format,
                 skip_bad=d.skip_bad, system=d.system_prompt, columns=d.columns, seed=d.seed, dedupe=d.dedup)
     else:
@@ -39,12 +41,12 @@ def ensure_data(cfg: RunConfig) -> tuple[Path, Path]:
 
     task = get_task(cfg.data.task)
     if task.build_data is not None:  # the task makes its own data (policy QA: from PDFs)
-        return task.build_data(cfg, Path(cfg.output_dir) / "data")
+        return task.build_data(cfg, RunDir(cfg.output_dir).data)
     if cfg.data.train_file:
         return prepare_user_data(cfg)
     if cfg.data.eval_file:
         raise ConfigError("data.eval_file is set but data.train_file is not; give both, or neither to generate data")
-    data_dir = Path(cfg.output_dir) / "data"
+    data_dir = RunDir(cfg.output_dir).data
     wanted = {"task": cfg.data.task, "seed": cfg.data.seed, "n_train": cfg.data.n_train, "n_eval": cfg.data.n_eval,
               "generator": generator_fingerprint(cfg.data.task)}
     record_path = data_dir / "data_record.json"
@@ -54,6 +56,8 @@ def ensure_data(cfg: RunConfig) -> tuple[Path, Path]:
         have = {"task": rec["task"], "seed": rec["seed"], "n_train": rec["files"]["train"]["rows"],
                 "n_eval": rec["files"]["eval"]["rows"], "generator": rec.get("generator")}
     if have != wanted:
+        logger.info("generating %d train and %d eval rows of task %s (seed %d) into %s", cfg.data.n_train,
+                    cfg.data.n_eval, cfg.data.task, cfg.data.seed, data_dir)
         gen(cfg.data.task, data_dir, cfg.data.n_train, cfg.data.n_eval, cfg.data.seed)
     else:
         logger.info("reusing the generated data in %s (same task, seed, sizes and generator)", data_dir)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lorakit.clients.openai_compat import CachedJSON, RemoteModel, endpoint_model, parse_json
+from lorakit.rundir import RunDir
 
 SCHEMA = {"type": "object", "properties": {"score": {"type": "integer", "minimum": 0, "maximum": 10},
                                            "reason": {"type": "string", "maxLength": 300}},
@@ -48,4 +49,4 @@ class Judge:
 def judge_from_config(cfg) -> Judge | None:
     if cfg.eval.judge is None:
         return None
-    return Judge(endpoint_model(cfg.eval.judge), Path(cfg.output_dir) / "judge_cache.jsonl")
+    return Judge(endpoint_model(cfg.eval.judge), RunDir(cfg.output_dir).judge_cache)

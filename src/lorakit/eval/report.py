@@ -14,6 +14,7 @@ from pathlib import Path
 
 from lorakit.errors import EvalError
 from lorakit.io import atomic_write_text, read_json
+from lorakit.rundir import RunDir
 
 LABELS = {"valid_json": "valid JSON", "schema_valid": "schema compliance", "key_order": "key order",
           "exact_match": "exact match (all fields)", "token_f1": "token F1", "rouge_l": "ROUGE-L F",
@@ -252,8 +253,8 @@ def robustness_table(rob: dict) -> str:
     return _md_table(*robustness_rows(rob))
 
 
-def _robustness(run_dir: Path) -> dict | None:
-    path = run_dir / "robustness.json"
+def _robustness(run: RunDir) -> dict | None:
+    path = run.robustness_path
     return read_json(path) if path.is_file() else None
 
 
@@ -395,11 +396,10 @@ def render_html(results: dict, rob: dict | None = None) -> str:
 
 def report(run_dir: str | Path) -> Path:
     """Write ``report.md`` and ``report.html`` from ``run_dir/results.json``; returns the Markdown path."""
-    run_dir = Path(run_dir)
-    if not (run_dir / "results.json").is_file():
-        raise EvalError(f"{run_dir}/results.json not found; run `lorakit eval` on this run first")
-    results, rob = read_json(run_dir / "results.json"), _robustness(run_dir)
-    out = run_dir / "report.md"
-    atomic_write_text(out, render_markdown(results, rob))
-    atomic_write_text(run_dir / "report.html", render_html(results, rob))
-    return out
+    run = RunDir(run_dir)
+    if not run.results_path.is_file():
+        raise EvalError(f"{run.results_path} not found; run `lorakit eval` on this run first")
+    results, rob = run.results().model_dump(exclude_unset=True), _robustness(run)
+    atomic_write_text(run.report_md, render_markdown(results, rob))
+    atomic_write_text(run.report_html, render_html(results, rob))
+    return run.report_md

@@ -12,7 +12,8 @@ from lorakit.data.chat import ChatExample, load_chat_jsonl
 from lorakit.errors import ConfigError, EvalError
 from lorakit.eval.metrics import Scorer, aggregate, aggregate_by, flips, per_item
 from lorakit.eval.stats import bootstrap_cis, next_token_kl, paired_test
-from lorakit.io import iter_jsonl, read_json, write_json, write_jsonl
+from lorakit.io import iter_jsonl, sha256_file, write_json, write_jsonl
+from lorakit.rundir import RunDir, library_versions
 
 
 def load_for_eval(cfg: RunConfig, which: str, device: str, precision: str):
@@ -25,19 +26,20 @@ def load_for_eval(cfg: RunConfig, which: str, device: str, precision: str):
 
     from lorakit.models import load_model
 
-    adapter = Path(cfg.output_dir) / "adapter"
+    run = RunDir(cfg.output_dir)
+    adapter = run.adapter
     if cfg.eval.backend == "openai":
         from lorakit.clients.openai_compat import remote_model
 
-        record_path = adapter / "run_record.json"
-        system = read_json(record_path).get("system_prompt") if which == "tuned" and record_path.is_file() else None
+        system = run.run_record().system_prompt if which == "tuned" and run.is_trained else None
         return remote_model(cfg, which), None, system
-    record = {}
+    base_model, system = cfg.model.name, None
     if which == "tuned":
-        if not (adapter / "adapter_config.json").is_file():
+        if not (adapter / "adapter_config.json").is_file() or not run.is_trained:
             raise EvalError(f"no trained adapter at {adapter}; run `lorakit train` first or evaluate --models base")
-        record = read_json(adapter / "run_record.json")
-    model, tok, _ = load_model(record.get("base_model", cfg.model.name))
+        record = run.run_record()
+        base_model, system = record.base_model, record.system_prompt
+    model, tok, _ = load_model(base_model)
     if which == "tuned":
         from peft import PeftModel
 
@@ -47,7 +49,7 @@ def load_for_eval(cfg: RunConfig, which: str, device: str, precision: str):
     if precision in ("bf16", "fp16"):  # generation runs in the training precision, without autocast
         model.to(torch.bfloat16 if precision == "bf16" else torch.float16)
     model.to(device).eval()
-    return model, tok, record.get("system_prompt")
+    return model, tok, system
 
 
 def _expected(ex: ChatExample, path: Path, task):
@@ -88,7 +90,7 @@ def _grammars(task, scorer, items: list[ChatExample], expected: list) -> str | l
 
 
 def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expected: list, task,
-                   decoding: str, loaded: tuple, out_root: str = "eval", scorer=None, judge=None) -> dict:
+                   decoding: str, loaded: tuple, suite: str | None = None, scorer=None, judge=None) -> dict:
     """One arm: ``loaded`` (from :func:`load_for_eval`) answers every item with ``decoding``; scored and saved."""
     from rich.progress import Progress
 
@@ -129,8 +131,7 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
         for v, g in zip(verdicts, grades):
             v["judge"] = g
             v["scores"]["judge_score"] = g["score"] / 10 if g else None
-    out_dir = Path(cfg.output_dir) / out_root / name
-    write_jsonl(out_dir / "predictions.jsonl", (
+    write_jsonl(RunDir(cfg.output_dir).predictions(name, suite), (
         {**ex.extra, "id": _item_id(ex), "category": ex.category, "input": ex.user, "expected": exp, "raw_output": r,
          **v, **({"force_closed": i in forced} if grammar is not None else {})}
         for i, (ex, exp, r, v) in enumerate(zip(items, expected, raw, verdicts))
@@ -274,6 +275,7 @@ def evaluate(cfg: RunConfig) -> dict:
     results = {
         "task": task.name,
         "eval_file": str(eval_file),
+        "eval_sha256": sha256_file(eval_file),
         "n_items": len(items),
         "output": task.output,
         "backend": cfg.eval.backend if cfg.eval.backend == "local" else f"openai {cfg.eval.openai.base_url}",
@@ -286,15 +288,17 @@ def evaluate(cfg: RunConfig) -> dict:
     if {"base", "tuned"} <= set(loaded_models) and cfg.eval.kl_items and cfg.eval.backend == "local":
         results["divergence"] = _divergence(loaded_models, items[:cfg.eval.kl_items], task, device)
     del loaded_models
-    record_path = Path(cfg.output_dir) / "adapter" / "run_record.json"
-    if record_path.is_file():
-        rec = read_json(record_path)
+    run = RunDir(cfg.output_dir)
+    if run.is_trained:
+        rec = run.run_record().model_dump()
         results["training"] = {k: rec.get(k) for k in ("examples", "steps", "tokens", "seconds", "tokens_per_second",
                                                        "final_loss", "device", "precision", "threads")}
-        log_path = Path(cfg.output_dir) / "train_log.jsonl"
-        if log_path.is_file():
-            results["training"]["loss_curve"] = [[r["step"], r["loss"]] for _, r in iter_jsonl(log_path)]
-    write_json(Path(cfg.output_dir) / "results.json", results)
+        if run.train_log.is_file():
+            results["training"]["loss_curve"] = [[r["step"], r["loss"]] for _, r in iter_jsonl(run.train_log)]
+    # what produced these numbers: the eval-time config (--set overrides included) and the library versions
+    results["config"] = cfg.model_dump(mode="json")
+    results["versions"] = library_versions()
+    run.write_results(results)
     return results
 
 
@@ -317,7 +321,7 @@ def evaluate_robustness(cfg: RunConfig) -> dict:
     for which in cfg.eval.models:
         loaded = load_for_eval(cfg, which, device, precision)
         for decoding in cfg.eval.decoding:
-            res = evaluate_model(cfg, which, all_items, all_expected, task, decoding, loaded, "eval/robustness")
+            res = evaluate_model(cfg, which, all_items, all_expected, task, decoding, loaded, "robustness")
             verdicts = res.pop("_verdicts")
             clean_v = {ex.line: v for (ex, _), v in zip(clean, verdicts)}
             attacked = [(ex.line, ex.category, v) for ex, v in zip(variants, verdicts[len(clean):])]
@@ -328,7 +332,8 @@ def evaluate_robustness(cfg: RunConfig) -> dict:
             res.pop("failures", None)
             arms[arm_name(which, decoding)] = res
         del loaded
-    results = {"task": task.name, "suite": "robustness", "eval_file": str(eval_file), "n_clean": len(clean),
+    results = {"task": task.name, "suite": "robustness", "eval_file": str(eval_file),
+               "eval_sha256": sha256_file(eval_file), "n_clean": len(clean),
                "n_variants": len(variants), "models": arms}
-    write_json(Path(cfg.output_dir) / "robustness.json", results)
+    write_json(RunDir(cfg.output_dir).robustness_path, results)
     return results

@@ -20,6 +20,7 @@ from pathlib import Path
 from lorakit.errors import EvalError, ExportError
 from lorakit.export.card import write_card
 from lorakit.io import atomic_dir, read_json, write_json
+from lorakit.rundir import RunDir
 
 FORMATS = ("peft", "merged", "gguf", "ollama")
 GGUF_NAME = "model.gguf"
@@ -28,11 +29,12 @@ GGUF_NAME = "model.gguf"
 def _record(run_dir: Path) -> dict:
     from lorakit.models.adapter import check_adapter
 
-    path = run_dir / "adapter" / "run_record.json"
-    if not path.is_file():
-        raise ExportError(f"no trained adapter in {run_dir} (looked for {path}); run `lorakit train` first")
-    check_adapter(run_dir / "adapter")
-    return read_json(path)
+    run = RunDir(run_dir)
+    if not run.is_trained:
+        raise ExportError(f"no trained adapter in {run_dir} (looked for {run.run_record_path}); "
+                          "run `lorakit train` first")
+    check_adapter(run.adapter)
+    return run.run_record().model_dump(mode="json")
 
 
 def _merged_model(run_dir: Path, rec: dict):
@@ -42,7 +44,7 @@ def _merged_model(run_dir: Path, rec: dict):
     from lorakit.models import load_model
 
     model, tok, base_dir = load_model(rec["base_model"])
-    model = PeftModel.from_pretrained(model, str(run_dir / "adapter")).merge_and_unload()
+    model = PeftModel.from_pretrained(model, str(RunDir(run_dir).adapter)).merge_and_unload()
     return model.eval(), tok, base_dir
 
 
@@ -61,7 +63,7 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, *, quan
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; one of: {', '.join(FORMATS)}")
     rec = _record(run_dir)
-    out = Path(out) if out else run_dir / "export" / fmt
+    out = Path(out) if out else RunDir(run_dir).export_dir(fmt)
     from lorakit.models.loader import load_tokenizer, public_base
 
     base = public_base(rec["base_model"])
@@ -72,7 +74,7 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, *, quan
                     "system_prompt": rec.get("system_prompt"), "path": str(out)}
     with atomic_dir(out) as tmp:  # a failed export leaves no half-written folder
         if fmt == "peft":
-            for f in (run_dir / "adapter").iterdir():
+            for f in RunDir(run_dir).adapter.iterdir():
                 if f.is_file():
                     shutil.copy2(f, tmp / f.name)
             _point_at_public_base(tmp / "adapter_config.json", base.name_or_path)
@@ -88,7 +90,7 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, *, quan
 
             record["check"] = check_parity(run_dir, rec, fmt, tmp, check_items,
                                            training_base=record["training_base"], quant=quant)
-        write_card(tmp, record, rec, run_dir, load_tokenizer(str(run_dir / "adapter")).chat_template)
+        write_card(tmp, record, rec, run_dir, load_tokenizer(str(RunDir(run_dir).adapter)).chat_template)
         write_json(tmp / "export_record.json", record)
     if check and not record["check"]["passed"]:
         raise ExportError(f"parity check failed: {record['check']['summary']} (details in {out}/export_record.json)")
@@ -122,16 +124,17 @@ def _write_gguf(model, tok, out: Path, quant: str, rec: dict, fmt: str, final: P
 
 def eval_sample(run_dir: Path, n: int):
     """The first ``n`` eval items of the run, with the tuned model's prompts."""
-    from lorakit.config import RunConfig
     from lorakit.data.chat import load_chat_jsonl
     from lorakit.data.tasks import get_task
 
-    rec = _record(run_dir)
-    cfg = RunConfig.model_validate(rec["config"])
+    _record(run_dir)  # checks the adapter
+    run = RunDir(run_dir)
+    rec = run.run_record()
+    cfg = rec.run_config(run.run_record_path)
     cfg.output_dir = run_dir  # the folder may have moved since training
-    eval_file = run_dir / "data" / "eval.jsonl"
+    eval_file = run.data / "eval.jsonl"
     if not eval_file.is_file():
         raise EvalError(f"{eval_file} not found; the parity check re-answers the run's eval items")
     items = load_chat_jsonl(eval_file, limit=n)
     task = get_task(cfg.data.task)
-    return cfg, [task.prompt(ex, "tuned", cfg.eval.prompt, rec.get("system_prompt")) for ex in items]
+    return cfg, [task.prompt(ex, "tuned", cfg.eval.prompt, rec.system_prompt) for ex in items]

@@ -7,7 +7,6 @@ run's ``results.json``, the parity check, and the commands that load it in each 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import yaml
@@ -58,10 +57,12 @@ def _load_commands(record: dict, name: str) -> list[str]:
 def _results_table(run_dir: Path) -> list[str]:
     from lorakit.eval.report import headline_table
 
-    path = run_dir / "results.json"
-    if not path.is_file():
+    from lorakit.rundir import RunDir
+
+    run = RunDir(run_dir)
+    if not run.results_path.is_file():
         return ["Not evaluated yet: `lorakit eval RUN_DIR` writes results.json, then export again."]
-    results = json.loads(path.read_text(encoding="utf-8"))
+    results = run.results().model_dump(exclude_unset=True)
     return [f"{results['n_items']} items of `{Path(results['eval_file']).name}`, scored by lorakit "
             f"(in brackets: 95% bootstrap interval):", "", headline_table(results)]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lorakit.errors import ModelLoadError
 from lorakit.io import sha256_file
+from lorakit.rundir import RUN_RECORD
 
 WEIGHTS = "adapter_model.safetensors"
 
@@ -47,7 +48,7 @@ def check_adapter(adapter_dir: str | Path) -> Path:
     if not weights.is_file():
         raise ModelLoadError(f"{weights} is missing; copy the whole adapter folder again, or retrain with `lorakit train`")
     problem = safetensors_problem(weights)
-    record = adapter_dir / "run_record.json"
+    record = adapter_dir / RUN_RECORD
     if problem is None and record.is_file():
         want = json.loads(record.read_text(encoding="utf-8")).get("adapter_sha256")
         if want and sha256_file(weights) != want:

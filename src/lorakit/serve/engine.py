@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lorakit.errors import ServeError
+from lorakit.rundir import RunDir
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 BASE = "base"
@@ -138,7 +139,7 @@ class Engine:
 
     @staticmethod
     def _adapter_path(p: Path) -> Path | None:
-        for cand in (p, p / "adapter", p / "export" / "peft"):
+        for cand in (p, RunDir(p).adapter, RunDir(p).export_dir("peft")):  # an adapter, a run, a run's export
             if (cand / "adapter_config.json").is_file():
                 return cand
         return None

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from lorakit.errors import ServeError
-from lorakit.io import read_json
+from lorakit.rundir import RunDir
 
 
 def adapters_from_runs(runs: list[str]) -> tuple[str | None, dict[str, Path]]:
@@ -16,11 +16,12 @@ def adapters_from_runs(runs: list[str]) -> tuple[str | None, dict[str, Path]]:
         name, _, path = spec.rpartition("=")
         path = Path(path)
         name = name or path.name
-        record = path / "adapter" / "run_record.json"
-        if not record.is_file():
-            raise ServeError(f"{path} is not a trained run folder (no {record}); train it or pass --adapters DIR")
-        bases.add(read_json(record)["base_model"])
-        out[name] = path / "adapter"
+        run = RunDir(path)
+        if not run.is_trained:
+            raise ServeError(f"{path} is not a trained run folder (no {run.run_record_path}); train it or pass "
+                             "--adapters DIR")
+        bases.add(run.run_record().base_model)
+        out[name] = run.adapter
     if len(bases) > 1:
         raise ServeError(f"the runs were trained on different base models ({sorted(bases)}); serve one base per server")
     return (bases.pop() if bases else None), out

@@ -22,7 +22,8 @@ from typing import Any
 from lorakit.config import RunConfig, dump_config
 from lorakit.data.chat import load_chat_jsonl
 from lorakit.errors import TrainError
-from lorakit.io import atomic_dir, atomic_write_text, sha256_file, write_json
+from lorakit.io import atomic_dir, atomic_write_text, sha256_file
+from lorakit.rundir import RunDir, library_versions, write_run_record
 from lorakit.train.checkpoint import describe, list_checkpoints, load_checkpoint, newest_intact, save_checkpoint
 from lorakit.train.data import IGNORE, batch_order, collate, tokenize_all
 
@@ -118,24 +119,12 @@ def _peak_rss_mb() -> float | None:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux reports KiB
 
 
-def _library_versions() -> dict:
-    import importlib.metadata as md
-
-    out = {}
-    for name in ("torch", "transformers", "peft", "lorakit"):
-        try:
-            out[name] = md.version(name)
-        except md.PackageNotFoundError:
-            out[name] = None
-    return out
-
-
 def _save_adapter(model, tok, out: Path, record: dict) -> None:
     with atomic_dir(out) as tmp:
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
         # lets eval, export and serve tell a damaged copy from the adapter that was trained
-        write_json(tmp / "run_record.json", {**record, "adapter_sha256": sha256_file(tmp / "adapter_model.safetensors")})
+        write_run_record(tmp, {**record, "adapter_sha256": sha256_file(tmp / "adapter_model.safetensors")})
 
 
 class _Progress:
@@ -183,9 +172,9 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
 
     dist = Dist.setup()
     threads = setup_threads(share=dist.local_world)
-    run_dir = Path(cfg.output_dir)
+    run = RunDir(cfg.output_dir)
     train_file, _ = ensure_data(cfg)
-    ckpt_dir = run_dir / "checkpoints"
+    ckpt_dir = run.checkpoints
     resume_from, skipped_ckpts = newest_intact(ckpt_dir) if resume else (None, [])
     if resume and resume_from is None:
         found = f"; found only damaged ones ({describe(skipped_ckpts)})" if skipped_ckpts else ""
@@ -224,8 +213,8 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
         state = load_checkpoint(resume_from, model, optimizer, scheduler)
         step, log, seconds, tokens_seen = state["step"], state["log"], state["seconds"], state["tokens"]
     if dist.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(run_dir / "config.yaml", dump_config(cfg))
+        run.root.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run.config, dump_config(cfg))
 
     orders: dict[int, list[list[int]]] = {}
 
@@ -264,7 +253,7 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
             if (step % cfg.train.log_every == 0 or step == total) and dist.is_main:
                 log.append({"step": step, "loss": round(loss, 5), "lr": scheduler.get_last_lr()[0],
                             "tokens": tokens_seen, "seconds": round(seconds, 2)})
-                atomic_write_text(run_dir / "train_log.jsonl", "".join(json.dumps(r) + "\n" for r in log))
+                atomic_write_text(run.train_log, "".join(json.dumps(r) + "\n" for r in log))
             progress.update(step, f"loss {loss:.3f}  {tokens_seen / max(seconds, 1e-9):.0f} tok/s")
             if step % cfg.train.checkpoint_every == 0 or step == total:
                 if dist.is_main:
@@ -295,12 +284,12 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
         "peak_rss_mb": _peak_rss_mb(),
         "threads": threads,
         "processes": dist.world,
-        "versions": _library_versions(),
+        "versions": library_versions(),
         "resumed_from": str(resume_from) if resume_from else None,
         "skipped_checkpoints": skipped_ckpts,
         "config": cfg.model_dump(mode="json"),
     }
-    out = run_dir / "adapter"
+    out = run.adapter
     if dist.is_main:
         _save_adapter(model, tok, out, record)
     dist.barrier()

@@ -52,3 +52,43 @@ def test_data_prepare_cli_reports_drops(tmp_path):
     assert result.exit_code == 0, result.output
     assert "format: prompt_completion" in result.output and "dropped (exact duplicate): 1" in result.output
     assert "bad rows skipped: 1" in result.output
+
+
+def test_serve_config_layers_file_then_set_then_flags(tmp_path):
+    from lorakit.cli import serve_config
+
+    p = tmp_path / "serve.yaml"
+    p.write_text("port: 9000\nmax_batch: 4\nhost: 0.0.0.0\nruns: [a=runs/a]\n")
+    cfg = serve_config(p, ["max_batch=8"], ["b=runs/b"], {"port": 9100, "precision": None, "adapters": tmp_path})
+    assert (cfg.port, cfg.max_batch, cfg.host, cfg.runs, cfg.adapters) == (9100, 8, "0.0.0.0", ["b=runs/b"], tmp_path)
+    assert cfg.precision == "auto" and cfg.max_tokens == 1024  # the ServeConfig defaults
+
+
+def test_serve_with_bad_settings_lists_every_problem_before_loading_anything(tmp_path):
+    p = tmp_path / "serve.yaml"
+    p.write_text("prot: 9000\nmax_batch: 0\n")
+    res = CliRunner().invoke(app, ["serve", "--config", str(p), "--precision", "fp64"])
+    assert res.exit_code == 2
+    assert "prot: unknown key" in res.output and "max_batch" in res.output and "precision" in res.output
+
+
+def test_data_verbs_take_their_defaults_from_the_config():
+    from lorakit.config import PolicyConfig
+
+    out = CliRunner().invoke(app, ["data", "pdf", "--help"], terminal_width=200).output
+    # `lorakit data pdf` chunks as `lorakit run` does (it once said 256 where data.policy.chunk_tokens said 160)
+    assert f"[default: {PolicyConfig.model_fields['chunk_tokens'].default}]" in out
+
+
+def test_verbose_and_quiet_set_the_library_log_level(tmp_path):
+    import logging
+
+    logger = logging.getLogger("lorakit")
+    try:
+        for flag, level in (("-q", logging.WARNING), ("-v", logging.DEBUG)):
+            res = CliRunner().invoke(app, [flag, "gen", "--out", str(tmp_path), "--n-train", "2", "--n-eval", "1"])
+            assert res.exit_code == 0 and logger.level == level
+        res = CliRunner().invoke(app, ["-q", "-v", "gen", "--out", str(tmp_path)])
+        assert res.exit_code == 2 and "exclude each other" in res.output
+    finally:
+        logger.setLevel(logging.NOTSET)

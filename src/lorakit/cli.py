@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from lorakit.config import DataConfig, GateJudgeConfig, PolicyConfig, ServeConfig, TeacherConfig
 from lorakit.errors import LorakitError
 from lorakit.rundir import RunDir
 
@@ -31,11 +32,11 @@ def _fail(e: LorakitError) -> None:
 
 @app.command()
 def gen(
-    task: Annotated[str, typer.Argument(help="task name, e.g. support_ticket")] = "support_ticket",
+    task: Annotated[str, typer.Argument(help="task name, e.g. support_ticket")] = DataConfig.model_fields["task"].default,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("data/support_ticket"),
-    n_train: Annotated[int, typer.Option(help="training rows")] = 6000,
-    n_eval: Annotated[int, typer.Option(help="eval rows")] = 800,
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    n_train: Annotated[int, typer.Option(help="training rows")] = DataConfig.model_fields["n_train"].default,
+    n_eval: Annotated[int, typer.Option(help="eval rows")] = DataConfig.model_fields["n_eval"].default,
+    seed: Annotated[int, typer.Option(help="random seed")] = DataConfig.model_fields["seed"].default,
 ) -> None:
     """Generate a task's synthetic train and eval splits as chat JSONL."""
     from lorakit.data.gen import gen as run_gen
@@ -58,13 +59,14 @@ def data_prepare(
                                                     "(JSONL or a JSON list) or CSV")],
     out: Annotated[Path, typer.Option(help="output folder")] = Path("data/prepared"),
     eval_file: Annotated[Optional[Path], typer.Option("--eval", help="held-out file; else split off")] = None,
-    eval_fraction: Annotated[float, typer.Option(help="share split off for eval")] = 0.1,
+    eval_fraction: Annotated[float, typer.Option(help="share split off for eval")] = DataConfig.model_fields[
+        "eval_fraction"].default,
     fmt: Annotated[str, typer.Option("--format", help="auto, chat, alpaca, instruction, prompt_completion, csv")] = "auto",
     column: Annotated[Optional[list[str]], typer.Option(help="CSV column map, e.g. --column prompt=question")] = None,
     system: Annotated[Optional[str], typer.Option(help="system prompt for rows that have none")] = None,
     skip_bad: Annotated[bool, typer.Option(help="drop and count malformed rows instead of stopping")] = False,
     no_dedup: Annotated[bool, typer.Option(help="keep duplicates and eval-leaking train rows")] = False,
-    seed: Annotated[int, typer.Option(help="split seed")] = 0,
+    seed: Annotated[int, typer.Option(help="split seed")] = DataConfig.model_fields["seed"].default,
 ) -> None:
     """Convert your data to chat JSONL, drop duplicates and eval leaks, split train/eval; report every drop."""
     from lorakit.data.prepare import prepare
@@ -90,9 +92,12 @@ def data_pdf(
     pdf: Annotated[Path, typer.Argument(help="a policy PDF")],
     out: Annotated[Path, typer.Option(help="output folder (blocks.jsonl, chunks.jsonl)")] = Path("data/policy"),
     model: Annotated[str, typer.Option(help="model whose tokenizer counts chunk tokens")] = "smollm2-135m",
-    max_tokens: Annotated[int, typer.Option(help="chunk size in tokens")] = 256,
+    # the defaults are data.policy's, so `lorakit data pdf` makes the chunks `lorakit run` would make
+    max_tokens: Annotated[int, typer.Option(help="chunk size in tokens")] = PolicyConfig.model_fields[
+        "chunk_tokens"].default,
     backend: Annotated[str, typer.Option(help="auto, pdfplumber, pypdfium2, or docling (full Docling with its "
-                                                "models, where installed)")] = "auto",
+                                                "models, where installed)")] = PolicyConfig.model_fields[
+        "pdf_backend"].default,
 ) -> None:
     """Parse a PDF (headings, lists, tables; running headers/footers dropped) into heading-aware chunks."""
     from lorakit.data.pdf.parse import pdf_to_chunks
@@ -116,7 +121,8 @@ def data_qa(
         help="also ask a teacher at this OpenAI-compatible endpoint (up to /v1)")] = None,
     teacher_model: Annotated[str, typer.Option(help="the teacher's model name at that endpoint")] = "teacher",
     teacher_key_env: Annotated[str, typer.Option(help="environment variable holding its API key")] = "OPENAI_API_KEY",
-    per_chunk: Annotated[int, typer.Option(min=1, max=30, help="questions asked of the teacher per chunk")] = 6,
+    per_chunk: Annotated[int, typer.Option(min=1, max=30, help="questions asked of the teacher per chunk")] = \
+        TeacherConfig.model_fields["questions_per_chunk"].default,
 ) -> None:
     """Synthesize answerable and unanswerable questions from policy chunks (offline; plus a teacher LLM if given)."""
     from lorakit.data.pdf.qa import synthesize
@@ -146,14 +152,17 @@ def data_gate(
     qa: Annotated[Path, typer.Argument(help="Q/A rows (from `lorakit data qa` or a teacher)")],
     out: Annotated[Path, typer.Option(help="output folder: kept.jsonl, dropped.jsonl, gate_summary.json")]
     = Path("data/policy/gated"),
-    eval_share: Annotated[float, typer.Option(help="share of top-level sections held out for eval")] = 0.3,
+    eval_share: Annotated[float, typer.Option(help="share of top-level sections held out for eval")] = \
+        PolicyConfig.model_fields["eval_share"].default,
     seed: Annotated[int, typer.Option()] = 0,
     judge_url: Annotated[Optional[str], typer.Option(
         help="LLM judge at this OpenAI-compatible endpoint (up to /v1): scores accuracy and style 0-10")] = None,
     judge_model: Annotated[str, typer.Option(help="the judge's model name at that endpoint")] = "judge",
     judge_key_env: Annotated[str, typer.Option(help="environment variable holding its API key")] = "OPENAI_API_KEY",
-    min_accuracy: Annotated[int, typer.Option(min=0, max=10, help="drop rows the judge scores below this for accuracy")] = 7,
-    min_style: Annotated[int, typer.Option(min=0, max=10, help="drop rows the judge scores below this for style")] = 5,
+    min_accuracy: Annotated[int, typer.Option(min=0, max=10, help="drop rows the judge scores below this for accuracy")] \
+        = GateJudgeConfig.model_fields["min_accuracy"].default,
+    min_style: Annotated[int, typer.Option(min=0, max=10, help="drop rows the judge scores below this for style")] = \
+        GateJudgeConfig.model_fields["min_style"].default,
 ) -> None:
     """Quality-gate Q/A rows: heuristics, dedup, optional LLM judge, section split, decontamination."""
     from lorakit.data.gate import gate
@@ -291,50 +300,92 @@ def predict(
         _fail(LorakitError(str(e)))
 
 
+def _default(model, field: str) -> str:
+    """`` (default: X)`` for a flag's help, read from the config model, so the CLI never re-declares a default."""
+    return f" (default: {model.model_fields[field].default})"
+
+
 @app.command()
 def serve(
     runs: Annotated[Optional[list[str]], typer.Argument(help="run folders to serve, as NAME=RUN_DIR or RUN_DIR")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML ServeConfig (flags override it)")]
+    = None,
+    set_: SetOpt = None,
     adapters: Annotated[Optional[Path], typer.Option(help="a folder of adapters (or run folders), loaded by name "
                                                           "on first request")] = None,
     base_model: Annotated[Optional[str], typer.Option(help="base model (default: the runs' base)")] = None,
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
-    max_batch: Annotated[int, typer.Option(help="requests answered by one generate call (1: no batching)")] = 16,
-    batch_wait_ms: Annotated[float, typer.Option(help="how long the first request waits for company")] = 10.0,
-    max_tokens: Annotated[int, typer.Option(help="largest max_tokens a request may ask for")] = 1024,
-    max_body_bytes: Annotated[int, typer.Option(help="largest request body")] = 1_000_000,
-    max_messages: Annotated[int, typer.Option(help="most messages per request")] = 64,
-    api_key_env: Annotated[str, typer.Option(help="environment variable holding the API key (unset: no key)")]
-    = "LORAKIT_API_KEY",
-    precision: Annotated[str, typer.Option(help="auto, bf16 or fp32")] = "auto",
+    host: Annotated[Optional[str], typer.Option(help="address" + _default(ServeConfig, "host"))] = None,
+    port: Annotated[Optional[int], typer.Option(help="port" + _default(ServeConfig, "port"))] = None,
+    max_batch: Annotated[Optional[int], typer.Option(
+        help="requests answered by one generate call, 1: no batching" + _default(ServeConfig, "max_batch"))] = None,
+    batch_wait_ms: Annotated[Optional[float], typer.Option(
+        help="how long the first request waits for company" + _default(ServeConfig, "batch_wait_ms"))] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(
+        help="largest max_tokens a request may ask for" + _default(ServeConfig, "max_tokens"))] = None,
+    max_body_bytes: Annotated[Optional[int], typer.Option(
+        help="largest request body" + _default(ServeConfig, "max_body_bytes"))] = None,
+    max_messages: Annotated[Optional[int], typer.Option(
+        help="most messages per request" + _default(ServeConfig, "max_messages"))] = None,
+    api_key_env: Annotated[Optional[str], typer.Option(
+        help="environment variable holding the API key, unset: no key" + _default(ServeConfig, "api_key_env"))] = None,
+    precision: Annotated[Optional[str], typer.Option(
+        help="auto, bf16 or fp32" + _default(ServeConfig, "precision"))] = None,
 ) -> None:
     """Serve base + adapters over an OpenAI-compatible API (chat completions, streaming, JSON schema)."""
     from lorakit.serve.app import Limits
     from lorakit.serve.server import serve as run_serve
 
+    flags = {"adapters": adapters, "base_model": base_model, "host": host, "port": port, "max_batch": max_batch,
+             "batch_wait_ms": batch_wait_ms, "max_tokens": max_tokens, "max_body_bytes": max_body_bytes,
+             "max_messages": max_messages, "api_key_env": api_key_env, "precision": precision}
     try:
-        run_serve(runs or [], host=host, port=port, base_model=base_model, adapter_dir=adapters, max_batch=max_batch,
-                  batch_wait_ms=batch_wait_ms, precision=precision, api_key_env=api_key_env,
-                  limits=Limits(max_body_bytes=max_body_bytes, max_messages=max_messages, max_tokens=max_tokens))
+        cfg = serve_config(config, set_, runs, flags)
+        run_serve(cfg.runs, host=cfg.host, port=cfg.port, base_model=cfg.base_model, adapter_dir=cfg.adapters,
+                  max_batch=cfg.max_batch, batch_wait_ms=cfg.batch_wait_ms, precision=cfg.precision,
+                  api_key_env=cfg.api_key_env, limits=Limits(max_body_bytes=cfg.max_body_bytes,
+                                                             max_messages=cfg.max_messages, max_tokens=cfg.max_tokens))
     except LorakitError as e:
         _fail(e)
 
 
-def _console_logging() -> None:
-    """The library logs every decision the user did not make (a skipped checkpoint, a check not run) to
-    ``logging.getLogger("lorakit")``; the CLI shows INFO and above on stderr."""
+def serve_config(path: Path | None, overrides: list[str] | None, runs: list[str] | None, flags: dict):
+    """The :class:`ServeConfig`: the YAML file, then ``--set``, then the flags given (and the RUNS arguments)."""
+    import json
+
+    from lorakit.config import load_config
+
+    given = [f"{k}={json.dumps(str(v) if isinstance(v, Path) else v)}" for k, v in flags.items() if v is not None]
+    given += [f"runs={json.dumps(list(runs))}"] if runs else []
+    return load_config(path, list(overrides or []) + given, model=ServeConfig)
+
+
+def _console_logging(level: int) -> None:
+    """The library logs every decision the user did not make (a skipped checkpoint, reused data, a check not
+    run) to ``logging.getLogger("lorakit")``; the CLI shows them on stderr at ``level``."""
     import logging
 
+    class Stderr(logging.StreamHandler):  # whatever sys.stderr is when a message comes (test runners swap it)
+        stream = property(lambda self: sys.stderr, lambda self, value: None)
+
     logger = logging.getLogger("lorakit")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+    if not any(type(h).__name__ == "Stderr" for h in logger.handlers):
+        handler = Stderr()
         handler.setFormatter(logging.Formatter("lorakit: %(message)s"))
         logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+    logger.setLevel(level)
+
+
+@app.callback()
+def _options(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="also show debug messages")] = False,
+             quiet: Annotated[bool, typer.Option("--quiet", "-q", help="only warnings and errors")] = False) -> None:
+    import logging
+
+    if verbose and quiet:
+        _fail(LorakitError("--verbose and --quiet exclude each other; give one"))
+    _console_logging(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
 
 
 def main() -> None:
-    _console_logging()
     app(prog_name="lorakit")
 
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -167,6 +167,24 @@ class RunConfig(_Strict):
     eval: EvalConfig = EvalConfig()
 
 
+class ServeConfig(_Strict):
+    """``lorakit serve``: what is served, where, and the limits every request is held to."""
+
+    runs: list[str] = Field([], description="run folders to serve, as NAME=RUN_DIR or RUN_DIR")
+    adapters: Path | None = Field(None, description="a folder of adapters (or run folders), loaded by name on first "
+                                  "request")
+    base_model: str | None = Field(None, description="base model (default: the runs' base, else smollm2-135m)")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    max_batch: int = Field(16, ge=1, description="requests answered by one generate call (1: no batching)")
+    batch_wait_ms: float = Field(10.0, ge=0, description="how long the first request waits for company")
+    max_tokens: int = Field(1024, ge=1, description="largest max_tokens a request may ask for")
+    max_body_bytes: int = Field(1_000_000, ge=1024, description="largest request body")
+    max_messages: int = Field(64, ge=1, description="most messages per request")
+    api_key_env: str = Field("LORAKIT_API_KEY", description="environment variable holding the API key (unset: no key)")
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
+
+
 def _parse_override(item: str) -> tuple[list[str], object]:
     if "=" not in item:
         raise ConfigError(f"override {item!r} must look like key.path=value (for example train.lr=1e-4)")
@@ -193,8 +211,12 @@ def _format_errors(err: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
-    """Build a :class:`RunConfig` from an optional YAML file and ``key=value`` overrides."""
+C = TypeVar("C", bound=BaseModel)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None, model: type[C] = RunConfig) -> C:
+    """Build a :class:`RunConfig` (or another verb's ``model``) from an optional YAML file and ``key=value``
+    overrides."""
     tree: dict = {}
     source = "defaults"
     if path is not None:
@@ -207,12 +229,12 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         except yaml.YAMLError as e:
             raise ConfigError(f"{path} is not valid YAML: {e}") from None
         if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{path} must hold a mapping of sections (model, data, train, eval)")
+            raise ConfigError(f"{path} must hold a mapping of keys ({', '.join(model.model_fields)})")
         tree = loaded or {}
     for item in overrides or []:
         _apply(tree, *_parse_override(item))
     try:
-        return RunConfig.model_validate(tree)
+        return model.model_validate(tree)
     except ValidationError as e:
         raise ConfigError(_format_errors(e, source)) from None
 

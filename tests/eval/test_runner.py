@@ -168,3 +168,18 @@ def test_text_task_on_your_own_data_detects_labels_and_constrains_them(tmp_path,
         assert {"exact_match", "token_f1", "rouge_l", "label_accuracy"} <= set(arm["overall"])
         assert arm["fields"]["labels:all"]["n"] == len(label_items)
     assert "Classification items (detected label sets)" in report and "token F1" in report
+
+
+def test_an_unreadable_training_record_costs_only_the_training_summary(tiny_config, caplog):
+    import logging
+
+    train(tiny_config)
+    record = tiny_config.output_dir / "adapter" / "run_record.json"
+    rec = json.loads(record.read_text())
+    del rec["base_model"]  # as if written by a lorakit that named it otherwise
+    record.write_text(json.dumps(rec))
+    base_only = tiny_config.model_copy(update={"eval": tiny_config.eval.model_copy(update={"models": ["base"]})})
+    with caplog.at_level(logging.WARNING, logger="lorakit"):
+        results = evaluate(base_only)
+    assert "training" not in results and results["models"]["base"]["overall"]["n"] == 12
+    assert "no training summary" in caplog.text and "base_model" in caplog.text

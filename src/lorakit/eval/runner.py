@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -14,6 +15,8 @@ from lorakit.eval.metrics import Scorer, aggregate, aggregate_by, flips, per_ite
 from lorakit.eval.stats import bootstrap_cis, next_token_kl, paired_test
 from lorakit.io import iter_jsonl, sha256_file, write_json, write_jsonl
 from lorakit.rundir import RunDir, library_versions
+
+logger = logging.getLogger(__name__)
 
 
 def load_for_eval(cfg: RunConfig, which: str, device: str, precision: str):
@@ -289,8 +292,8 @@ def evaluate(cfg: RunConfig) -> dict:
         results["divergence"] = _divergence(loaded_models, items[:cfg.eval.kl_items], task, device)
     del loaded_models
     run = RunDir(cfg.output_dir)
-    if run.is_trained:
-        rec = run.run_record().model_dump()
+    rec = _training_record(run)
+    if rec is not None:
         results["training"] = {k: rec.get(k) for k in ("examples", "steps", "tokens", "seconds", "tokens_per_second",
                                                        "final_loss", "device", "precision", "threads")}
         if run.train_log.is_file():
@@ -300,6 +303,18 @@ def evaluate(cfg: RunConfig) -> dict:
     results["versions"] = library_versions()
     run.write_results(results)
     return results
+
+
+def _training_record(run: RunDir) -> dict | None:
+    """The run's training record for the results' training summary; an unreadable one is logged, not fatal
+    (the arms have already been evaluated by then)."""
+    if not run.is_trained:
+        return None
+    try:
+        return run.run_record().model_dump()
+    except ConfigError as e:
+        logger.warning("results.json gets no training summary: %s", e)
+        return None
 
 
 def evaluate_robustness(cfg: RunConfig) -> dict:

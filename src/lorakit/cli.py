@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -359,17 +360,18 @@ def serve_config(path: Path | None, overrides: list[str] | None, runs: list[str]
     return load_config(path, list(overrides or []) + given, model=ServeConfig)
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a message comes (test runners swap it between commands)."""
+
+    stream = property(lambda self: sys.stderr, lambda self, value: None)
+
+
 def _console_logging(level: int) -> None:
     """The library logs every decision the user did not make (a skipped checkpoint, reused data, a check not
     run) to ``logging.getLogger("lorakit")``; the CLI shows them on stderr at ``level``."""
-    import logging
-
-    class Stderr(logging.StreamHandler):  # whatever sys.stderr is when a message comes (test runners swap it)
-        stream = property(lambda self: sys.stderr, lambda self, value: None)
-
     logger = logging.getLogger("lorakit")
-    if not any(type(h).__name__ == "Stderr" for h in logger.handlers):
-        handler = Stderr()
+    if not any(isinstance(h, _Stderr) for h in logger.handlers):
+        handler = _Stderr()
         handler.setFormatter(logging.Formatter("lorakit: %(message)s"))
         logger.addHandler(handler)
     logger.setLevel(level)
@@ -378,8 +380,6 @@ def _console_logging(level: int) -> None:
 @app.callback()
 def _options(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="also show debug messages")] = False,
              quiet: Annotated[bool, typer.Option("--quiet", "-q", help="only warnings and errors")] = False) -> None:
-    import logging
-
     if verbose and quiet:
         _fail(LorakitError("--verbose and --quiet exclude each other; give one"))
     _console_logging(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)

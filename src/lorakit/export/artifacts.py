@@ -62,8 +62,8 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, *, quan
     run_dir = Path(run_dir)
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; one of: {', '.join(FORMATS)}")
-    rec = _record(run_dir)
-    out = Path(out) if out else RunDir(run_dir).export_dir(fmt)
+    rec, run = _record(run_dir), RunDir(run_dir)
+    out = Path(out) if out else run.export_dir(fmt)
     from lorakit.models.loader import load_tokenizer, public_base
 
     base = public_base(rec["base_model"])
@@ -74,7 +74,7 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, *, quan
                     "system_prompt": rec.get("system_prompt"), "path": str(out)}
     with atomic_dir(out) as tmp:  # a failed export leaves no half-written folder
         if fmt == "peft":
-            for f in RunDir(run_dir).adapter.iterdir():
+            for f in run.adapter.iterdir():
                 if f.is_file():
                     shutil.copy2(f, tmp / f.name)
             _point_at_public_base(tmp / "adapter_config.json", base.name_or_path)
@@ -90,7 +90,7 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, *, quan
 
             record["check"] = check_parity(run_dir, rec, fmt, tmp, check_items,
                                            training_base=record["training_base"], quant=quant)
-        write_card(tmp, record, rec, run_dir, load_tokenizer(str(RunDir(run_dir).adapter)).chat_template)
+        write_card(tmp, record, rec, run_dir, load_tokenizer(str(run.adapter)).chat_template)
         write_json(tmp / "export_record.json", record)
     if check and not record["check"]["passed"]:
         raise ExportError(f"parity check failed: {record['check']['summary']} (details in {out}/export_record.json)")

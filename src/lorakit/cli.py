@@ -62,8 +62,12 @@ def data_prepare(
     eval_file: Annotated[Optional[Path], typer.Option("--eval", help="held-out file; else split off")] = None,
     eval_fraction: Annotated[float, typer.Option(help="share split off for eval")] = DataConfig.model_fields[
         "eval_fraction"].default,
-    fmt: Annotated[str, typer.Option("--format", help="auto, chat, alpaca, instruction, prompt_completion, csv")] = "auto",
-    column: Annotated[Optional[list[str]], typer.Option(help="CSV column map, e.g. --column prompt=question")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="auto, chat, sharegpt, alpaca, instruction, prompt_completion, "
+                                                      "csv")] = "auto",
+    column: Annotated[Optional[list[str]], typer.Option(
+        help="field map (any file type; dotted paths reach nested fields), e.g. --column prompt=question")] = None,
+    encoding: Annotated[str, typer.Option(help="the files' text encoding, e.g. cp1252")] = DataConfig.model_fields[
+        "encoding"].default,
     system: Annotated[Optional[str], typer.Option(help="system prompt for rows that have none")] = None,
     skip_bad: Annotated[bool, typer.Option(help="drop and count malformed rows instead of stopping")] = False,
     no_dedup: Annotated[bool, typer.Option(help="keep duplicates and eval-leaking train rows")] = False,
@@ -75,7 +79,7 @@ def data_prepare(
     try:
         columns = dict(c.split("=", 1) for c in column) if column else None
         rec = prepare(train_file, out, eval_file=eval_file, eval_fraction=eval_fraction, fmt=fmt, skip_bad=skip_bad,
-                      system=system, columns=columns, seed=seed, dedupe=not no_dedup)
+                      system=system, columns=columns, seed=seed, dedupe=not no_dedup, encoding=encoding)
     except LorakitError as e:
         _fail(e)
     except ValueError:
@@ -83,6 +87,9 @@ def data_prepare(
     typer.echo(f"format: {rec['format']}; rows read: {rec['rows_read']}; bad rows skipped: {rec['bad_rows']}")
     for reason, n in rec["dropped"].items():
         typer.echo(f"dropped ({reason}): {n}")
+    if rec["eval_duplicates"]:
+        typer.echo(f"eval file: {len(rec['eval_duplicates'])} duplicate rows, kept and scored as given "
+                   "(prepare_record.json: eval_duplicates)")
     for split, f in rec["files"].items():
         typer.echo(f"{split}: {f['rows']} rows -> {f['path']}")
     typer.echo(f"every dropped row with its reason: {out / 'dropped.jsonl'}")
@@ -201,7 +208,16 @@ DecodingOpt = Annotated[Optional[list[str]], typer.Option(
 
 
 @app.command("eval")
-def eval_(config: ConfigArg = None, set_: SetOpt = None, decoding: DecodingOpt = None,
+def eval_(config: Annotated[Optional[Path], typer.Argument(
+              help="YAML config, or a trained run folder (its own config, task, prompt and adapter)")] = None,
+          set_: SetOpt = None, decoding: DecodingOpt = None,
+          data: Annotated[Optional[Path], typer.Option(
+              "--data", help="a labelled file to evaluate on, in any data format, scored as given (every row); "
+              "no train file needed")] = None,
+          column: Annotated[Optional[list[str]], typer.Option(
+              help="field map for --data, e.g. --column prompt=question --column completion=answer")] = None,
+          out: Annotated[Optional[Path], typer.Option(
+              help="where results go (with a run folder and --data: RUN_DIR/evals/FILE_STEM)")] = None,
           suite: Annotated[Optional[str], typer.Option(
               help="robustness: adversarial variants of the eval items (writes robustness.json)")] = None,
           backend: Annotated[Optional[str], typer.Option(
@@ -210,7 +226,9 @@ def eval_(config: ConfigArg = None, set_: SetOpt = None, decoding: DecodingOpt =
           served: Annotated[Optional[list[str]], typer.Option(
               help="openai backend: MODEL=NAME, the served name of base or tuned, e.g. --served tuned=ticket")] = None,
           ) -> None:
-    """Evaluate the base and tuned models on the same items; writes results.json and a report."""
+    """Evaluate the base and tuned models on the same items; writes results.json and a report.
+
+    `lorakit eval RUN_DIR --data FILE` scores a trained run on any labelled file."""
     from lorakit.eval.report import headline_table, report, robustness_table
     from lorakit.eval.runner import evaluate, evaluate_robustness
 
@@ -221,7 +239,8 @@ def eval_(config: ConfigArg = None, set_: SetOpt = None, decoding: DecodingOpt =
         extra += [f"eval.backend={backend}"] if backend else []
         extra += [f"eval.openai.base_url={base_url}"] if base_url else []
         extra += [f"eval.openai.models.{s}" for s in served or []]
-        cfg = _config(config, (set_ or []) + extra)
+        extra += _column_overrides(column)
+        cfg = _eval_config(config, data, out, extra + (set_ or []))
         if suite == "robustness":
             results = evaluate_robustness(cfg)
             if RunDir(cfg.output_dir).results_path.is_file():
@@ -234,6 +253,39 @@ def eval_(config: ConfigArg = None, set_: SetOpt = None, decoding: DecodingOpt =
         _fail(e)
     typer.echo(headline_table(results))
     typer.echo(f"report: {path}")
+
+
+def _q(value: object) -> str:
+    """A value for an override, quoted so that YAML reads it back as the same string."""
+    import json
+
+    return json.dumps(str(value))
+
+
+def _column_overrides(column: list[str] | None) -> list[str]:
+    for c in column or []:
+        if "=" not in c or not c.split("=", 1)[0] or not c.split("=", 1)[1]:
+            raise typer.BadParameter(f"{c!r}: --column must look like field=column, e.g. --column prompt=question")
+    return [f"data.columns.{c.split('=', 1)[0]}={_q(c.split('=', 1)[1])}" for c in column or []]
+
+
+def _eval_config(source: Path | None, data: Path | None, out: Path | None, overrides: list[str]):
+    """The eval config: a YAML file, or a trained run folder's own config with its adapter; ``data``: the file
+    to score (alone, as given), results in ``out``."""
+    extra: list[str] = []
+    if source is not None and source.is_dir():
+        run = RunDir(source)
+        if not run.config.is_file() or not run.is_trained:
+            raise LorakitError(f"{source} is not a trained run folder (no config.yaml and adapter/run_record.json); "
+                               "give a config file, or a folder written by `lorakit train` / `lorakit run`")
+        extra += [f"eval.run_dir={_q(source)}",
+                  f"output_dir={_q(out or (source / 'evals' / data.stem if data else source))}"]
+        source = run.config
+    elif out is not None:
+        extra.append(f"output_dir={_q(out)}")
+    if data is not None:  # every row of the user's file: no train file, no item limit (unless --set says so)
+        extra += [f"data.eval_file={_q(data)}", "data.train_file=null", "eval.limit=null"]
+    return _config(source, extra + overrides)
 
 
 @app.command()

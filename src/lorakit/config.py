@@ -71,9 +71,15 @@ class DataConfig(_Strict):
     policy: PolicyConfig | None = Field(None, description="policy_qa: the PDFs and how questions are made")
     train_file: Path | None = Field(None, description="your data in any format of docs/data-formats.md; "
                                     "generated into the run folder when empty")
-    eval_file: Path | None = Field(None, description="held-out data; split off train_file when empty")
-    format: Literal["auto", "chat", "alpaca", "instruction", "prompt_completion", "csv"] = "auto"
-    columns: dict[str, str] | None = Field(None, description="CSV: format field -> column, e.g. {prompt: question}")
+    eval_file: Path | None = Field(None, description="held-out data, scored as given (every row, in order); split "
+                                   "off train_file when empty; alone (no train_file) it is scored against the "
+                                   "task's generated train data or a trained run (lorakit eval RUN_DIR --data FILE)")
+    format: Literal["auto", "chat", "sharegpt", "alpaca", "instruction", "prompt_completion", "csv"] = "auto"
+    columns: dict[str, str] | None = Field(None, description="format field -> your field, for every file type; a "
+                                           "dotted path reaches into nested objects, e.g. {prompt: question, "
+                                           "completion: answer} or {prompt: data.q}")
+    encoding: str = Field("utf-8", description="text encoding of your files, e.g. cp1252 or latin-1 (a UTF-8 "
+                          "byte-order mark is always accepted)")
     system_prompt: str | None = Field(None, description="system prompt for rows that carry none")
     skip_bad: bool = Field(False, description="drop and count malformed rows instead of stopping")
     eval_fraction: float = Field(0.1, gt=0, lt=1, description="share split off for eval when eval_file is empty")
@@ -144,6 +150,8 @@ class EvalConfig(_Strict):
         "auto", description="auto: each model's own prompt (tuned: training prompt, base: full instruction)"
     )
     models: list[Literal["base", "tuned"]] = ["base", "tuned"]
+    run_dir: Path | None = Field(None, description="the trained run whose adapter is the tuned model (default: "
+                                 "output_dir); results then go to output_dir")
     decoding: list[str] = Field(
         ["free"], min_length=1, description="free: plain greedy; constrained: greedy within the task's grammar "
         "(llguidance); or a decoding mode of the task's own (finance: calculator, step values computed, not "
@@ -195,7 +203,9 @@ def _parse_override(item: str) -> tuple[list[str], object]:
 def _apply(tree: dict, keys: list[str], value: object) -> None:
     node = tree
     for k in keys[:-1]:
-        child = node.setdefault(k, {})
+        if node.get(k) is None:  # an absent or null section (data.columns: null) starts empty
+            node[k] = {}
+        child = node[k]
         if not isinstance(child, dict):
             raise ConfigError(f"cannot set {'.'.join(keys)}: {k} is not a section")
         node = child

@@ -2,7 +2,8 @@
 
     RUN_DIR/
     ├── config.yaml                 the resolved config of the last `lorakit train`
-    ├── data/                       generated or prepared train.jsonl / eval.jsonl (+ their records)
+    ├── data/                       generated or prepared train.jsonl / eval.jsonl (+ their records);
+    │   └── eval_file/              data.eval_file alone, converted as given (eval.jsonl + eval_record.json)
     ├── checkpoints/step-NNNNNNN/   resumable training state (manifest-verified)
     ├── train_log.jsonl             step, loss, lr, tokens, seconds
     ├── adapter/                    the LoRA adapter + run_record.json (RunRecord)
@@ -117,6 +118,7 @@ class Results(_Record):
     eval_file: str
     eval_sha256: str | None = None
     n_items: int
+    eval_source: dict[str, Any] | None = None  # the user's eval file: rows read, bad rows, duplicates (kept)
     output: str | None = None
     backend: str | None = None
     focus: Any = None
@@ -146,6 +148,11 @@ class RunDir:
     @property
     def data(self) -> Path:
         return self.root / "data"
+
+    @property
+    def user_eval(self) -> Path:
+        """``data.eval_file`` given alone, converted as given (apart from the run's own eval split)."""
+        return self.data / "eval_file"
 
     @property
     def checkpoints(self) -> Path:

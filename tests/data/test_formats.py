@@ -47,7 +47,7 @@ def test_a_json_list_file_works_and_names_the_bad_row_by_index(tmp_path):
 
 
 @pytest.mark.parametrize("fmt,bad,field", [
-    ("alpaca", {"instruction": "x", "output": 3}, '"output": must be a string'),
+    ("alpaca", {"instruction": "x", "output": "  "}, '"output": empty'),
     ("alpaca", {"instruction": "x", "input": "y"}, None),  # no output: not an alpaca row at all
     ("instruction", {"instruction": "", "response": "r"}, '"instruction": empty'),
     ("prompt_completion", {"prompt": "p", "completion": None}, '"completion": missing'),
@@ -67,11 +67,11 @@ def test_malformed_rows_are_reported_with_file_line_and_field(tmp_path, fmt, bad
 
 def test_every_bad_row_is_listed_not_only_the_first(tmp_path):
     path = write(tmp_path / "d.jsonl", json.dumps(GOOD["instruction"]) + "\n{broken\n[1, 2]\n"
-                 + json.dumps({"instruction": 5, "response": "x"}) + "\n")
+                 + json.dumps({"instruction": "", "response": "x"}) + "\n")
     msg = str(pytest.raises(DataError, load_examples, path).value)
     assert "3 bad row(s)" in msg
     assert f"{path}:2: invalid JSON" in msg and f"{path}:3: expected a JSON object" in msg
-    assert f'{path}:4: field "instruction": must be a string' in msg
+    assert f'{path}:4: field "instruction": empty' in msg
 
 
 def test_ambiguous_rows_and_mixed_files_are_refused_with_a_hint(tmp_path):
@@ -84,9 +84,13 @@ def test_ambiguous_rows_and_mixed_files_are_refused_with_a_hint(tmp_path):
     assert load_examples(jsonl(tmp_path / "b.jsonl", [both]), "instruction").examples[0].answer == "z"
 
 
-def test_unknown_fields_list_the_accepted_formats(tmp_path):
-    msg = str(pytest.raises(DataError, load_examples, jsonl(tmp_path / "u.jsonl", [{"q": "a", "a": "b"}])).value)
+def test_unknown_fields_list_the_fields_found_and_the_column_line_that_loads_them(tmp_path):
+    path = jsonl(tmp_path / "u.jsonl", [{"q": "a", "a": "b"}])
+    msg = str(pytest.raises(DataError, load_examples, path).value)
     assert "no known instruction format" in msg and "prompt + completion" in msg
+    assert "['q', 'a']" in msg and "--column prompt=q --column completion=a" in msg
+    ex = load_examples(path, columns={"prompt": "q", "completion": "a"}).examples[0]
+    assert (ex.user, ex.answer) == ("a", "b")
     assert detect_format({"prompt", "completion", "extra"}) == ["prompt_completion"]
 
 
@@ -123,3 +127,90 @@ def test_the_shipped_example_files_load(name):
 
     loaded = load_examples(Path(__file__).parents[2] / "examples" / "data" / name)
     assert loaded.skipped == 0 and len(loaded.examples) >= 3
+
+
+# ---- files as users have them (issue 17): common pairs, field maps for every format, encodings, non-text labels
+
+def test_a_json_list_of_question_answer_rows_loads_without_a_map(tmp_path, caplog):
+    rows = [{"id": "q1", "question": "What is the capital of France?", "answer": "Paris"},
+            {"id": "q2", "question": "2+2?", "answer": "4", "category": "math"}]
+    path = write(tmp_path / "qa.json", json.dumps(rows, indent=2))
+    with caplog.at_level("INFO"):
+        loaded = load_examples(path)
+    assert loaded.format == "prompt_completion" and loaded.columns == {"prompt": "question", "completion": "answer"}
+    assert [(e.user, e.answer, e.category) for e in loaded.examples] == [
+        ("What is the capital of France?", "Paris", "all"), ("2+2?", "4", "math")]
+    assert loaded.examples[0].extra["source_id"] == "q1"
+    assert "question and answer load as the prompt and the answer" in caplog.text
+
+
+@pytest.mark.parametrize("pair", [("input", "output"), ("text", "label"), ("query", "response")])
+def test_other_common_pairs_in_jsonl_are_detected(tmp_path, pair):
+    loaded = load_examples(jsonl(tmp_path / "p.jsonl", [{pair[0]: "in", pair[1]: "out"}] * 2))
+    assert loaded.columns == {"prompt": pair[0], "completion": pair[1]}
+    assert (loaded.examples[1].user, loaded.examples[1].answer) == ("in", "out")
+
+
+def test_a_row_with_two_pairs_is_ambiguous_and_the_error_gives_the_column_lines(tmp_path):
+    path = jsonl(tmp_path / "two.jsonl", [{"question": "q", "answer": "a", "input": "i", "output": "o"}])
+    msg = str(pytest.raises(DataError, load_examples, path).value)
+    assert "ambiguous row" in msg and f"{path}:1" in msg
+    assert "--column prompt=question --column completion=answer" in msg
+    assert "--column prompt=input --column completion=output" in msg
+    ex = load_examples(path, columns={"prompt": "input", "completion": "output"}).examples[0]
+    assert (ex.user, ex.answer) == ("i", "o")
+
+
+def test_field_maps_work_for_jsonl_with_nested_paths_and_keep_meta_fields(tmp_path):
+    rows = [{"data": {"q": "Reset my password", "a": ["Sure", "done"]}, "meta": {"intent": "account"},
+             "category": "acct"}]
+    path = jsonl(tmp_path / "n.jsonl", rows)
+    ex = load_examples(path, columns={"prompt": "data.q", "completion": "data.a.0", "system": "meta.intent"}).examples[0]
+    assert (ex.user, ex.answer, ex.system, ex.category) == ("Reset my password", "Sure", "account", "acct")
+    msg = str(pytest.raises(DataError, load_examples, path, columns={"prompt": "data.x", "completion": "data.q"}).value)
+    assert f'{path}:1: field "data.x" (mapped to prompt) not in the row' in msg
+    with pytest.raises(DataError, match="maps \\['question'\\], which no format reads"):
+        load_examples(path, columns={"question": "data.q"})
+
+
+def test_sharegpt_conversations_and_a_mapped_chat_field_load_as_chat(tmp_path):
+    row = {"id": 7, "conversations": [{"from": "system", "value": "Be kind."}, {"from": "human", "value": "hi"},
+                                      {"from": "gpt", "value": "hello"}]}
+    ex = load_examples(jsonl(tmp_path / "s.jsonl", [row])).examples[0]
+    assert ex.messages == [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "hi"},
+                           {"role": "assistant", "content": "hello"}]
+    assert ex.extra["source_id"] == 7
+    nested = {"sample": {"turns": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}}
+    ex = load_examples(jsonl(tmp_path / "c.jsonl", [nested]), columns={"messages": "sample.turns"}).examples[0]
+    assert (ex.user, ex.answer) == ("a", "b")
+
+
+def test_numbers_lists_and_objects_as_answers_load_as_their_json_text(tmp_path, caplog):
+    rows = [{"text": "great product", "label": 3}, {"text": "meh", "label": True},
+            {"question": "x", "answer": ["a", "b"]}, {"prompt": "p", "completion": {"intent": "refund"}}]
+    with caplog.at_level("INFO"):
+        labels = load_examples(jsonl(tmp_path / "l.jsonl", rows[:2]))
+    assert [e.answer for e in labels.examples] == ["3", "true"] and labels.converted == 2
+    assert "2 row(s) hold a number, list or object where text is expected" in caplog.text
+    assert load_examples(jsonl(tmp_path / "q.jsonl", rows[2:3])).examples[0].answer == '["a", "b"]'
+    assert load_examples(jsonl(tmp_path / "o.jsonl", rows[3:])).examples[0].answer == '{"intent": "refund"}'
+
+
+def test_a_latin1_csv_is_a_clear_encoding_error_and_loads_with_its_encoding(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("question,answer\nWhat is a café?,A coffee shop\nPrix en €?,Non\n".encode("cp1252"))
+    with pytest.raises(DataError) as e:
+        load_examples(path)
+    msg = str(e.value)
+    assert msg.startswith(f"{path}:2: not utf-8 text: byte 0xe9") and "--encoding" in msg and "iconv" in msg
+    assert "--column" not in msg
+    loaded = load_examples(path, encoding="cp1252")
+    assert [e.user for e in loaded.examples] == ["What is a café?", "Prix en €?"]
+    with pytest.raises(DataError, match="unknown encoding 'klingon'"):
+        load_examples(path, encoding="klingon")
+
+
+def test_a_utf8_csv_with_a_byte_order_mark_loads(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeffprompt,completion\nhi,there\n".encode("utf-8"))
+    assert load_examples(path).examples[0].user == "hi"

@@ -33,7 +33,7 @@ def test_decontamination_by_exact_prompt_and_13_grams():
 def test_prepare_splits_with_a_fixed_seed_and_records_every_drop(tmp_path):
     rows = [{"instruction": f"question number {i} about account fees and limits", "response": str(i % 7)}
             for i in range(60)]
-    rows += [rows[3], {"instruction": "bad", "response": 1}]
+    rows += [rows[3], {"instruction": "bad", "response": ""}]
     src = tmp_path / "in.json"
     src.write_text(json.dumps(rows))
     a = prepare(src, tmp_path / "a", eval_fraction=0.2, skip_bad=True, seed=3)
@@ -59,3 +59,34 @@ def test_prepare_with_a_given_eval_file_drops_leaking_train_rows(tmp_path):
     rec = prepare(train, tmp_path / "out", eval_file=ev)
     assert rec["files"]["train"]["rows"] == 2 and rec["files"]["eval"]["rows"] == 1
     assert rec["dropped"] == {"eval contamination": 1}
+
+
+def test_a_given_eval_file_is_kept_as_given_and_its_duplicates_are_reported(tmp_path, caplog):
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps({"question": f"train question {i} about fees", "answer": "x"}) + "\n"
+                             for i in range(20)))
+    rows = [{"question": f"how do I close account number {i} today", "answer": str(i)} for i in range(8)]
+    rows += [rows[2], rows[5], {"question": "How do I close account number 5 today?", "answer": "5"}]
+    ev = tmp_path / "eval.json"
+    ev.write_text(json.dumps(rows))
+    with caplog.at_level("INFO"):
+        rec = prepare(train, tmp_path / "out", eval_file=ev)
+    assert rec["rows_read"]["eval"] == 11 and rec["files"]["eval"]["rows"] == 11  # every row, nothing dropped
+    got = [r for _, r in iter_jsonl(tmp_path / "out" / "eval.jsonl")]
+    assert [r["messages"][-1]["content"] for r in got] == [r["answer"] for r in rows]  # in order
+    assert [r["source_line"] for r in got] == list(range(1, 12))
+    assert [(d["line"], d["duplicate_of_line"]) for d in rec["eval_duplicates"]] == [(9, 3), (10, 6), (11, 6)]
+    assert "3 of 11 eval rows duplicate an earlier row (3 exact, 0 near); all are kept" in caplog.text
+    assert "eval" not in {d.get("split") for _, d in iter_jsonl(tmp_path / "out" / "dropped.jsonl")}
+
+
+def test_prepare_says_every_drop_on_the_console(tmp_path, caplog):
+    train = tmp_path / "t.jsonl"
+    train.write_text("".join(json.dumps({"prompt": p, "completion": "x"}) + "\n"
+                             for p in ["alpha beta", "alpha beta", "gamma delta", "epsilon zeta"]))
+    ev = tmp_path / "e.jsonl"
+    ev.write_text(json.dumps({"prompt": "gamma delta", "completion": "y"}) + "\n")
+    with caplog.at_level("INFO"):
+        rec = prepare(train, tmp_path / "out", eval_file=ev)
+    assert rec["dropped"] == {"exact duplicate": 1, "eval contamination": 1}
+    assert "1 row(s) dropped (exact duplicate)" in caplog.text and "1 row(s) dropped (eval contamination)" in caplog.text

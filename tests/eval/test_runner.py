@@ -183,3 +183,71 @@ def test_an_unreadable_training_record_costs_only_the_training_summary(tiny_conf
         results = evaluate(base_only)
     assert "training" not in results and results["models"]["base"]["overall"]["n"] == 12
     assert "no training summary" in caplog.text and "base_model" in caplog.text
+
+
+# ---- a trained run on the user's own labelled file (issue 17)
+
+TICKETS = [  # written by hand in a shape lorakit does not write: an id, the message and the label as a JSON object
+    {"ticket_id": "T-100", "body": "My Kindle arrived cracked, order ORD-55120. I want my money back.",
+     "gold": {"intent": "refund", "priority": "medium", "entities": {"order_id": "ORD-55120", "product": "Kindle"},
+              "needs_clarification": False, "clarifying_question": None}},
+    {"ticket_id": "T-101", "body": "How do I change the email on my account?",
+     "gold": {"intent": "account", "priority": "low", "entities": {"order_id": None, "product": None},
+              "needs_clarification": False, "clarifying_question": None}},
+    {"ticket_id": "T-102", "body": "It doesn't work.",
+     "gold": {"intent": "other", "priority": "low", "entities": {"order_id": None, "product": None},
+              "needs_clarification": True, "clarifying_question": "Which product is not working?"}},
+]
+
+
+def test_eval_a_trained_run_on_any_labelled_file_scores_every_row_as_given(trained_run, tmp_path):
+    from typer.testing import CliRunner
+
+    from lorakit.cli import app
+
+    run_dir, _ = trained_run
+    own_results = (run_dir / "results.json").read_bytes() if (run_dir / "results.json").is_file() else None
+    rows = TICKETS + [TICKETS[1]]  # a duplicate: reported, kept, scored
+    data = tmp_path / "my_tickets.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    res = CliRunner().invoke(app, ["eval", str(run_dir), "--data", str(data), "--column", "prompt=body",
+                                   "--column", "completion=gold", "--column", "id=ticket_id",
+                                   "--set", "eval.models=[tuned]", "--set", "eval.max_new_tokens=8"])
+    assert res.exit_code == 0, res.output
+    out = run_dir / "evals" / "my_tickets"
+    results = json.loads((out / "results.json").read_text())
+    assert results["n_items"] == len(rows) == 4
+    assert results["eval_source"]["rows_read"] == 4 and results["eval_source"]["duplicates"] == 1
+    assert results["eval_source"]["file"] == str(data) and results["eval_source"]["duplicate_lines"] == [[4, 2]]
+    preds = [json.loads(x) for x in (out / "eval" / "tuned" / "predictions.jsonl").read_text().splitlines()]
+    assert [p["id"] for p in preds] == ["T-100", "T-101", "T-102", "T-101"]  # joins back to the user's file
+    assert [p["source_line"] for p in preds] == [1, 2, 3, 4]
+    assert not (out / "data" / "train.jsonl").exists()  # no train data made for an evaluation
+    assert "4 rows read from" in (out / "report.md").read_text()
+    assert ((run_dir / "results.json").read_bytes() if own_results is not None else None) == own_results
+
+
+def test_eval_file_alone_in_a_config_needs_no_train_file(tiny_config, tmp_path):
+    from lorakit.data.ensure import ensure_data, ensure_eval_data
+
+    data = tmp_path / "mine.json"
+    data.write_text(json.dumps([{"question": r["body"], "answer": r["gold"]} for r in TICKETS]), encoding="utf-8")
+    cfg = tiny_config.model_copy(update={"data": tiny_config.data.model_copy(update={"eval_file": data})})
+    train, ev = ensure_eval_data(cfg)
+    assert train is None and len(ev.read_text().splitlines()) == 3
+    train, ev2 = ensure_data(cfg)  # training with it: the task's generated train split, the user's file to score
+    assert ev2 == ev and len(train.read_text().splitlines()) == cfg.data.n_train
+
+
+def test_eval_items_that_cannot_be_scored_are_all_listed(trained_run, tmp_path):
+    from typer.testing import CliRunner
+
+    from lorakit.cli import app
+
+    run_dir, _ = trained_run
+    data = tmp_path / "broken.jsonl"
+    data.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n"
+                            for q, a in [("a", "not json"), ("b", json.dumps(TICKETS[0]["gold"])), ("c", "{")]))
+    res = CliRunner().invoke(app, ["eval", str(run_dir), "--data", str(data)])
+    assert res.exit_code == 2
+    assert "2 of 3 eval items cannot be scored" in res.output and "line-1" in res.output and "line-3" in res.output

@@ -47,8 +47,22 @@ def label(metric: str, output: str = "json", labels: dict[str, str] | None = Non
 def _intro(results: dict) -> str:
     scope = ("(an answer that is not JSON is wrong on every field)" if results.get("output", "json") == "json"
              else "(a metric that applies only to some items, such as label accuracy, is over those items)")
-    return (f"{results['n_items']} items from `{results['eval_file']}`; every metric is over all items {scope}. "
-            "In brackets: 95% bootstrap interval.")
+    return (f"{results['n_items']} items from `{results['eval_file']}`{_source(results.get('eval_source'))}; every "
+            f"metric is over all items {scope}. In brackets: 95% bootstrap interval.")
+
+
+def _source(src: dict | None) -> str:
+    """Where the items came from: the user's eval file (rows read, bad rows, duplicates kept), or a split."""
+    if not src:
+        return ""
+    if "split_from" in src:
+        return f" (split off `{src['split_from']}`)"
+    parts = [f"{src['rows_read']} rows read from `{src['file']}`"]
+    if src.get("bad_rows"):
+        parts.append(f"{src['bad_rows']} bad rows skipped (data.skip_bad)")
+    if src.get("duplicates"):
+        parts.append(f"{src['duplicates']} duplicate rows kept and scored as given")
+    return f" ({', '.join(parts)})"
 
 
 def focus_metrics(results: dict) -> list[str]:

@@ -13,7 +13,7 @@ from lorakit.data.chat import ChatExample, load_chat_jsonl
 from lorakit.errors import ConfigError, EvalError
 from lorakit.eval.metrics import Scorer, aggregate, aggregate_by, flips, per_item
 from lorakit.eval.stats import bootstrap_cis, next_token_kl, paired_test
-from lorakit.io import iter_jsonl, sha256_file, write_json, write_jsonl
+from lorakit.io import iter_jsonl, read_json, sha256_file, write_json, write_jsonl
 from lorakit.rundir import RunDir, library_versions
 
 logger = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def load_for_eval(cfg: RunConfig, which: str, device: str, precision: str):
 
     from lorakit.models import load_model
 
-    run = RunDir(cfg.output_dir)
+    run = adapter_run(cfg)
     adapter = run.adapter
     if cfg.eval.backend == "openai":
         from lorakit.clients.openai_compat import remote_model
@@ -55,6 +55,11 @@ def load_for_eval(cfg: RunConfig, which: str, device: str, precision: str):
     return model, tok, system
 
 
+def adapter_run(cfg: RunConfig) -> RunDir:
+    """The run folder whose adapter is the tuned model: ``eval.run_dir``, else the output folder."""
+    return RunDir(cfg.eval.run_dir or cfg.output_dir)
+
+
 def _expected(ex: ChatExample, path: Path, task):
     if task.output == "text":
         return ex.answer
@@ -62,6 +67,21 @@ def _expected(ex: ChatExample, path: Path, task):
         return json.loads(ex.answer)
     except json.JSONDecodeError:
         raise EvalError(f"{path}:{ex.line}: the assistant message is not the expected JSON") from None
+
+
+def expected_answers(items: list[ChatExample], path: Path, task) -> list:
+    """Every item's expected answer; items that cannot be scored are all listed in one EvalError, never skipped."""
+    out, bad = [], []
+    for ex in items:
+        try:
+            out.append(_expected(ex, path, task))
+        except EvalError as e:
+            bad.append(f"{e} ({_item_id(ex)} of the source file)")
+    if bad:
+        shown = "\n  ".join(bad[:20]) + (f"\n  ... and {len(bad) - 20} more" if len(bad) > 20 else "")
+        raise EvalError(f"{len(bad)} of {len(items)} eval items cannot be scored by task {task.name}; fix or remove "
+                        f"them:\n  {shown}")
+    return out
 
 
 def arm_name(which: str, decoding: str) -> str:
@@ -77,9 +97,9 @@ def make_scorer(task, items: list[ChatExample], expected: list, train: list[Chat
                             [ex.category for ex in items] + [ex.category for ex in train])
 
 
-def _train_examples(task, train_file: Path) -> list[ChatExample]:
+def _train_examples(task, train_file: Path | None) -> list[ChatExample]:
     """The train split's rows (text tasks detect label sets on them too); none for JSON tasks."""
-    if task.output == "json" or not train_file.is_file():
+    if task.output == "json" or train_file is None or not train_file.is_file():
         return []
     return load_chat_jsonl(train_file)
 
@@ -167,7 +187,10 @@ def worst_failures(items: list[ChatExample], expected: list, raw: list[str], ver
 
 
 def _item_id(ex: ChatExample) -> str:
-    return f"line-{ex.line}"
+    """The item's name in predictions and reports: the source row's ``id``, else its line in the source file."""
+    if ex.extra.get("source_id") is not None:
+        return str(ex.extra["source_id"])
+    return f"line-{ex.extra.get('source_line', ex.line)}"
 
 
 def _divergence(loaded: dict, items: list[ChatExample], task, device: str) -> dict:
@@ -225,22 +248,24 @@ class _EvalSetup(NamedTuple):
     expected: list
     device: str
     precision: str
-    train_file: Path
+    train_file: Path | None
 
 
 def _setup(cfg: RunConfig) -> _EvalSetup:
     """Threads, task, eval items with their expected answers, device and precision."""
     from lorakit.data.tasks import get_task
-    from lorakit.data.ensure import ensure_data
+    from lorakit.data.ensure import ensure_eval_data
     from lorakit.runtime import pick_device, setup_threads
     from lorakit.runtime import resolve_precision
 
     setup_threads()
-    train_file, eval_file = ensure_data(cfg)
+    train_file, eval_file = ensure_eval_data(cfg)
+    if train_file is None and cfg.eval.run_dir is not None:  # label sets of a text task: the trained run's data
+        train_file = RunDir(cfg.eval.run_dir).data / "train.jsonl"
     items = load_chat_jsonl(eval_file, limit=cfg.eval.limit)
     device = pick_device(cfg.train.device)
     task = get_task(cfg.data.task)
-    return _EvalSetup(task, eval_file, items, [_expected(ex, eval_file, task) for ex in items], device,
+    return _EvalSetup(task, eval_file, items, expected_answers(items, eval_file, task), device,
                       resolve_precision(device, cfg.train.precision), train_file)
 
 
@@ -280,6 +305,7 @@ def evaluate(cfg: RunConfig) -> dict:
         "eval_file": str(eval_file),
         "eval_sha256": sha256_file(eval_file),
         "n_items": len(items),
+        **({"eval_source": src} if (src := eval_source(eval_file)) else {}),
         "output": task.output,
         "backend": cfg.eval.backend if cfg.eval.backend == "local" else f"openai {cfg.eval.openai.base_url}",
         "focus": getattr(scorer, "focus", None),
@@ -292,17 +318,34 @@ def evaluate(cfg: RunConfig) -> dict:
         results["divergence"] = _divergence(loaded_models, items[:cfg.eval.kl_items], task, device)
     del loaded_models
     run = RunDir(cfg.output_dir)
-    rec = _training_record(run)
+    rec = _training_record(adapter_run(cfg))
     if rec is not None:
         results["training"] = {k: rec.get(k) for k in ("examples", "steps", "tokens", "seconds", "tokens_per_second",
                                                        "final_loss", "device", "precision", "threads")}
-        if run.train_log.is_file():
-            results["training"]["loss_curve"] = [[r["step"], r["loss"]] for _, r in iter_jsonl(run.train_log)]
+        if adapter_run(cfg).train_log.is_file():
+            results["training"]["loss_curve"] = [[r["step"], r["loss"]] for _, r in
+                                                 iter_jsonl(adapter_run(cfg).train_log)]
     # what produced these numbers: the eval-time config (--set overrides included) and the library versions
     results["config"] = cfg.model_dump(mode="json")
     results["versions"] = library_versions()
     run.write_results(results)
     return results
+
+
+def eval_source(eval_file: Path) -> dict | None:
+    """The user's file behind a prepared eval split: its path, rows read, bad rows and duplicates (kept)."""
+    for name in ("eval_record.json", "prepare_record.json"):
+        path = eval_file.parent / name
+        if path.is_file():
+            rec = read_json(path)
+            src = rec.get("sources", {}).get("eval")
+            if src is None:
+                return {"split_from": rec.get("sources", {}).get("train", {}).get("path")}
+            dups = rec.get("eval_duplicates", [])
+            return {"file": src["path"], "sha256": src["sha256"], "rows_read": rec["rows_read"]["eval"],
+                    "bad_rows": rec["rows_read"]["eval"] - rec["files"]["eval"]["rows"], "duplicates": len(dups),
+                    "duplicate_lines": [[d["line"], d["duplicate_of_line"]] for d in dups]}
+    return None
 
 
 def _training_record(run: RunDir) -> dict | None:

@@ -341,13 +341,15 @@ def predict(
     input_file: Annotated[Optional[Path], typer.Option("--input", "-i", help="input lines (default: stdin)")] = None,
     constrained: Annotated[bool, typer.Option(help="decode within the task's JSON Schema")] = False,
     batch_size: Annotated[int, typer.Option(help="lines answered together")] = 16,
+    device: Annotated[str, typer.Option(help="auto (cuda when present), cpu, cuda, cuda:N")] = "auto",
 ) -> None:
     """Answer messages (one per line, or JSON lines with "messages"/"input") with the tuned model; JSON out."""
     from lorakit.predict import predict as run_predict
 
     try:
         lines = input_file.open(encoding="utf-8") if input_file else sys.stdin
-        for out in run_predict(run_dir, lines, constrained=constrained, batch_size=batch_size):
+        for out in run_predict(run_dir, lines, constrained=constrained, batch_size=batch_size,
+                                   device=device):
             typer.echo(out)
     except (LorakitError, OSError) as e:
         _fail(LorakitError(str(e)))
@@ -382,7 +384,9 @@ def serve(
     api_key_env: Annotated[Optional[str], typer.Option(
         help="environment variable holding the API key, unset: no key" + _default(ServeConfig, "api_key_env"))] = None,
     precision: Annotated[Optional[str], typer.Option(
-        help="auto, bf16 or fp32" + _default(ServeConfig, "precision"))] = None,
+        help="auto, bf16, fp16 or fp32" + _default(ServeConfig, "precision"))] = None,
+    device: Annotated[Optional[str], typer.Option(
+        help="auto (cuda when present), cpu, cuda, cuda:N" + _default(ServeConfig, "device"))] = None,
 ) -> None:
     """Serve base + adapters over an OpenAI-compatible API (chat completions, streaming, JSON schema)."""
     from lorakit.serve.app import Limits
@@ -390,12 +394,13 @@ def serve(
 
     flags = {"adapters": adapters, "base_model": base_model, "host": host, "port": port, "max_batch": max_batch,
              "batch_wait_ms": batch_wait_ms, "max_tokens": max_tokens, "max_body_bytes": max_body_bytes,
-             "max_messages": max_messages, "api_key_env": api_key_env, "precision": precision}
+             "max_messages": max_messages, "api_key_env": api_key_env, "precision": precision,
+             "device": device}
     try:
         cfg = serve_config(config, set_, runs, flags)
         run_serve(cfg.runs, host=cfg.host, port=cfg.port, base_model=cfg.base_model, adapter_dir=cfg.adapters,
                   max_batch=cfg.max_batch, batch_wait_ms=cfg.batch_wait_ms, precision=cfg.precision,
-                  api_key_env=cfg.api_key_env, limits=Limits(max_body_bytes=cfg.max_body_bytes,
+                  device=cfg.device, api_key_env=cfg.api_key_env, limits=Limits(max_body_bytes=cfg.max_body_bytes,
                                                              max_messages=cfg.max_messages, max_tokens=cfg.max_tokens))
     except LorakitError as e:
         _fail(e)

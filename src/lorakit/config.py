@@ -190,7 +190,9 @@ class ServeConfig(_Strict):
     max_body_bytes: int = Field(1_000_000, ge=1024, description="largest request body")
     max_messages: int = Field(64, ge=1, description="most messages per request")
     api_key_env: str = Field("LORAKIT_API_KEY", description="environment variable holding the API key (unset: no key)")
-    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = Field(
+        "auto", description="auto: bf16 on Ampere+ GPUs, fp16 on older ones, bf16 on CPUs with fast bf16, else fp32")
+    device: str = Field("auto", description="auto: cuda when present, else cpu; or cpu, cuda, cuda:1, ...")
 
 
 def _parse_override(item: str) -> tuple[list[str], object]:

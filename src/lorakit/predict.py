@@ -39,8 +39,10 @@ def _conversation(line: str, lineno: int, system: str | None) -> list[dict]:
 
 
 def predict(run_dir: str | Path, lines: Iterable[str], *, constrained: bool = False, batch_size: int = 16,
-            max_new_tokens: int | None = None) -> Iterator[str]:
-    """Answer every non-blank line of ``lines``; yields one output line per input line, in order."""
+            max_new_tokens: int | None = None, device: str = "auto") -> Iterator[str]:
+    """Answer every non-blank line of ``lines``; yields one output line per input line, in order.
+
+    ``device``: where the model runs (auto: cuda when present), not where it was trained."""
     from lorakit.data.tasks import get_task
     from lorakit.generation.generate import generate
     from lorakit.eval.metrics import parse_output
@@ -56,7 +58,7 @@ def predict(run_dir: str | Path, lines: Iterable[str], *, constrained: bool = Fa
     cfg = run.run_record().run_config(run.run_record_path)
     cfg.output_dir = run.root
     setup_threads()
-    device = pick_device(cfg.train.device)
+    device = pick_device(device)
     model, tok, system = load_for_eval(cfg, "tuned", device, resolve_precision(device, cfg.train.precision))
     task = get_task(cfg.data.task)
     system = system if system is not None else (task.train_prompt or None)

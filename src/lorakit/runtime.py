@@ -27,13 +27,24 @@ def setup_threads(share: int = 1) -> int:
 
 
 def pick_device(requested: str = "auto") -> str:
+    """The one device a verb runs on: ``cuda`` when present (``auto``), else ``cpu``; a forced device is checked."""
     import torch
 
-    if requested != "auto":
-        return requested
-    if torch.cuda.is_available():
-        return "cuda"
-    return "cpu"
+    from lorakit.errors import ConfigError
+
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    kind, _, index = requested.partition(":")
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {requested!r} asked for, but this torch ({torch.__version__}) sees no CUDA GPU; "
+                              "install the CUDA build of torch, or use device auto / cpu")
+        if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
+            raise ConfigError(f"device {requested!r}: this machine has {torch.cuda.device_count()} CUDA device(s) "
+                              f"(cuda:0..cuda:{torch.cuda.device_count() - 1})")
+    elif requested not in ("cpu", "mps"):
+        raise ConfigError(f"unknown device {requested!r}; use auto, cpu, cuda or cuda:N")
+    return requested
 
 
 def resolve_precision(device: str, requested: str) -> str:

@@ -9,6 +9,7 @@ grammar (llguidance, one matcher per row), and stream their tokens as they are p
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import threading
 import time
@@ -18,6 +19,8 @@ from typing import Any
 
 from lorakit.errors import ServeError
 from lorakit.rundir import RunDir
+
+logger = logging.getLogger(__name__)
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 BASE = "base"
@@ -104,22 +107,23 @@ class Engine:
     """Base model + adapters; :meth:`submit` queues a job, the worker answers it in a batch."""
 
     def __init__(self, base_model: str, adapters: dict[str, Path] | None = None, adapter_dir: Path | None = None,
-                 *, max_batch: int = 16, batch_wait_ms: float = 10.0, precision: str = "auto"):
+                 *, max_batch: int = 16, batch_wait_ms: float = 10.0, precision: str = "auto", device: str = "auto"):
         import torch
 
         from lorakit.models import load_model
-        from lorakit.runtime import setup_threads
-        from lorakit.runtime import resolve_precision
+        from lorakit.runtime import pick_device, resolve_precision, setup_threads
 
         setup_threads()
         self.base_name = base_model
         self._min_tokens: dict[str, int] = {}
+        self.device = pick_device(device)  # checked before the model loads
         self.model, self.tok, self.base_dir = load_model(base_model)
         self.tok.padding_side = "left"
-        self.precision = resolve_precision("cpu", precision) if precision == "auto" else precision
+        self.precision = resolve_precision(self.device, precision)
         if self.precision in ("bf16", "fp16"):
             self.model.to(torch.bfloat16 if self.precision == "bf16" else torch.float16)
-        self.model.eval()
+        self.model.to(self.device).eval()
+        logger.info("serving %s on %s in %s", base_model, self.device, self.precision)
         self.adapter_dir = Path(adapter_dir).resolve() if adapter_dir else None
         self.loaded: dict[str, Path] = {}
         self.max_batch, self.batch_wait = max_batch, batch_wait_ms / 1000
@@ -176,7 +180,7 @@ class Engine:
             self.model.load_adapter(str(path), adapter_name=name)
         else:
             self.model = PeftModel.from_pretrained(self.model, str(path), adapter_name=name)
-        self.model.eval()
+        self.model.to(self.device).eval()  # the adapter's weights where the base's are
         self.loaded[name] = path
 
     # batching -------------------------------------------------------------
@@ -238,7 +242,7 @@ class Engine:
         ids = [self.tok(t, add_special_tokens=False)["input_ids"] for t in texts]
         for j, i in zip(jobs, ids):
             j.prompt_tokens = len(i)
-        enc = self.tok.pad({"input_ids": ids}, return_tensors="pt")
+        enc = self.tok.pad({"input_ids": ids}, return_tensors="pt").to(self.device)
         prompt_len = enc["input_ids"].shape[1]
         control = RowControl(self.tok, jobs, prompt_len)
         grammars = [j.grammar for j in jobs]

@@ -1,0 +1,44 @@
+"""One device per verb: auto picks cuda when present, a forced device is checked, and the weights go there."""
+
+import pytest
+
+from lorakit.errors import ConfigError
+from lorakit.runtime import pick_device
+
+
+def test_a_forced_device_is_checked_with_a_clear_error():
+    import torch
+
+    assert pick_device("cpu") == "cpu"
+    assert pick_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ConfigError, match="unknown device 'tpu'"):
+        pick_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="sees no CUDA GPU"):
+            pick_device("cuda:0")
+
+
+def _devices(model) -> set[str]:
+    return {p.device.type for p in model.parameters()} | {b.device.type for b in model.buffers()}
+
+
+def test_eval_predict_and_serve_put_the_weights_on_the_forced_device(trained_run):
+    from lorakit.eval.runner import load_for_eval
+    from lorakit.predict import predict
+    from lorakit.serve.engine import Engine
+
+    run_dir, cfg = trained_run
+    model, _, _ = load_for_eval(cfg, "tuned", pick_device("cpu"), "fp32")
+    assert _devices(model) == {"cpu"}
+    engine = Engine(cfg.model.name, {"t": run_dir}, device="cpu", precision="fp32")
+    assert engine.device == "cpu" and _devices(engine.model) == {"cpu"}
+    assert len(engine.run_batch([_job()])) == 1
+    assert len(list(predict(run_dir, ["hello"], device="cpu", max_new_tokens=4))) == 1
+    with pytest.raises(ConfigError):
+        Engine(cfg.model.name, device="tpu")
+
+
+def _job():
+    from lorakit.serve.engine import Job
+
+    return Job(messages=[{"role": "user", "content": "hi"}], adapter="t", max_tokens=4)

@@ -13,7 +13,7 @@ import lorakit
 
 # bottom to top; a module may import its own layer and the layers below it, never above
 LAYERS = [
-    {"", "errors", "io", "config", "runtime", "rundir"},  # "" is lorakit/__init__.py
+    {"", "errors", "io", "config", "runtime", "rundir", "tracking"},  # "" is lorakit/__init__.py
     {"models"},
     {"generation", "clients"},  # shared leaves: batched + constrained generation, the OpenAI-compatible client
     {"data"},

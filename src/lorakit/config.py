@@ -122,6 +122,9 @@ class TrainConfig(_Strict):
     checkpoint_every: int = Field(50, ge=1)
     keep_checkpoints: int = Field(2, ge=1)
     log_every: int = Field(5, ge=1)
+    report_to: list[Literal["tensorboard", "mlflow", "wandb"]] = Field(
+        [], description="experiment trackers that receive loss, lr, tokens/s and every eval arm's metrics, in the "
+        "run folder (tensorboard/, mlruns/, wandb/ offline); pip install 'lorakit[tracking]'")
     seed: int = 0
 
 

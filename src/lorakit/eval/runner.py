@@ -329,7 +329,21 @@ def evaluate(cfg: RunConfig) -> dict:
     results["config"] = cfg.model_dump(mode="json")
     results["versions"] = library_versions()
     run.write_results(results)
+    _track(cfg, results)
     return results
+
+
+def _track(cfg: RunConfig, results: dict) -> None:
+    """Every arm's headline metrics to the run's experiment trackers, at the training's last step."""
+    if not cfg.train.report_to:
+        return
+    from lorakit.tracking import Tracker
+
+    tracker = Tracker(cfg.train.report_to, RunDir(cfg.output_dir).root, cfg.model_dump(mode="json"),
+                      RunDir(cfg.output_dir).root.name)
+    step = (results.get("training") or {}).get("steps") or 0
+    tracker.log({f"eval/{arm}/{m}": v for arm, r in results["models"].items() for m, v in r["overall"].items()}, step)
+    tracker.close()
 
 
 def eval_source(eval_file: Path) -> dict | None:

@@ -168,6 +168,7 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
     from lorakit.data.ensure import ensure_data
     from lorakit.runtime import autocast, pick_device, resolve_precision, seed_everything, setup_threads
 
+    from lorakit.tracking import Tracker
     from lorakit.train.distributed import Dist
 
     dist = Dist.setup()
@@ -188,6 +189,9 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
         for stale in ckpt_dir.glob(".step-*"):  # a checkpoint half-written when the process was killed
             shutil.rmtree(stale, ignore_errors=True)
 
+    if dist.is_main:
+        run.root.mkdir(parents=True, exist_ok=True)
+    tracker = Tracker(cfg.train.report_to if dist.is_main else [], run.root, cfg.model_dump(mode="json"), run.root.name)
     seed_everything(cfg.train.seed)
     device = dist.device(pick_device(cfg.train.device))
     precision = resolve_precision(device, cfg.train.precision)
@@ -254,6 +258,8 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
                 log.append({"step": step, "loss": round(loss, 5), "lr": scheduler.get_last_lr()[0],
                             "tokens": tokens_seen, "seconds": round(seconds, 2)})
                 atomic_write_text(run.train_log, "".join(json.dumps(r) + "\n" for r in log))
+                tracker.log({"train/loss": loss, "train/lr": log[-1]["lr"],
+                             "train/tokens_per_second": tokens_seen / max(seconds, 1e-9)}, step)
             progress.update(step, f"loss {loss:.3f}  {tokens_seen / max(seconds, 1e-9):.0f} tok/s")
             if step % cfg.train.checkpoint_every == 0 or step == total:
                 if dist.is_main:
@@ -261,7 +267,9 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
                     save_checkpoint(ckpt_dir, step, model, optimizer, scheduler, extra, cfg.train.keep_checkpoints)
                 dist.barrier()
             if stop_after is not None and step >= stop_after and step < total:
+                tracker.close()
                 return TrainResult(None, model, step)
+    tracker.close()
 
     systems = Counter(e.system or "" for e in examples)
     record = {

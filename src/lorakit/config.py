@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -135,6 +135,12 @@ class OpenAIBackend(_Strict):
     api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the key, if any")
     concurrency: int = Field(8, ge=1, le=256)
     timeout_s: float = Field(120.0, gt=0)
+    response_format: Literal["auto", "json_schema", "json_object"] = Field(
+        "auto", description="how the constrained arm sends the schema: json_schema (OpenAI, vLLM, llama-server), "
+        "json_object with a schema beside it (llama-cpp-python's server), auto: the first, else the second")
+    extra_body: dict[str, Any] = Field(
+        {}, description="fields added to every request, for a server's own sampling options, e.g. "
+        "{repeat_penalty: 1.0} for llama-cpp-python's server (its default 1.1 penalises repeats even at temperature 0)")
 
 
 class JudgeConfig(EndpointConfig):

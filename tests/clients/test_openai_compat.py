@@ -69,3 +69,31 @@ def test_cached_json_answers_from_disk_and_survives_a_torn_last_line(tmp_path):
     (tmp_path / "c.jsonl").write_text("\n".join(lines))
     again = CachedJSON(nowhere, tmp_path / "c.jsonl", schema)
     assert again.ask(["a", "b", "a"]) == [{"x": 1}, None, {"x": 1}] and again.asked == 0
+
+
+def test_a_server_that_refuses_json_schema_gets_the_schema_as_json_object(caplog):
+    """llama-cpp-python's server reads only {"type": "json_object", "schema": ...}; extra_body reaches it."""
+    import httpx
+
+    from lorakit.clients.openai_compat import RemoteModel
+
+    seen = []
+
+    def handler(request):
+        body = json.loads(request.content)
+        seen.append(body)
+        if body.get("response_format", {}).get("type") == "json_schema":
+            return httpx.Response(422, json={"detail": "response_format.type: Input should be 'text' or 'json_object'"})
+        return httpx.Response(200, json={"choices": [{"message": {"content": "{}"}}]})
+
+    model = RemoteModel("http://x/v1", "m", None, extra_body={"repeat_penalty": 1.0})
+    schema = {"type": "object"}
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client, caplog.at_level("WARNING"):
+        assert model.complete(client, [{"role": "user", "content": "hi"}], 8, schema) == "{}"
+        assert model.complete(client, [{"role": "user", "content": "hi"}], 8, schema) == "{}"
+    assert [b["response_format"]["type"] for b in seen] == ["json_schema", "json_object", "json_object"]
+    assert seen[1]["response_format"]["schema"] == schema and all(b["repeat_penalty"] == 1.0 for b in seen)
+    assert caplog.text.count("refused response_format json_schema") == 1
+    strict = RemoteModel("http://x/v1", "m", None, schema_style="json_schema")
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client, pytest.raises(Exception, match="422"):
+        strict.complete(client, [{"role": "user", "content": "hi"}], 8, schema)

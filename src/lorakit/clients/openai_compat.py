@@ -3,7 +3,10 @@
 lorakit's own ``serve``, vLLM (``--enable-lora``), Ollama or a hosted API: each item is one
 ``POST {base_url}/chat/completions`` at temperature 0, a few in flight at once, retried with
 backoff on 429 / 5xx / connection errors. The ``constrained`` arm sends the task's schema as
-``response_format: json_schema``.
+``response_format: json_schema`` (OpenAI, vLLM, llama.cpp's ``llama-server``, lorakit). Servers
+that know only ``json_object`` with a ``schema`` beside it (llama-cpp-python's ``llama_cpp.server``,
+Anyscale-style) refuse that with a 4xx; with ``response_format: auto`` the client then sends the
+schema that way, says so once in the log, and keeps doing so for that endpoint.
 """
 
 from __future__ import annotations
@@ -17,9 +20,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import logging
+
 from lorakit.errors import EvalError
 
+logger = logging.getLogger(__name__)
 RETRIES = 4
+
+
+def response_format(schema: dict, style: str) -> dict:
+    """The ``response_format`` of a request for ``schema``: OpenAI's ``json_schema``, or ``json_object`` +
+    ``schema`` (the form llama-cpp-python's server reads)."""
+    if style == "json_object":
+        return {"type": "json_object", "schema": schema}
+    return {"type": "json_schema", "json_schema": {"name": "lorakit_task", "schema": schema, "strict": True}}
 
 
 @dataclass
@@ -29,14 +43,28 @@ class RemoteModel:
     api_key: str | None
     concurrency: int = 8
     timeout_s: float = 120.0
+    schema_style: str = "auto"  # auto (json_schema, then json_object + schema if refused), json_schema, json_object
+    extra_body: dict | None = None  # a server's own request fields (llama.cpp: repeat_penalty)
 
     def complete(self, client, messages: list[dict], max_tokens: int, schema: dict | None) -> str:
+        body = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0,
+                **(self.extra_body or {})}
+        if schema is None:
+            return self._post(client, body)
+        style = "json_schema" if self.schema_style == "auto" else self.schema_style
+        try:
+            return self._post(client, {**body, "response_format": response_format(schema, style)})
+        except EvalError as e:
+            if self.schema_style != "auto" or "response_format" not in str(e):
+                raise
+            logger.warning("%s refused response_format json_schema; sending the schema as json_object + schema "
+                           "(the llama-cpp-python server's form) from now on", self.base_url)
+            self.schema_style = "json_object"
+            return self._post(client, {**body, "response_format": response_format(schema, "json_object")})
+
+    def _post(self, client, body: dict) -> str:
         import httpx
 
-        body = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0}
-        if schema is not None:
-            body["response_format"] = {"type": "json_schema",
-                                       "json_schema": {"name": "lorakit_task", "schema": schema, "strict": True}}
         delay = 0.5
         for attempt in range(RETRIES):
             try:
@@ -74,7 +102,7 @@ def remote_model(cfg, which: str) -> RemoteModel:
     """The endpoint's model for ``which`` (base / tuned): ``eval.openai.models[which]``, else the same name."""
     o = cfg.eval.openai
     return RemoteModel(o.base_url, o.models.get(which, which), os.environ.get(o.api_key_env) or None, o.concurrency,
-                       o.timeout_s)
+                       o.timeout_s, o.response_format, o.extra_body)
 
 
 def endpoint_model(ep) -> RemoteModel:

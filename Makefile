@@ -8,9 +8,8 @@ STAMP := $(VENV)/.installed
 # torch build for your CUDA first and run `make setup TORCH_SPEC=torch`.
 TORCH_SPEC ?= torch==2.13.0
 # llama.cpp, the runtime GGUF exports are checked against: no binary wheel exists for this platform, so
-# `make llama-cpp` compiles the sdist once (4-5 min on 2 cores) into WHEELS and installs it into .venv; the
-# llama.cpp tests then run in `make test` (without it they skip and say why). `make test` does not install the
-# wheel itself: in one full-suite run the llama.cpp answer test hung after the other tests (not yet understood).
+# `make llama-cpp` compiles the sdist once (4-5 min on 2 cores) into WHEELS; `make test` installs that cached
+# wheel (never compiles it) and then runs the llama.cpp tests; without it they skip and say why.
 LLAMA_CPP_VERSION ?= 0.3.36
 WHEELS ?= $(HOME)/.cache/lorakit/wheels
 LLAMA_WHEEL = $(firstword $(wildcard $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl))
@@ -52,7 +51,7 @@ llama-cpp-cached: setup
 	    'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)'; \
 	else echo "no llama.cpp wheel in $(WHEELS): the llama.cpp tests will be skipped (make llama-cpp builds it once)"; fi
 
-test: setup chromium
+test: setup chromium llama-cpp-cached
 	$(BIN)/python -m pytest -q
 
 test-fast: setup

@@ -16,13 +16,14 @@ import concurrent.futures as cf
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _loopback import free_port, wait_until_up  # noqa: E402
 LORAKIT = [sys.executable, "-m", "lorakit"]
 
 
@@ -74,12 +75,6 @@ def step_eval(rows, out: Path, args) -> None:
                  "seconds": round(sec, 1), "detail": detail})
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def step_serve(rows, out: Path, args) -> None:
     import httpx
 
@@ -89,12 +84,7 @@ def step_serve(rows, out: Path, args) -> None:
                                        args.device, "--max-batch", "16"], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
+        wait_until_up(f"{url}/health")
         body = {"model": "ticket", "max_tokens": 64, "temperature": 0,
                 "messages": [{"role": "user", "content": "My order ORD-12345 never arrived, I want a refund"}]}
         t0 = time.perf_counter()

@@ -216,6 +216,7 @@ def eval_(config: Annotated[Optional[Path], typer.Argument(
               "no train file needed")] = None,
           column: Annotated[Optional[list[str]], typer.Option(
               help="field map for --data, e.g. --column prompt=question --column completion=answer")] = None,
+          encoding: Annotated[Optional[str], typer.Option(help="--data's text encoding, e.g. cp1252")] = None,
           out: Annotated[Optional[Path], typer.Option(
               help="where results go (with a run folder and --data: RUN_DIR/evals/FILE_STEM)")] = None,
           suite: Annotated[Optional[str], typer.Option(
@@ -240,6 +241,7 @@ def eval_(config: Annotated[Optional[Path], typer.Argument(
         extra += [f"eval.openai.base_url={base_url}"] if base_url else []
         extra += [f"eval.openai.models.{s}" for s in served or []]
         extra += _column_overrides(column)
+        extra += [f"data.encoding={_q(encoding)}"] if encoding else []
         cfg = _eval_config(config, data, out, extra + (set_ or []))
         if suite == "robustness":
             results = evaluate_robustness(cfg)
@@ -280,6 +282,9 @@ def _eval_config(source: Path | None, data: Path | None, out: Path | None, overr
                                "give a config file, or a folder written by `lorakit train` / `lorakit run`")
         extra += [f"eval.run_dir={_q(source)}",
                   f"output_dir={_q(out or (source / 'evals' / data.stem if data else source))}"]
+        if out is not None and data is None and (run.data / "eval.jsonl").is_file():
+            # the run's own items (and its eval.limit), scored into another folder
+            extra += [f"data.eval_file={_q(run.data / 'eval.jsonl')}", "data.train_file=null"]
         source = run.config
     elif out is not None:
         extra.append(f"output_dir={_q(out)}")

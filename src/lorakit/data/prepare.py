@@ -41,12 +41,12 @@ def duplicates_in(exs: list[ChatExample]) -> list[dict]:
             for d in drops]
 
 
-def _say_eval_duplicates(path, dups: list[dict], rows: int) -> None:
+def _say_eval_duplicates(path, dups: list[dict], rows: int, record: str) -> None:
     if dups:
         exact = sum(d["reason"] == "exact duplicate" for d in dups)
         logger.warning("%s: %d of %d eval rows duplicate an earlier row (%d exact, %d near); all are kept and scored "
-                       "as given (lines in prepare_record.json: eval_duplicates)", path, len(dups), rows, exact,
-                       len(dups) - exact)
+                       "as given (lines in %s: eval_duplicates)", path, len(dups), rows, exact, len(dups) - exact,
+                       record)
 
 
 def _load(path, fmt, skip_bad, system, columns, encoding) -> Loaded:
@@ -76,7 +76,7 @@ def prepare(train_file: str | Path, out_dir: str | Path, *, eval_file: str | Pat
     if "eval" in loaded:
         kept["eval"] = loaded["eval"].examples
         eval_dups = duplicates_in(kept["eval"])
-        _say_eval_duplicates(eval_file, eval_dups, len(kept["eval"]))
+        _say_eval_duplicates(eval_file, eval_dups, len(kept["eval"]), "prepare_record.json")
     else:
         order = list(range(len(train)))
         random.Random(seed).shuffle(order)
@@ -120,7 +120,7 @@ def prepare_eval(eval_file: str | Path, out_dir: str | Path, *, fmt: str = "auto
     out_dir = Path(out_dir)
     ld = _load(eval_file, fmt, skip_bad, system, columns, encoding)
     dups = duplicates_in(ld.examples)
-    _say_eval_duplicates(eval_file, dups, len(ld.examples))
+    _say_eval_duplicates(eval_file, dups, len(ld.examples), "eval_record.json")
     path = out_dir / "eval.jsonl"
     write_jsonl(path, (_row(e) for e in ld.examples))
     write_jsonl(out_dir / "dropped.jsonl", [{"split": "eval", "reason": "bad row", "detail": b} for b in ld.bad])

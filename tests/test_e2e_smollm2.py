@@ -77,9 +77,9 @@ def test_real_model_exports_to_gguf_and_ollama_with_parity(tmp_path):
     from lorakit.train.trainer import train
 
     cfg = load_config(None, [f"output_dir={tmp_path / 'run'}", "data.n_train=16", "data.n_eval=4", "train.batch_size=4",
-                             "train.max_steps=2", "train.lr=1e-3", "eval.batch_size=4", "eval.max_new_tokens=40"])
+                             "train.max_steps=2", "train.lr=1e-3", "eval.batch_size=4", "eval.max_new_tokens=32"])
     train(cfg)
-    rec = export(tmp_path / "run", "ollama", tmp_path / "ollama", check=True, check_items=4)
+    rec = export(tmp_path / "run", "ollama", tmp_path / "ollama", check=True, check_items=3)
     check = rec["check"]
-    assert check["passed"] and check["answers_identical"] == 4
+    assert check["passed"] and check["answers_identical"] == 3
     assert check["logits_rel_gap"] < 1e-2 and check["template_identical"] and check["chat_template_in_gguf"]

@@ -1,5 +1,7 @@
 """One device per verb: auto picks cuda when present, a forced device is checked, and the weights go there."""
 
+import json
+
 import pytest
 
 from lorakit.errors import ConfigError
@@ -42,3 +44,13 @@ def _job():
     from lorakit.serve.engine import Job
 
     return Job(messages=[{"role": "user", "content": "hi"}], adapter="t", max_tokens=4)
+
+
+def test_train_puts_the_weights_on_the_forced_device(tiny_config):
+    from lorakit.train.trainer import train
+
+    cfg = tiny_config.model_copy(update={"train": tiny_config.train.model_copy(update={"device": "cpu",
+                                                                                         "max_steps": 1})})
+    result = train(cfg)
+    assert _devices(result.model) == {"cpu"}
+    assert json.loads(result.adapter_dir.joinpath("run_record.json").read_text())["device"] == "cpu"

@@ -1,5 +1,6 @@
 """lorakit's training vs the reference recipe, same model, data, effective batch and steps.
 
+    .venv/bin/pip install -e '.[bench]'   # TRL and datasets, for the reference arm
     .venv/bin/python benchmarks/train_throughput.py [--steps 60] [--batch-size 8] [--eval-items 100]
 
 Arms, each in its own child process (clean peak-RSS numbers), run one after the other:
@@ -140,6 +141,11 @@ def main() -> None:
     unknown = set(args.arms.split(",")) - {"reference", *LORAKIT_ARMS}
     if unknown:
         ap.error(f"unknown arms {sorted(unknown)}; choose from reference, {', '.join(LORAKIT_ARMS)}")
+    import importlib.util
+
+    missing = [m for m in ("trl", "datasets") if importlib.util.find_spec(m) is None]
+    if "reference" in args.arms.split(",") and missing:
+        ap.error(f"the reference arm needs {missing}: .venv/bin/pip install -e '.[bench]' (or leave it out of --arms)")
 
     from lorakit.data.gen import gen
 

@@ -84,3 +84,18 @@ def test_results_are_validated_before_they_are_written(tmp_path):
 def test_library_versions_name_the_libraries_behind_the_numbers():
     v = library_versions()
     assert {"lorakit", "torch", "transformers", "peft"} <= set(v) and v["torch"]
+
+
+def test_robustness_results_are_a_typed_record_too(tmp_path):
+    run = RunDir(tmp_path)
+    assert run.robustness() is None
+    good = {"task": "t", "suite": "robustness", "eval_file": "e.jsonl", "n_clean": 2, "n_variants": 4,
+            "models": {"tuned": {"attack_success_overall": 0.25}}}
+    run.write_robustness(good)
+    rob = run.robustness()
+    assert rob.schema_version == SCHEMA_VERSION and rob.models["tuned"]["attack_success_overall"] == 0.25
+    with pytest.raises(Exception):
+        run.write_robustness({**good, "n_clean": "many"})
+    run.robustness_path.write_text(json.dumps({**good, "schema_version": SCHEMA_VERSION + 1}))
+    with pytest.raises(ConfigError, match="newer lorakit"):
+        run.robustness()

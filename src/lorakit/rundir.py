@@ -131,6 +131,21 @@ class Results(_Record):
     versions: dict[str, Any] = {}
 
 
+class Robustness(_Record):
+    """``robustness.json``: every arm on clean items and their attacked variants (``lorakit eval --suite
+    robustness``)."""
+
+    what: ClassVar[str] = "robustness results file"
+
+    task: str
+    suite: str = "robustness"
+    eval_file: str
+    eval_sha256: str | None = None
+    n_clean: int
+    n_variants: int
+    models: dict[str, dict[str, Any]]
+
+
 class RunDir:
     """The paths of one run folder, and its records read and written typed."""
 
@@ -214,9 +229,21 @@ class RunDir:
 
     def write_results(self, results: dict) -> None:
         """Validate ``results`` as :class:`Results` and write it atomically (as given, key order kept)."""
-        data = {"schema_version": SCHEMA_VERSION, **results}
-        Results.model_validate(data)
-        write_json(self.results_path, data)
+        _write_record(Results, self.results_path, results)
+
+    def robustness(self) -> Robustness | None:
+        """The robustness suite's results, None when the suite has not run here."""
+        return Robustness.read(self.robustness_path) if self.robustness_path.is_file() else None
+
+    def write_robustness(self, results: dict) -> None:
+        """Validate ``results`` as :class:`Robustness` and write it atomically."""
+        _write_record(Robustness, self.robustness_path, results)
+
+
+def _write_record(model: type[_Record], path: Path, record: dict) -> None:
+    data = {"schema_version": SCHEMA_VERSION, **record}
+    model.model_validate(data)
+    write_json(path, data)
 
 
 def write_run_record(adapter_dir: Path, record: dict) -> None:

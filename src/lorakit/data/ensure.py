@@ -9,7 +9,6 @@ import logging
 from pathlib import Path
 
 from lorakit.config import RunConfig
-from lorakit.errors import ConfigError
 from lorakit.io import read_json
 from lorakit.rundir import RunDir
 

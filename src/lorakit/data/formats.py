@@ -133,7 +133,10 @@ def _csv_records(path: Path, text: str, delimiter: str):
 
 
 def _pick(row, dotted: str):
-    """``row``'s value at a dotted path (``data.question``, ``turns.0.text``); KeyError when absent."""
+    """``row``'s value at a dotted path (``data.question``, ``turns.0.text``); KeyError when absent. A key that
+    itself holds dots (a CSV column ``answer.text``) is taken as it is."""
+    if isinstance(row, dict) and dotted in row:
+        return row[dotted]
     cur = row
     for part in dotted.split("."):
         if isinstance(cur, dict) and part in cur:

@@ -17,7 +17,12 @@ def generator_fingerprint(task_name: str) -> str:
     module = inspect.getmodule(task.generate) or inspect.getmodule(type(task.generate))
     if module is None or not getattr(module, "__file__", None) or module.__name__ == "lorakit.data.tasks.custom":
         return ""  # a task made from a schema: nothing to generate
-    return fingerprint_files(f for f in sorted(Path(module.__file__).parent.rglob("*")) if f.suffix in (".py", ".json"))
+    folder = Path(module.__file__).parent
+    files = [f for f in sorted(folder.rglob("*")) if f.suffix in (".py", ".json")]
+    shared = Path(__file__).parent / "tasks"
+    if folder != shared and shared in folder.parents:  # a built-in task: its generator also draws on the shared
+        files += sorted(shared.glob("*.py"))  # phrase pools and attacks of lorakit/data/tasks/
+    return fingerprint_files(files)
 
 
 def gen(task_name: str, out_dir: str | Path, n_train: int, n_eval: int, seed: int = 0) -> dict:

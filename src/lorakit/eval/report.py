@@ -13,7 +13,7 @@ import io
 from pathlib import Path
 
 from lorakit.errors import EvalError
-from lorakit.io import atomic_write_text, read_json
+from lorakit.io import atomic_write_text
 from lorakit.rundir import RunDir
 
 LABELS = {"valid_json": "valid JSON", "schema_valid": "schema compliance", "key_order": "key order",
@@ -268,8 +268,8 @@ def robustness_table(rob: dict) -> str:
 
 
 def _robustness(run: RunDir) -> dict | None:
-    path = run.robustness_path
-    return read_json(path) if path.is_file() else None
+    rob = run.robustness()
+    return rob.model_dump() if rob is not None else None
 
 
 # --- HTML ---------------------------------------------------------------------------------------

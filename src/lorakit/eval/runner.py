@@ -13,7 +13,7 @@ from lorakit.data.chat import ChatExample, load_chat_jsonl
 from lorakit.errors import ConfigError, EvalError
 from lorakit.eval.metrics import Scorer, aggregate, aggregate_by, flips, per_item
 from lorakit.eval.stats import bootstrap_cis, next_token_kl, paired_test
-from lorakit.io import iter_jsonl, read_json, sha256_file, write_json, write_jsonl
+from lorakit.io import iter_jsonl, read_json, sha256_file, write_jsonl
 from lorakit.rundir import RunDir, library_versions
 
 logger = logging.getLogger(__name__)
@@ -407,5 +407,5 @@ def evaluate_robustness(cfg: RunConfig) -> dict:
     results = {"task": task.name, "suite": "robustness", "eval_file": str(eval_file),
                "eval_sha256": sha256_file(eval_file), "n_clean": len(clean),
                "n_variants": len(variants), "models": arms}
-    write_json(RunDir(cfg.output_dir).robustness_path, results)
+    RunDir(cfg.output_dir).write_robustness(results)
     return results

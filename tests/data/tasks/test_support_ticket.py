@@ -185,3 +185,14 @@ def test_no_phrase_outside_the_urgency_pool_carries_an_urgency_word():
     for pool in pools:
         for text in pool:
             assert not words.search(text), text
+
+
+def test_the_generator_fingerprint_covers_the_shared_pools_and_attacks(monkeypatch):
+    """Generated data goes stale when any code that writes it changes, shared phrase pools included."""
+    import lorakit.data.gen as gen_mod
+
+    seen = []
+    monkeypatch.setattr(gen_mod, "fingerprint_files", lambda files: seen.extend(files) or "x")
+    gen_mod.generator_fingerprint("support_ticket")
+    names = {(p.parent.name, p.name) for p in seen}
+    assert {("tasks", "pools.py"), ("tasks", "attacks.py"), ("support_ticket", "schema.json")} <= names

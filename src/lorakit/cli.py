@@ -95,6 +95,31 @@ def data_prepare(
     typer.echo(f"every dropped row with its reason: {out / 'dropped.jsonl'}")
 
 
+@data_app.command("pairs")
+def data_pairs(
+    run_dir: Annotated[Path, typer.Argument(help="a trained run folder")],
+    out: Annotated[Optional[Path], typer.Option(help="pairs file (default RUN_DIR/data/pairs.jsonl)")] = None,
+    source: Annotated[Optional[Path], typer.Option(
+        "--from", help="chat JSONL to answer (default: the run's train split)")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="answer the first N items only")] = None,
+    samples: Annotated[int, typer.Option(help="answers per item (with --temperature > 0)")] = 1,
+    temperature: Annotated[float, typer.Option(help="0: greedy; > 0: sampled answers")] = 0.0,
+    seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
+    device: Annotated[str, typer.Option(help="auto (cuda when present), cpu, cuda, cuda:N")] = "auto",
+) -> None:
+    """Preference pairs from the tuned model's own mistakes: label = chosen, wrong answer = rejected."""
+    from lorakit.eval.pairs import mine_pairs
+
+    try:
+        rec = mine_pairs(run_dir, out or RunDir(run_dir).data / "pairs.jsonl", source=source, limit=limit,
+                         samples=samples, temperature=temperature, seed=seed, device=device)
+    except LorakitError as e:
+        _fail(e)
+    typer.echo(f"{rec['wrong_answers']} of {rec['answers']} answers wrong -> {rec['pairs']} pairs in {rec['file']}")
+    for kind, n in rec["by_error"].items():
+        typer.echo(f"  {kind}: {n}")
+
+
 @data_app.command("pdf")
 def data_pdf(
     pdf: Annotated[Path, typer.Argument(help="a policy PDF")],

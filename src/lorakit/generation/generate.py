@@ -33,8 +33,10 @@ class StopWhenNotJson:
 def generate(model, tok, conversations: list[list[dict]], *, batch_size: int, max_new_tokens: int,
              on_batch: Callable[[int], None] | None = None, stop_when_not_json: bool = False,
              grammar: str | list[str | None] | None = None, processor=None,
-             forced: set[int] | None = None, close_within_budget: bool = True) -> list[str]:
-    """Greedy answers for chat ``conversations`` (each ending with the user turn), in input order.
+             forced: set[int] | None = None, close_within_budget: bool = True,
+             temperature: float = 0.0) -> list[str]:
+    """Greedy answers for chat ``conversations`` (each ending with the user turn), in input order;
+    ``temperature`` > 0 samples instead (seed torch first for repeatable samples).
 
     Prompts are sorted by length so a batch holds similar lengths (less padding), left-padded
     so every row's answer starts at the same position. ``stop_when_not_json`` ends a row as soon
@@ -71,7 +73,9 @@ def generate(model, tok, conversations: list[list[dict]], *, batch_size: int, ma
         if processor is not None:
             procs.append(processor(tok, prompt_len))
         with torch.inference_mode():
-            gen = model.generate(**enc, do_sample=False, max_new_tokens=max_new_tokens, stopping_criteria=stops,
+            sampling = dict(do_sample=True, temperature=temperature, top_p=1.0, top_k=0) if temperature > 0 \
+                else dict(do_sample=False)
+            gen = model.generate(**enc, **sampling, max_new_tokens=max_new_tokens, stopping_criteria=stops,
                                  logits_processor=procs,
                                  pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
         new = gen[:, prompt_len:]

@@ -1,0 +1,39 @@
+import json
+
+import pytest
+
+
+def test_pairs_are_mined_from_wrong_answers_and_read_back_as_preference_data(trained_run, tmp_path):
+    from lorakit.data.chat import load_chat_jsonl
+    from lorakit.data.preference import load_preferences
+    from lorakit.eval.pairs import mine_pairs
+
+    run_dir, _ = trained_run
+    rec = mine_pairs(run_dir, tmp_path / "pairs.jsonl", limit=6, max_new_tokens=24)
+    assert rec["items"] == 6 and rec["answers"] == 6
+    assert rec["pairs"] == rec["wrong_answers"] == sum(rec["by_error"].values())  # greedy: no repeats to merge
+    assert rec["pairs"] >= 1  # a 3-step tiny model gets tickets wrong
+    pairs = load_preferences(tmp_path / "pairs.jsonl")
+    labels = {ex.line: ex.answer for ex in load_chat_jsonl(run_dir / "data" / "train.jsonl", limit=6)}
+    for p in pairs:
+        assert p.chosen == labels[p.extra["source_line"]] and p.rejected != p.chosen
+        assert p.prompt[-1]["role"] == "user" and p.extra["error"] in rec["by_error"]
+    saved = json.loads((tmp_path / "pairs.jsonl.record.json").read_text())
+    assert saved["by_error"] == rec["by_error"]
+
+
+def test_sampled_answers_give_more_pairs_and_repeats_are_merged(trained_run, tmp_path):
+    from lorakit.errors import DataError
+    from lorakit.eval.pairs import mine_pairs
+
+    run_dir, _ = trained_run
+    with pytest.raises(DataError, match="needs --temperature"):
+        mine_pairs(run_dir, tmp_path / "p.jsonl", limit=2, samples=2)
+    rec = mine_pairs(run_dir, tmp_path / "p.jsonl", limit=4, samples=3, temperature=1.0, max_new_tokens=16)
+    assert rec["answers"] == 12 and rec["pairs"] <= rec["wrong_answers"]
+    rows = [json.loads(x) for x in (tmp_path / "p.jsonl").read_text().splitlines()]
+    keys = [(r["source_line"], r["rejected"][0]["content"]) for r in rows]
+    assert len(keys) == len(set(keys))  # the same wrong answer to the same item is one pair
+    again = mine_pairs(run_dir, tmp_path / "q.jsonl", limit=4, samples=3, temperature=1.0, max_new_tokens=16)
+    assert (tmp_path / "q.jsonl").read_text() == (tmp_path / "p.jsonl").read_text()  # seeded: repeatable
+    assert again["pairs"] == rec["pairs"]

@@ -8,6 +8,9 @@ Arms, each in its own child process (clean peak-RSS numbers), run one after the 
 - ``reference``: the published recipe: TRL ``SFTTrainer`` + PEFT LoRA (r16, alpha 32, dropout 0.05,
   all linear layers), loss on the whole sequence, padding to the longest example of each batch,
   fp32 on CPU (fp16 on CUDA);
+- ``trl-best`` (ask for it with ``--arms``): TRL's best CPU setting, the fair anchor: the same
+  ``SFTTrainer`` with bf16 autocast (where the CPU has fast bf16) and conversational
+  prompt-completion rows, so the loss is on the completion only;
 - ``lorakit``: ``lorakit train`` with the library defaults (same LoRA settings, dropout 0.05):
   answer-only loss with the LM head on answer positions only, length-bucketed batches, bf16
   autocast with a bf16 frozen base where the CPU supports it;
@@ -38,7 +41,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _child_reference(out: Path, train_file: Path, steps: int, batch: int, lr: float) -> dict:
+def _child_reference(out: Path, train_file: Path, steps: int, batch: int, lr: float, best: bool = False) -> dict:
+    """TRL's SFTTrainer: the published recipe, or (``best``) TRL's best CPU setting: bf16 autocast on CPUs with
+    fast bf16 and prompt-completion rows, so the loss is on the completion only."""
     import torch
     from datasets import Dataset
     from peft import LoraConfig
@@ -54,13 +59,20 @@ def _child_reference(out: Path, train_file: Path, steps: int, batch: int, lr: fl
     tok = load_tokenizer(model_dir)
     tok.padding_side = "right"
     examples = load_chat_jsonl(train_file, limit=steps * batch)
-    ds = Dataset.from_list([{"messages": ex.messages} for ex in examples])
+    if best:  # conversational prompt-completion rows: TRL's completion_only_loss applies
+        ds = Dataset.from_list([{"prompt": ex.messages[:-1], "completion": ex.messages[-1:]} for ex in examples])
+    else:
+        ds = Dataset.from_list([{"messages": ex.messages} for ex in examples])
     cuda = torch.cuda.is_available()
+    from lorakit.runtime import resolve_precision
+
+    bf16 = best and resolve_precision("cuda" if cuda else "cpu", "auto") == "bf16"
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     args = SFTConfig(
         output_dir=str(out / "trl"), per_device_train_batch_size=batch, max_steps=steps, learning_rate=lr,
         lr_scheduler_type="cosine", warmup_steps=int(0.05 * steps), logging_steps=5, save_strategy="no", report_to=[],
-        fp16=cuda, bf16=False, use_cpu=not cuda, assistant_only_loss=False, packing=False, padding_free=False,
+        fp16=cuda and not bf16, bf16=bf16, use_cpu=not cuda, assistant_only_loss=False, packing=False,
+        padding_free=False, completion_only_loss=True if best else None,
         max_length=512, dataloader_num_workers=0, seed=0,
     )
     peft_cfg = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM")
@@ -74,9 +86,11 @@ def _child_reference(out: Path, train_file: Path, steps: int, batch: int, lr: fl
     tok.save_pretrained(adapter)
     system = examples[0].system
     (adapter / "run_record.json").write_text(json.dumps({"base_model": "smollm2-135m", "system_prompt": system}))
-    return {"seconds": seconds, "tokens": tokens, "threads": threads, "precision": "fp16" if cuda else "fp32"}
+    return {"seconds": seconds, "tokens": tokens, "threads": threads,
+            "precision": "bf16" if bf16 else "fp16" if cuda else "fp32"}
 
 
+TRL_ARMS = ("reference", "trl-best")
 # what each lorakit arm changes in _child_lorakit's settings
 LORAKIT_ARMS = {
     "lorakit": {"dropout": 0.05},
@@ -103,8 +117,9 @@ def _child_lorakit(out: Path, train_file: Path, eval_file: Path, steps: int, bat
 
 def _child(args) -> None:
     out = Path(args.out)
-    if args.arm == "reference":
-        res = _child_reference(out, Path(args.train_file), args.steps, args.batch_size, args.lr)
+    if args.arm in TRL_ARMS:
+        res = _child_reference(out, Path(args.train_file), args.steps, args.batch_size, args.lr,
+                               best=args.arm == "trl-best")
     else:
         res = _child_lorakit(out, Path(args.train_file), Path(args.eval_file), args.steps, args.batch_size, args.lr,
                              **LORAKIT_ARMS[args.arm])
@@ -138,14 +153,14 @@ def main() -> None:
     args = ap.parse_args()
     if args.arm:
         return _child(args)
-    unknown = set(args.arms.split(",")) - {"reference", *LORAKIT_ARMS}
+    unknown = set(args.arms.split(",")) - {*TRL_ARMS, *LORAKIT_ARMS}
     if unknown:
-        ap.error(f"unknown arms {sorted(unknown)}; choose from reference, {', '.join(LORAKIT_ARMS)}")
+        ap.error(f"unknown arms {sorted(unknown)}; choose from {', '.join(TRL_ARMS + tuple(LORAKIT_ARMS))}")
     import importlib.util
 
     missing = [m for m in ("trl", "datasets") if importlib.util.find_spec(m) is None]
-    if "reference" in args.arms.split(",") and missing:
-        ap.error(f"the reference arm needs {missing}: .venv/bin/pip install -e '.[bench]' (or leave it out of --arms)")
+    if set(TRL_ARMS) & set(args.arms.split(",")) and missing:
+        ap.error(f"the TRL arms need {missing}: .venv/bin/pip install -e '.[bench]' (or leave them out of --arms)")
 
     from lorakit.data.gen import gen
 
@@ -168,19 +183,23 @@ def main() -> None:
             res["eval"] = _evaluate(out, data / "train.jsonl", data / "eval.jsonl", args.eval_items)
         results[arm] = res
         print(arm, json.dumps(res), flush=True)
-    ref = results.get("reference", {}).get("tokens_per_second")
+    speedups = {}
+    for anchor in TRL_ARMS:
+        if anchor in results:
+            ref = results[anchor]["tokens_per_second"]
+            speedups[anchor] = {a: round(r["tokens_per_second"] / ref, 2) for a, r in results.items()}
     summary = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "steps": args.steps,
-               "batch_size": args.batch_size, "arms": results,
-               "speedup_vs_reference": {a: round(r["tokens_per_second"] / ref, 2) for a, r in results.items()} if ref else {}}
+               "batch_size": args.batch_size, "arms": results, "speedup_vs": speedups}
     print(json.dumps(summary, indent=2))
-    print("\n| arm | precision | tokens/s | s/step | peak RSS (MB) | intent acc | exact match | speed-up |")
-    print("|---|---|---|---|---|---|---|---|")
+    anchors = list(speedups)
+    print("\n| arm | precision | tokens/s | s/step | peak RSS (MB) | intent acc | exact match |"
+          + "".join(f" vs {a} |" for a in anchors))
+    print("|---|---|---|---|---|---|---|" + "---|" * len(anchors))
     for arm, r in results.items():
         ev = r.get("eval", {})
         pct = {k: f"{100 * ev[k]:.1f}%" if k in ev else "-" for k in ("field:intent", "exact_match")}
         print(f"| {arm} | {r['precision']} | {r['tokens_per_second']} | {r['seconds_per_step']} | {r['peak_rss_mb']} | "
-              f"{pct['field:intent']} | {pct['exact_match']} | "
-              f"{summary['speedup_vs_reference'].get(arm, '-')}x |")
+              f"{pct['field:intent']} | {pct['exact_match']} |" + "".join(f" {speedups[a][arm]}x |" for a in anchors))
 
 
 if __name__ == "__main__":

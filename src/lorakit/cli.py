@@ -8,12 +8,24 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from lorakit.config import DataConfig, GateJudgeConfig, PolicyConfig, ServeConfig, TeacherConfig
 from lorakit.errors import LorakitError
 from lorakit.rundir import RunDir
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+
+class _Commands(TyperGroup):
+    """The one place a :class:`LorakitError` becomes a red message and exit code 2 (never a traceback)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except LorakitError as e:
+            _fail(e)
+
+
+app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True,
                   help="Fine-tune a small LLM into a reliable specialist, and prove it with numbers.")
 
 ConfigArg = Annotated[Optional[Path], typer.Argument(help="YAML config (defaults when omitted)")]
@@ -42,10 +54,7 @@ def gen(
     """Generate a task's synthetic train and eval splits as chat JSONL."""
     from lorakit.data.gen import gen as run_gen
 
-    try:
-        rec = run_gen(task, out, n_train, n_eval, seed)
-    except LorakitError as e:
-        _fail(e)
+    rec = run_gen(task, out, n_train, n_eval, seed)
     for split, f in rec["files"].items():
         typer.echo(f"{split}: {f['rows']} rows -> {f['path']}")
 
@@ -80,8 +89,6 @@ def data_prepare(
         columns = dict(c.split("=", 1) for c in column) if column else None
         rec = prepare(train_file, out, eval_file=eval_file, eval_fraction=eval_fraction, fmt=fmt, skip_bad=skip_bad,
                       system=system, columns=columns, seed=seed, dedupe=not no_dedup, encoding=encoding)
-    except LorakitError as e:
-        _fail(e)
     except ValueError:
         _fail(LorakitError("--column must look like field=column, e.g. --column prompt=question"))
     typer.echo(f"format: {rec['format']}; rows read: {rec['rows_read']}; bad rows skipped: {rec['bad_rows']}")
@@ -110,11 +117,8 @@ def data_pairs(
     """Preference pairs from the tuned model's own mistakes: label = chosen, wrong answer = rejected."""
     from lorakit.eval.pairs import mine_pairs
 
-    try:
-        rec = mine_pairs(run_dir, out or RunDir(run_dir).data / "pairs.jsonl", source=source, limit=limit,
-                         samples=samples, temperature=temperature, seed=seed, device=device)
-    except LorakitError as e:
-        _fail(e)
+    rec = mine_pairs(run_dir, out or RunDir(run_dir).data / "pairs.jsonl", source=source, limit=limit,
+                     samples=samples, temperature=temperature, seed=seed, device=device)
     typer.echo(f"{rec['wrong_answers']} of {rec['answers']} answers wrong -> {rec['pairs']} pairs in {rec['file']}")
     for kind, n in rec["by_error"].items():
         typer.echo(f"  {kind}: {n}")
@@ -139,8 +143,6 @@ def data_pdf(
         rec = pdf_to_chunks(pdf, out, model=model, max_tokens=max_tokens, backend=backend)
     except ImportError as e:
         _fail(LorakitError(f"PDF support needs its extra: pip install 'lorakit[pdf]' ({e})"))
-    except LorakitError as e:
-        _fail(e)
     typer.echo(f"{rec['pages']} pages, blocks {dict(rec['blocks'])}, {rec['chunks']} chunks over sections "
                f"{', '.join(rec['sections'])} -> {out}/chunks.jsonl")
 
@@ -161,21 +163,18 @@ def data_qa(
     from lorakit.data.pdf.qa import synthesize
     from lorakit.io import iter_jsonl, write_jsonl
 
-    try:
-        chunk_rows = [r for _, r in iter_jsonl(chunks)]
-        rows = synthesize(chunk_rows, seed=seed)
-        if teacher_url:
-            from lorakit.config import TeacherConfig
-            from lorakit.data.pdf.teacher import teacher_rows
+    chunk_rows = [r for _, r in iter_jsonl(chunks)]
+    rows = synthesize(chunk_rows, seed=seed)
+    if teacher_url:
+        from lorakit.config import TeacherConfig
+        from lorakit.data.pdf.teacher import teacher_rows
 
-            teacher = TeacherConfig(base_url=teacher_url, model=teacher_model, api_key_env=teacher_key_env,
-                                    questions_per_chunk=per_chunk)
-            extra, stats = teacher_rows(chunk_rows, teacher, out.with_name("teacher_cache.jsonl"))
-            rows += extra
-            typer.echo(f"teacher: {len(extra)} questions, {stats['asked']} requests "
-                       f"({stats['chunks'] - stats['asked']} from the cache), {stats['invalid']} invalid replies")
-    except LorakitError as e:
-        _fail(e)
+        teacher = TeacherConfig(base_url=teacher_url, model=teacher_model, api_key_env=teacher_key_env,
+                                questions_per_chunk=per_chunk)
+        extra, stats = teacher_rows(chunk_rows, teacher, out.with_name("teacher_cache.jsonl"))
+        rows += extra
+        typer.echo(f"teacher: {len(extra)} questions, {stats['asked']} requests "
+                   f"({stats['chunks'] - stats['asked']} from the cache), {stats['invalid']} invalid replies")
     write_jsonl(out, rows)
     typer.echo(f"{len(rows)} questions ({sum(r['answerable'] for r in rows)} answerable) -> {out}")
 
@@ -201,16 +200,13 @@ def data_gate(
     from lorakit.data.gate import gate
     from lorakit.io import iter_jsonl
 
-    try:
-        judge = None
-        if judge_url:
-            from lorakit.config import GateJudgeConfig
+    judge = None
+    if judge_url:
+        from lorakit.config import GateJudgeConfig
 
-            judge = GateJudgeConfig(base_url=judge_url, model=judge_model, api_key_env=judge_key_env,
-                                    min_accuracy=min_accuracy, min_style=min_style)
-        summary = gate([r for _, r in iter_jsonl(qa)], out, eval_share=eval_share, seed=seed, judge=judge)
-    except LorakitError as e:
-        _fail(e)
+        judge = GateJudgeConfig(base_url=judge_url, model=judge_model, api_key_env=judge_key_env,
+                                min_accuracy=min_accuracy, min_style=min_style)
+    summary = gate([r for _, r in iter_jsonl(qa)], out, eval_share=eval_share, seed=seed, judge=judge)
     typer.echo(f"kept {summary['kept']} of {summary['rows']} (train {summary['train']}, eval {summary['eval']}, "
                f"eval sections {', '.join(summary['eval_sections'])}); dropped: {summary['reasons']}")
 
@@ -221,10 +217,7 @@ def train(config: ConfigArg = None, set_: SetOpt = None,
     """Fine-tune a LoRA adapter; writes OUTPUT_DIR/adapter."""
     from lorakit.train.trainer import train as run_train
 
-    try:
-        result = run_train(_config(config, set_), resume=resume)
-    except LorakitError as e:
-        _fail(e)
+    result = run_train(_config(config, set_), resume=resume)
     typer.echo(f"adapter saved to {result.adapter_dir}")
 
 
@@ -260,24 +253,21 @@ def eval_(config: Annotated[Optional[Path], typer.Argument(
 
     if suite not in (None, "robustness"):
         _fail(LorakitError(f"unknown suite {suite!r}; the one suite is: robustness"))
-    try:
-        extra = [f"eval.decoding=[{','.join(decoding)}]"] if decoding else []
-        extra += [f"eval.backend={backend}"] if backend else []
-        extra += [f"eval.openai.base_url={base_url}"] if base_url else []
-        extra += [f"eval.openai.models.{s}" for s in served or []]
-        extra += _column_overrides(column)
-        extra += [f"data.encoding={_q(encoding)}"] if encoding else []
-        cfg = _eval_config(config, data, out, extra + (set_ or []))
-        if suite == "robustness":
-            results = evaluate_robustness(cfg)
-            if RunDir(cfg.output_dir).results_path.is_file():
-                report(cfg.output_dir)  # the report gains its robustness section
-            typer.echo(robustness_table(results))
-            return
-        results = evaluate(cfg)
-        path = report(cfg.output_dir)
-    except LorakitError as e:
-        _fail(e)
+    extra = [f"eval.decoding=[{','.join(decoding)}]"] if decoding else []
+    extra += [f"eval.backend={backend}"] if backend else []
+    extra += [f"eval.openai.base_url={base_url}"] if base_url else []
+    extra += [f"eval.openai.models.{s}" for s in served or []]
+    extra += _column_overrides(column)
+    extra += [f"data.encoding={_q(encoding)}"] if encoding else []
+    cfg = _eval_config(config, data, out, extra + (set_ or []))
+    if suite == "robustness":
+        results = evaluate_robustness(cfg)
+        if RunDir(cfg.output_dir).results_path.is_file():
+            report(cfg.output_dir)  # the report gains its robustness section
+        typer.echo(robustness_table(results))
+        return
+    results = evaluate(cfg)
+    path = report(cfg.output_dir)
     typer.echo(headline_table(results))
     typer.echo(f"report: {path}")
 
@@ -323,10 +313,7 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run folder holding re
     """Rebuild the Markdown report of a run from its results.json."""
     from lorakit.eval.report import report as run_report
 
-    try:
-        path = run_report(run_dir)
-    except LorakitError as e:
-        _fail(e)
+    path = run_report(run_dir)
     typer.echo(path.read_text(encoding="utf-8"))
 
 
@@ -336,10 +323,7 @@ def run(config: ConfigArg = None, set_: SetOpt = None,
     """Generate data if needed, train, evaluate base vs tuned, and report: the whole pipeline."""
     from lorakit.pipeline import run as run_pipeline
 
-    try:
-        path = run_pipeline(_config(config, set_), resume=resume)
-    except LorakitError as e:
-        _fail(e)
+    path = run_pipeline(_config(config, set_), resume=resume)
     typer.echo(path.read_text(encoding="utf-8"))
     typer.echo(f"report: {path}")
 
@@ -356,10 +340,7 @@ def export(
     """Export the adapter: PEFT folder, merged HF model, GGUF, or GGUF + Ollama Modelfile."""
     from lorakit.export import export as run_export
 
-    try:
-        rec = run_export(run_dir, fmt, out, quant=quant, check=check, check_items=check_items)
-    except LorakitError as e:
-        _fail(e)
+    rec = run_export(run_dir, fmt, out, quant=quant, check=check, check_items=check_items)
     typer.echo(f"{fmt} export -> {rec['path']}")
     if "check" in rec:
         typer.echo(f"parity check passed: {rec['check']['summary']}")
@@ -381,7 +362,7 @@ def predict(
         for out in run_predict(run_dir, lines, constrained=constrained, batch_size=batch_size,
                                    device=device):
             typer.echo(out)
-    except (LorakitError, OSError) as e:
+    except OSError as e:  # an unreadable --input file
         _fail(LorakitError(str(e)))
 
 
@@ -426,14 +407,11 @@ def serve(
              "batch_wait_ms": batch_wait_ms, "max_tokens": max_tokens, "max_body_bytes": max_body_bytes,
              "max_messages": max_messages, "api_key_env": api_key_env, "precision": precision,
              "device": device}
-    try:
-        cfg = serve_config(config, set_, runs, flags)
-        run_serve(cfg.runs, host=cfg.host, port=cfg.port, base_model=cfg.base_model, adapter_dir=cfg.adapters,
-                  max_batch=cfg.max_batch, batch_wait_ms=cfg.batch_wait_ms, precision=cfg.precision,
-                  device=cfg.device, api_key_env=cfg.api_key_env, limits=Limits(max_body_bytes=cfg.max_body_bytes,
-                                                             max_messages=cfg.max_messages, max_tokens=cfg.max_tokens))
-    except LorakitError as e:
-        _fail(e)
+    cfg = serve_config(config, set_, runs, flags)
+    run_serve(cfg.runs, host=cfg.host, port=cfg.port, base_model=cfg.base_model, adapter_dir=cfg.adapters,
+              max_batch=cfg.max_batch, batch_wait_ms=cfg.batch_wait_ms, precision=cfg.precision,
+              device=cfg.device, api_key_env=cfg.api_key_env, limits=Limits(max_body_bytes=cfg.max_body_bytes,
+                                                         max_messages=cfg.max_messages, max_tokens=cfg.max_tokens))
 
 
 def serve_config(path: Path | None, overrides: list[str] | None, runs: list[str] | None, flags: dict):

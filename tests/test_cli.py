@@ -92,3 +92,26 @@ def test_verbose_and_quiet_set_the_library_log_level(tmp_path):
         assert res.exit_code == 2 and "exclude each other" in res.output
     finally:
         logger.setLevel(logging.NOTSET)
+
+
+def test_errors_inside_a_data_subcommand_reach_the_one_handler(tmp_path):
+    """A LorakitError from a nested verb (data prepare) is a red line and exit 2, not a traceback."""
+    res = CliRunner().invoke(app, ["data", "prepare", str(tmp_path / "nope.json")])
+    assert res.exit_code == 2 and "file not found" in res.output and "Traceback" not in res.output
+    latin = tmp_path / "tickets.csv"
+    latin.write_bytes("question,answer\nPrix en €?,Non\nWhere is café X?,Here\nPrix en €?,Non\n".encode("cp1252"))
+    res = CliRunner().invoke(app, ["data", "prepare", str(latin), "--eval", str(latin), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "not utf-8 text" in res.output and "--encoding" in res.output
+    res = CliRunner().invoke(app, ["data", "prepare", str(latin), "--eval", str(latin), "--out", str(tmp_path / "o"),
+                                   "--encoding", "cp1252"])
+    assert res.exit_code == 2 and "no train rows left" in res.output  # every train row leaks the same eval file
+
+
+def test_data_prepare_says_how_many_eval_duplicates_it_kept(tmp_path):
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(f'{{"input": "train question number {i}", "output": "x"}}\n' for i in range(6)))
+    ev = tmp_path / "eval.jsonl"
+    ev.write_text('{"input": "held out one", "output": "a"}\n' * 3 + '{"input": "held out two", "output": "b"}\n')
+    res = CliRunner().invoke(app, ["data", "prepare", str(train), "--eval", str(ev), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "eval: 4 rows" in res.output and "eval file: 2 duplicate rows, kept and scored as given" in res.output

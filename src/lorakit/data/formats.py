@@ -314,19 +314,20 @@ def load_examples(path: str | Path, fmt: str = "auto", *, skip_bad: bool = False
         if detected:
             columns = detected
             records = [_map_record(rec, columns) for rec in records]
-    examples, bad, converted = [], [], []
+    examples, bad, converted = [], [], 0
     for line, row, error in records:
+        fields: list[bool] = []  # one entry per field of this row that was not text
         try:
             if error is not None:
                 raise DataError(error, path=str(path), line=line)
-            n = len(converted)
-            examples.append(to_chat(row, fmt, str(path), line, system, converted))
-            del converted[n + 1:]  # count rows, not fields
+            examples.append(to_chat(row, fmt, str(path), line, system, fields))
         except DataError as e:
             bad.append(str(e))
+            continue
+        converted += bool(fields)
     if converted:
         logger.info("%s: %d row(s) hold a number, list or object where text is expected; loaded as its JSON text "
-                    "(e.g. 3 -> \"3\")", path, len(converted))
+                    "(e.g. 3 -> \"3\")", path, converted)
     if bad and not skip_bad:
         shown = "\n  ".join(bad[:MAX_SHOWN]) + (f"\n  ... and {len(bad) - MAX_SHOWN} more" if len(bad) > MAX_SHOWN else "")
         raise DataError(f"{len(bad)} bad row(s) of {len(records)} (format {fmt}); fix them or pass --skip-bad "
@@ -336,7 +337,7 @@ def load_examples(path: str | Path, fmt: str = "auto", *, skip_bad: bool = False
                        len(bad), len(records))
     if not examples:
         raise DataError(f"no usable rows ({len(bad)} bad)", path=str(path))
-    return Loaded(examples=examples, format=fmt, rows=len(records), bad=bad, columns=columns, converted=len(converted))
+    return Loaded(examples=examples, format=fmt, rows=len(records), bad=bad, columns=columns, converted=converted)
 
 
 def _map_record(rec: tuple[int, dict | None, str | None], columns: dict[str, str]):

@@ -21,6 +21,8 @@ def test_paths_are_the_documented_layout(tmp_path):
     assert run.predictions("base", "robustness") == tmp_path / "eval" / "robustness" / "base" / "predictions.jsonl"
     assert run.export_dir("gguf") == tmp_path / "export" / "gguf"
     assert run.checkpoints == tmp_path / "checkpoints" and run.data == tmp_path / "data"
+    assert run.user_eval == tmp_path / "data" / "eval_file" and run.evals("mine") == tmp_path / "evals" / "mine"
+    assert (run.tensorboard, run.mlruns) == (tmp_path / "tensorboard", tmp_path / "mlruns")
 
 
 def test_run_record_round_trips_with_its_schema_version_and_extra_keys(tmp_path):

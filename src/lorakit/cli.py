@@ -296,7 +296,7 @@ def _eval_config(source: Path | None, data: Path | None, out: Path | None, overr
             raise LorakitError(f"{source} is not a trained run folder (no config.yaml and adapter/run_record.json); "
                                "give a config file, or a folder written by `lorakit train` / `lorakit run`")
         extra += [f"eval.run_dir={_q(source)}",
-                  f"output_dir={_q(out or (source / 'evals' / data.stem if data else source))}"]
+                  f"output_dir={_q(out or (run.evals(data.stem) if data else source))}"]
         if out is not None and data is None and (run.data / "eval.jsonl").is_file():
             # the run's own items (and its eval.limit), scored into another folder
             extra += [f"data.eval_file={_q(run.data / 'eval.jsonl')}", "data.train_file=null"]

@@ -46,20 +46,9 @@ def predict(run_dir: str | Path, lines: Iterable[str], *, constrained: bool = Fa
     from lorakit.data.tasks import get_task
     from lorakit.generation.generate import generate
     from lorakit.eval.metrics import parse_output
-    from lorakit.eval.runner import load_for_eval
-    from lorakit.runtime import pick_device, setup_threads
-    from lorakit.runtime import resolve_precision
+    from lorakit.eval.runner import load_trained
 
-    from lorakit.rundir import RunDir
-
-    run = RunDir(run_dir)
-    if not run.is_trained:
-        raise DataError("no trained adapter here; train the run first", path=str(run.run_record_path))
-    cfg = run.run_record().run_config(run.run_record_path)
-    cfg.output_dir = run.root
-    setup_threads()
-    device = pick_device(device)
-    model, tok, system = load_for_eval(cfg, "tuned", device, resolve_precision(device, cfg.train.precision))
+    cfg, model, tok, system = load_trained(run_dir, device)
     task = get_task(cfg.data.task)
     system = system if system is not None else (task.train_prompt or None)
     grammar = None

@@ -164,6 +164,23 @@ class RunDir:
     def data(self) -> Path:
         return self.root / "data"
 
+    def evals(self, name: str) -> Path:
+        """The run folder of ``lorakit eval RUN_DIR --data FILE`` (``name``: the file's stem)."""
+        return self.root / "evals" / name
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.root / "tensorboard"
+
+    @property
+    def mlruns(self) -> Path:
+        return self.root / "mlruns"
+
+    @property
+    def mlflow_run(self) -> Path:
+        """The MLflow run id this lorakit run logs into (training and evaluation share it)."""
+        return self.root / "mlflow_run.json"
+
     @property
     def user_eval(self) -> Path:
         """``data.eval_file`` given alone, converted as given (apart from the run's own eval split)."""

@@ -22,9 +22,10 @@ import json
 import logging
 import os
 import time
-from pathlib import Path
 
 from lorakit.errors import ConfigError
+from lorakit.io import read_json, write_json
+from lorakit.rundir import RunDir
 
 logger = logging.getLogger(__name__)
 
@@ -55,18 +56,19 @@ def check_available(report_to: list[str]) -> None:
 class Tracker:
     """Logs metrics by step to every tracker of ``report_to``; a no-op when it is empty."""
 
-    def __init__(self, report_to: list[str], root: Path, config: dict, name: str):
+    def __init__(self, report_to: list[str], run: RunDir, config: dict):
         check_available(report_to)
-        self.root, self._closers, self._loggers = Path(root), [], []
+        self.run, self._closers, self._loggers = run, [], []
+        name = run.root.name
         for kind in report_to:
             getattr(self, f"_open_{kind}")(config, name)
         if report_to:
-            logger.info("tracking to %s in %s", ", ".join(report_to), self.root)
+            logger.info("tracking to %s in %s", ", ".join(report_to), run.root)
 
     def _open_tensorboard(self, config: dict, name: str) -> None:
         from torch.utils.tensorboard import SummaryWriter
 
-        writer = SummaryWriter(log_dir=str(self.root / "tensorboard"))
+        writer = SummaryWriter(log_dir=str(self.run.tensorboard))
         writer.add_text("config", "\n".join(f"    {k}: {v}" for k, v in _flat(config).items()))
         self._loggers.append(lambda m, step: [writer.add_scalar(k, v, step) for k, v in m.items()])
         self._closers.append(writer.close)
@@ -77,17 +79,17 @@ class Tracker:
 
         # MLFLOW_TRACKING_URI (a server, sqlite:///...) wins; else MLflow's file store in the run folder, which
         # MLflow 3 keeps in maintenance mode behind this opt-in (its sqlite store needs the full mlflow package)
-        uri = os.environ.get("MLFLOW_TRACKING_URI") or (self.root / "mlruns").resolve().as_uri()
+        uri = os.environ.get("MLFLOW_TRACKING_URI") or self.run.mlruns.resolve().as_uri()
         if uri.startswith("file:"):
             os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         client = MlflowClient(tracking_uri=uri)
         exp = client.get_experiment_by_name("lorakit")
         exp_id = exp.experiment_id if exp else client.create_experiment("lorakit")
-        record = self.root / "mlflow_run.json"  # training and evaluation of one run log into one MLflow run
-        run_id = json.loads(record.read_text())["run_id"] if record.is_file() else None
+        record = self.run.mlflow_run  # training and evaluation of one run log into one MLflow run
+        run_id = read_json(record)["run_id"] if record.is_file() else None
         if run_id is None:
             run_id = client.create_run(exp_id, run_name=name).info.run_id
-            record.write_text(json.dumps({"run_id": run_id}))
+            write_json(record, {"run_id": run_id})
             client.log_batch(run_id, params=[Param(k, v[:6000]) for k, v in _flat(config).items()])
         self._loggers.append(lambda m, step: client.log_batch(
             run_id, metrics=[Metric(k, float(v), int(time.time() * 1000), step) for k, v in m.items()]))
@@ -95,7 +97,7 @@ class Tracker:
     def _open_wandb(self, config: dict, name: str) -> None:
         import wandb
 
-        run = wandb.init(mode="offline", dir=str(self.root), project="lorakit", name=name, config=config)
+        run = wandb.init(mode="offline", dir=str(self.run.root), project="lorakit", name=name, config=config)
         self._loggers.append(lambda m, step: run.log(m, step=step))
         self._closers.append(run.finish)
 

@@ -22,6 +22,11 @@ class ChatExample:
     extra: dict = field(default_factory=dict)
 
     @property
+    def source_line(self) -> int:
+        """The row's line in the user's own file (kept through ``data prepare``), else its line here."""
+        return self.extra.get("source_line", self.line)
+
+    @property
     def system(self) -> str | None:
         return self.messages[0]["content"] if self.messages[0]["role"] == "system" else None
 

@@ -26,8 +26,7 @@ logger = logging.getLogger(__name__)
 
 
 def _row(ex: ChatExample) -> dict:
-    return {"messages": ex.messages, "category": ex.category, **ex.extra,
-            **({"source_line": ex.line} if "source_line" not in ex.extra else {})}
+    return {"messages": ex.messages, "category": ex.category, **ex.extra, "source_line": ex.source_line}
 
 
 def _text(ex: ChatExample) -> str:

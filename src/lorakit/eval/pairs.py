@@ -19,7 +19,7 @@ from pathlib import Path
 
 from lorakit.data.chat import ChatExample, load_chat_jsonl
 from lorakit.errors import DataError
-from lorakit.eval.runner import expected_answers, load_for_eval, make_scorer
+from lorakit.eval.runner import expected_answers, load_trained, make_scorer
 from lorakit.io import write_json, write_jsonl
 from lorakit.rundir import RunDir
 
@@ -42,23 +42,17 @@ def mine_pairs(run_dir: str | Path, out: str | Path, *, source: str | Path | Non
     """Answer, score, and write a pair for every wrong answer to ``out`` (+ ``out``.record.json); returns the record."""
     from lorakit.data.tasks import get_task
     from lorakit.generation.generate import generate
-    from lorakit.runtime import pick_device, resolve_precision, seed_everything, setup_threads
+    from lorakit.runtime import seed_everything
 
-    run = RunDir(run_dir)
-    if not run.is_trained:
-        raise DataError("no trained adapter here; train the run first", path=str(run.run_record_path))
     if samples > 1 and temperature <= 0:
         raise DataError("--samples > 1 needs --temperature > 0: greedy decoding gives the same answer every time")
-    cfg = run.run_record().run_config(run.run_record_path)
-    cfg.output_dir = run.root
+    run = RunDir(run_dir)
+    cfg, model, tok, system = load_trained(run.root, device)
     source = Path(source) if source else run.data / "train.jsonl"
     items: list[ChatExample] = load_chat_jsonl(source, limit=limit)
     task = get_task(cfg.data.task)
     expected = expected_answers(items, source, task)
     scorer = make_scorer(task, items, expected)
-    setup_threads()
-    device = pick_device(device)
-    model, tok, system = load_for_eval(cfg, "tuned", device, resolve_precision(device, cfg.train.precision))
     prompts = [task.prompt(ex, "tuned", "auto", system) for ex in items]
     seed_everything(seed)
     answers = generate(model, tok, prompts * samples, batch_size=batch_size, temperature=temperature,
@@ -77,7 +71,7 @@ def mine_pairs(run_dir: str | Path, out: str | Path, *, source: str | Path | Non
         by_error[kind] += 1
         pairs.append({"prompt": prompts[i], "chosen": [{"role": "assistant", "content": items[i].answer}],
                       "rejected": [{"role": "assistant", "content": raw}], "error": kind,
-                      "category": items[i].category, "source_line": items[i].extra.get("source_line", items[i].line)})
+                      "category": items[i].category, "source_line": items[i].source_line})
     out = Path(out)
     write_jsonl(out, pairs)
     record = {"run": str(run.root), "source": str(source), "items": len(items), "samples": samples,

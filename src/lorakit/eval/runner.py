@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 from lorakit.config import RunConfig
 from lorakit.data.chat import ChatExample, load_chat_jsonl
-from lorakit.errors import ConfigError, EvalError
+from lorakit.errors import ConfigError, DataError, EvalError
 from lorakit.eval.metrics import Scorer, aggregate, aggregate_by, flips, per_item
 from lorakit.eval.stats import bootstrap_cis, next_token_kl, paired_test
 from lorakit.io import iter_jsonl, read_json, sha256_file, write_jsonl
@@ -53,6 +53,22 @@ def load_for_eval(cfg: RunConfig, which: str, device: str, precision: str):
         model.to(torch.bfloat16 if precision == "bf16" else torch.float16)
     model.to(device).eval()
     return model, tok, system
+
+
+def load_trained(run_dir: str | Path, device: str = "auto"):
+    """``(cfg, model, tok, system)``: a trained run's config and its tuned model (merged) on ``device`` (auto: cuda
+    when present; where it runs now, not where it was trained). For predict and data pairs."""
+    from lorakit.runtime import pick_device, resolve_precision, setup_threads
+
+    run = RunDir(run_dir)
+    if not run.is_trained:
+        raise DataError("no trained adapter here; train the run first", path=str(run.run_record_path))
+    cfg = run.run_record().run_config(run.run_record_path)
+    cfg.output_dir = run.root
+    setup_threads()
+    device = pick_device(device)
+    model, tok, system = load_for_eval(cfg, "tuned", device, resolve_precision(device, cfg.train.precision))
+    return cfg, model, tok, system
 
 
 def adapter_run(cfg: RunConfig) -> RunDir:
@@ -190,7 +206,7 @@ def _item_id(ex: ChatExample) -> str:
     """The item's name in predictions and reports: the source row's ``id``, else its line in the source file."""
     if ex.extra.get("source_id") is not None:
         return str(ex.extra["source_id"])
-    return f"line-{ex.extra.get('source_line', ex.line)}"
+    return f"line-{ex.source_line}"
 
 
 def _divergence(loaded: dict, items: list[ChatExample], task, device: str) -> dict:
@@ -318,13 +334,13 @@ def evaluate(cfg: RunConfig) -> dict:
         results["divergence"] = _divergence(loaded_models, items[:cfg.eval.kl_items], task, device)
     del loaded_models
     run = RunDir(cfg.output_dir)
-    rec = _training_record(adapter_run(cfg))
+    trained = adapter_run(cfg)
+    rec = _training_record(trained)
     if rec is not None:
         results["training"] = {k: rec.get(k) for k in ("examples", "steps", "tokens", "seconds", "tokens_per_second",
                                                        "final_loss", "device", "precision", "threads")}
-        if adapter_run(cfg).train_log.is_file():
-            results["training"]["loss_curve"] = [[r["step"], r["loss"]] for _, r in
-                                                 iter_jsonl(adapter_run(cfg).train_log)]
+        if trained.train_log.is_file():
+            results["training"]["loss_curve"] = [[r["step"], r["loss"]] for _, r in iter_jsonl(trained.train_log)]
     # what produced these numbers: the eval-time config (--set overrides included) and the library versions
     results["config"] = cfg.model_dump(mode="json")
     results["versions"] = library_versions()
@@ -339,8 +355,7 @@ def _track(cfg: RunConfig, results: dict) -> None:
         return
     from lorakit.tracking import Tracker
 
-    tracker = Tracker(cfg.train.report_to, RunDir(cfg.output_dir).root, cfg.model_dump(mode="json"),
-                      RunDir(cfg.output_dir).root.name)
+    tracker = Tracker(cfg.train.report_to, RunDir(cfg.output_dir), cfg.model_dump(mode="json"))
     step = (results.get("training") or {}).get("steps") or 0
     tracker.log({f"eval/{arm}/{m}": v for arm, r in results["models"].items() for m, v in r["overall"].items()}, step)
     tracker.close()

@@ -191,7 +191,7 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
 
     if dist.is_main:
         run.root.mkdir(parents=True, exist_ok=True)
-    tracker = Tracker(cfg.train.report_to if dist.is_main else [], run.root, cfg.model_dump(mode="json"), run.root.name)
+    tracker = Tracker(cfg.train.report_to if dist.is_main else [], run, cfg.model_dump(mode="json"))
     seed_everything(cfg.train.seed)
     device = dist.device(pick_device(cfg.train.device))
     precision = resolve_precision(device, cfg.train.precision)

@@ -214,10 +214,10 @@ def data_gate(
 @app.command()
 def train(config: ConfigArg = None, set_: SetOpt = None,
           resume: Annotated[bool, typer.Option(help="continue from the last checkpoint")] = False) -> None:
-    """Fine-tune a LoRA adapter; writes OUTPUT_DIR/adapter."""
-    from lorakit.train.trainer import train as run_train
+    """Fine-tune a LoRA adapter (train.method: sft, or dpo on preference pairs); writes OUTPUT_DIR/adapter."""
+    from lorakit.pipeline import train_stage
 
-    result = run_train(_config(config, set_), resume=resume)
+    result = train_stage(_config(config, set_), resume=resume)
     typer.echo(f"adapter saved to {result.adapter_dir}")
 
 

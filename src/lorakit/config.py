@@ -99,11 +99,35 @@ class LoraSettings(_Strict):
     target_modules: str | list[str] = "all-linear"
 
 
+class DPOSettings(_Strict):
+    """``train.method: dpo``: direct preference optimisation (Rafailov et al. 2023), sigmoid loss."""
+
+    beta: float = Field(0.1, gt=0, description="how far the tuned model may move from the starting model (TRL's "
+                        "default 0.1; larger: closer to the start)")
+    sft_weight: float = Field(0.0, ge=0, description="add this times the chosen answers' per-token NLL to the loss "
+                              "(TRL's rpo_alpha); keeps the chosen answers likely while the margin grows")
+    pairs_file: Path | None = Field(
+        None, description="your preference pairs ({prompt|messages, chosen, rejected} rows, TRL's format); empty: "
+        "mined from the starting model's own mistakes on the train rows (the wrong answer rejected, the label chosen)")
+    samples: int = Field(1, ge=1, le=16, description="mining: answers per train row (more than 1 needs temperature)")
+    temperature: float = Field(0.0, ge=0, description="mining: sampling temperature (0: greedy)")
+
+
 class TrainConfig(_Strict):
+    method: Literal["sft", "dpo"] = Field(
+        "sft", description="sft: supervised on the train rows; dpo: preference pairs (train.dpo), the starting model "
+        "(train.init_from, else the base) as the reference")
+    init_from: Path | None = Field(
+        None, description="start from this run's adapter (a run folder or an adapter folder) instead of a fresh "
+        "LoRA; its LoRA shape replaces train.lora")
     lora: LoraSettings = LoraSettings()
+    dpo: DPOSettings = DPOSettings()
     epochs: float = Field(1.0, gt=0)
     max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps")
-    max_examples: int | None = Field(None, ge=1, description="train on the first N rows of the train file")
+    max_examples: int | None = Field(None, ge=1, description="train on the first N rows of the train file (dpo: "
+                                     "mine pairs from them)")
+    first_example: int = Field(0, ge=0, description="skip this many rows of the train file first (e.g. continue "
+                               "an init_from run on rows it has not seen)")
     batch_size: int = Field(16, ge=1)
     grad_accum: int = Field(1, ge=1)
     lr: float = Field(2e-4, gt=0)
@@ -170,6 +194,9 @@ class EvalConfig(_Strict):
     kl_items: int = Field(
         50, ge=0, description="items on which to measure KL(tuned || base) of next-token distributions; 0: skip"
     )
+    general_prompts: int = Field(
+        20, ge=0, le=20, description="what tuning cost: base and tuned answer this many everyday prompts shipped with "
+        "lorakit (no task content); KL(tuned || base) on them and a few answers side by side in the report; 0: skip")
     stop_when_not_json: bool = Field(
         True, description="end an answer once it cannot become a JSON object (first character not '{'); "
         "scores are unchanged under strict parsing, the saved raw output is then only its first words"

@@ -32,6 +32,60 @@ def adapter_is_current(cfg: RunConfig, train_file: Path) -> bool:
     return same_cfg and rec.train_sha256 == sha256_file(train_file)
 
 
+def pairs_settings(cfg: RunConfig, train_file: Path, start: Path | None) -> dict:
+    """What mined pairs depend on: when one of these changes, they are mined again."""
+    from lorakit.io import sha256_file
+
+    d = cfg.train.dpo
+    return {"model": cfg.model.name, "start": sha256_file(start / "adapter_model.safetensors") if start else "base",
+            "train_sha256": sha256_file(train_file), "first_example": cfg.train.first_example,
+            "max_examples": cfg.train.max_examples, "samples": d.samples, "temperature": d.temperature,
+            "seed": cfg.train.seed, "max_new_tokens": cfg.eval.max_new_tokens, "precision": cfg.train.precision}
+
+
+def ensure_pairs(cfg: RunConfig, train_file: Path) -> Path:
+    """DPO without ``train.dpo.pairs_file``: pairs mined from the starting model's mistakes on the train rows, once."""
+    from lorakit.eval.pairs import mine_for_training
+    from lorakit.io import read_json
+    from lorakit.train.objectives import train_rows
+    from lorakit.train.trainer import starting_adapter
+
+    out = RunDir(cfg.output_dir).pairs
+    start = starting_adapter(cfg)
+    wanted = pairs_settings(cfg, train_file, start)
+    record = out.with_name(out.name + ".record.json")
+    if out.is_file() and record.is_file() and read_json(record).get("settings") == wanted:
+        logger.info("reusing the mined preference pairs in %s (same starting model, rows and sampling)", out)
+        return out
+    items = train_rows(cfg, train_file)
+    logger.info("mining preference pairs: the starting model (%s) answers %d train rows x %d sample(s)",
+                start or "the base model", len(items), cfg.train.dpo.samples)
+    rec = mine_for_training(cfg, items, train_file, out, start, wanted)
+    if not rec["pairs"]:
+        raise ConfigError(f"the starting model answered all {rec['answers']} train rows right: no preference pairs "
+                          "to learn from. Mine more rows (train.max_examples, train.first_example) or sample "
+                          "(train.dpo.samples with train.dpo.temperature), or give train.dpo.pairs_file")
+    return out
+
+
+def training_input(cfg: RunConfig) -> Path:
+    """The file the adapter learns from: the train split (SFT) or the preference pairs (DPO; mined when not given)."""
+    train_file, _ = ensure_data(cfg)
+    if cfg.train.method == "sft":
+        return train_file
+    if cfg.train.dpo.pairs_file:
+        return Path(cfg.train.dpo.pairs_file)
+    return ensure_pairs(cfg, train_file)
+
+
+def train_stage(cfg: RunConfig, *, resume: bool = False):
+    """``lorakit train``: the data (and, for DPO, the pairs) made or reused, then the adapter trained."""
+    from lorakit.train.trainer import train
+
+    training_input(cfg)
+    return train(cfg, resume=resume)
+
+
 def run(cfg: RunConfig, *, resume: bool = False) -> Path:
     """Chain the stages; returns the path of the Markdown report.
 
@@ -40,12 +94,10 @@ def run(cfg: RunConfig, *, resume: bool = False) -> Path:
     """
     from lorakit.eval.report import report
     from lorakit.eval.runner import evaluate
-    from lorakit.train.trainer import train
 
     get_task(cfg.data.task).check_decodings(cfg.eval.decoding, local=cfg.eval.backend == "local")  # before training
-    train_file, _ = ensure_data(cfg)
-    if "tuned" in cfg.eval.models and (resume or not adapter_is_current(cfg, train_file)):
-        train(cfg, resume=resume)
+    if "tuned" in cfg.eval.models and (resume or not adapter_is_current(cfg, training_input(cfg))):
+        train_stage(cfg, resume=resume)
     elif "tuned" in cfg.eval.models:
         logger.info("training skipped: %s/adapter was trained with this model, data and train config "
                     "(delete it to retrain)", cfg.output_dir)

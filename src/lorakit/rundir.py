@@ -187,6 +187,16 @@ class RunDir:
         return self.data / "eval_file"
 
     @property
+    def pairs(self) -> Path:
+        """Preference pairs mined from the starting model's mistakes (``train.method: dpo``), + ``.record.json``."""
+        return self.data / "pairs.jsonl"
+
+    @property
+    def reference_logps(self) -> Path:
+        """DPO: the starting model's log-probabilities of every pair's answers, computed once (resume reads them)."""
+        return self.root / "reference_logps.json"
+
+    @property
     def checkpoints(self) -> Path:
         return self.root / "checkpoints"
 

@@ -25,6 +25,8 @@ def test_base_and_tuned_are_scored_on_the_same_items(tiny_config):
     assert results["models"]["tuned"]["system_prompt"].startswith("Convert the customer support message")
     div = results["divergence"]  # the adapter moved the next-token distributions on the answers
     assert div["kl_mean"] > 0 and div["items"] == 12 and div["positions"] > 12
+    general = results["general"]  # what tuning cost on prompts without task content
+    assert general["items"] == 20 and general["kl_mean"] > 0 and len(general["answers"]) == 4
     (cmp,) = results["comparisons"]
     assert (cmp["a"], cmp["b"]) == ("base", "tuned") and set(cmp["flips"]) == {"exact_match", "field:intent"}
     for m, d in cmp["metrics"].items():  # the delta is the difference of the two headline numbers

@@ -14,14 +14,16 @@ This lives in the eval layer because it needs the eval's scorer and model loadin
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from pathlib import Path
 
+from lorakit.config import RunConfig
 from lorakit.data.chat import ChatExample, load_chat_jsonl
 from lorakit.errors import DataError
-from lorakit.eval.runner import expected_answers, load_trained, make_scorer
+from lorakit.eval.runner import expected_answers, load_merged, load_trained, make_scorer
 from lorakit.io import write_json, write_jsonl
-from lorakit.rundir import RunDir
+from lorakit.rundir import RUN_RECORD, RunDir, RunRecord
 
 logger = logging.getLogger(__name__)
 
@@ -39,24 +41,59 @@ def error_type(scores: dict) -> str:
 def mine_pairs(run_dir: str | Path, out: str | Path, *, source: str | Path | None = None, limit: int | None = None,
                samples: int = 1, temperature: float = 0.0, seed: int = 0, batch_size: int = 16,
                max_new_tokens: int | None = None, device: str = "auto") -> dict:
-    """Answer, score, and write a pair for every wrong answer to ``out`` (+ ``out``.record.json); returns the record."""
+    """``lorakit data pairs``: a trained run's tuned model answers ``source`` (its train split by default)."""
     from lorakit.data.tasks import get_task
-    from lorakit.generation.generate import generate
-    from lorakit.runtime import seed_everything
 
-    if samples > 1 and temperature <= 0:
-        raise DataError("--samples > 1 needs --temperature > 0: greedy decoding gives the same answer every time")
+    _check_sampling(samples, temperature)
     run = RunDir(run_dir)
     cfg, model, tok, system = load_trained(run.root, device)
     source = Path(source) if source else run.data / "train.jsonl"
     items: list[ChatExample] = load_chat_jsonl(source, limit=limit)
-    task = get_task(cfg.data.task)
+    record = mine(model, tok, system, get_task(cfg.data.task), items, source, out, samples=samples,
+                  temperature=temperature, seed=seed, batch_size=batch_size,
+                  max_new_tokens=max_new_tokens or cfg.eval.max_new_tokens)
+    return _write_record(out, {"run": str(run.root), **record})
+
+
+def mine_for_training(cfg: RunConfig, items: list[ChatExample], source: Path, out: Path, start: Path | None,
+                      settings: dict, device: str = "auto") -> dict:
+    """``train.method: dpo`` without a pairs file: the starting model (``start``'s adapter merged, else the base,
+    with the training prompt) answers ``items``; its wrong answers become the pairs in ``out``."""
+    from lorakit.data.tasks import get_task
+    from lorakit.runtime import pick_device, resolve_precision
+
+    d = cfg.train.dpo
+    _check_sampling(d.samples, d.temperature)
+    device = pick_device(device)
+    system = Counter(e.system or "" for e in items).most_common(1)[0][0] or None
+    if start is not None and (start / RUN_RECORD).is_file():
+        system = RunRecord.read(start / RUN_RECORD).system_prompt or system
+    model, tok = load_merged(cfg.model.name, start, device, resolve_precision(device, cfg.train.precision))
+    record = mine(model, tok, system, get_task(cfg.data.task), items, source, out, samples=d.samples,
+                  temperature=d.temperature, seed=cfg.train.seed, batch_size=cfg.eval.batch_size,
+                  max_new_tokens=cfg.eval.max_new_tokens)
+    return _write_record(out, {"start": str(start) if start else "base", "settings": settings, **record})
+
+
+def _check_sampling(samples: int, temperature: float) -> None:
+    if samples > 1 and temperature <= 0:
+        raise DataError("more than one sample per item needs a temperature > 0: greedy decoding gives the same "
+                        "answer every time (--temperature / train.dpo.temperature)")
+
+
+def mine(model, tok, system: str | None, task, items: list[ChatExample], source: Path, out: str | Path, *,
+         samples: int, temperature: float, seed: int, batch_size: int, max_new_tokens: int) -> dict:
+    """Answer ``items`` with ``model`` (the training prompt), score, write a pair for every wrong answer to ``out``."""
+    from lorakit.generation.generate import generate
+    from lorakit.runtime import seed_everything
+
     expected = expected_answers(items, source, task)
     scorer = make_scorer(task, items, expected)
     prompts = [task.prompt(ex, "tuned", "auto", system) for ex in items]
     seed_everything(seed)
+    t0 = time.perf_counter()
     answers = generate(model, tok, prompts * samples, batch_size=batch_size, temperature=temperature,
-                       max_new_tokens=max_new_tokens or cfg.eval.max_new_tokens)
+                       max_new_tokens=max_new_tokens)
     pairs, seen, by_error, wrong = [], set(), Counter(), 0
     for k, raw in enumerate(answers):
         i = k % len(items)
@@ -74,10 +111,14 @@ def mine_pairs(run_dir: str | Path, out: str | Path, *, source: str | Path | Non
                       "category": items[i].category, "source_line": items[i].source_line})
     out = Path(out)
     write_jsonl(out, pairs)
-    record = {"run": str(run.root), "source": str(source), "items": len(items), "samples": samples,
-              "temperature": temperature, "seed": seed, "answers": len(answers), "wrong_answers": wrong,
-              "pairs": len(pairs), "by_error": dict(by_error.most_common()), "file": str(out)}
-    write_json(out.with_name(out.name + ".record.json"), record)
     logger.info("%d of %d answers wrong; %d pairs (%d repeated wrong answers merged) -> %s", wrong, len(answers),
                 len(pairs), wrong - len(pairs), out)
+    return {"source": str(source), "items": len(items), "samples": samples, "temperature": temperature, "seed": seed,
+            "answers": len(answers), "wrong_answers": wrong, "pairs": len(pairs),
+            "by_error": dict(by_error.most_common()), "seconds": round(time.perf_counter() - t0, 1), "file": str(out)}
+
+
+def _write_record(out: str | Path, record: dict) -> dict:
+    out = Path(out)
+    write_json(out.with_name(out.name + ".record.json"), record)
     return record

@@ -13,6 +13,7 @@ import io
 from pathlib import Path
 
 from lorakit.errors import EvalError
+from lorakit.eval.general import general_lines
 from lorakit.io import atomic_write_text
 from lorakit.rundir import RunDir
 
@@ -175,6 +176,20 @@ def _label_sets(results: dict) -> dict[str, dict[str, dict]]:
             for arm, res in results["models"].items()}
 
 
+def training_line(tr: dict) -> str:
+    """How the adapter was trained, in one line (DPO: from where, and its reward margin at the end)."""
+    method = (tr.get("method") or "sft").upper()
+    start = f" from {tr['init_from']}" if tr.get("init_from") else ""
+    rows = "preference pairs" if method == "DPO" else "examples"
+    line = (f"Training ({method}{start}): {tr['examples']} {rows}, {tr['steps']} steps, {tr['tokens']} tokens in "
+            f"{tr['seconds']} s ({tr['tokens_per_second']} tok/s, {tr['precision']} on {tr['device']}, "
+            f"{tr['threads']} threads), final loss {tr['final_loss']}.")
+    if tr.get("reward_curve"):
+        _, margin, accuracy = tr["reward_curve"][-1]
+        line += f" Last logged step: reward margin {margin:.3f}, chosen preferred on {100 * accuracy:.0f}% of pairs."
+    return line
+
+
 def divergence_line(d: dict) -> str:
     return (f"Behavioural divergence: KL(tuned || base) of the next-token distributions over the expected answers of "
             f"{d['items']} items ({d['positions']} positions): mean {d['kl_mean']:.3f} nats per token, "
@@ -208,9 +223,7 @@ def render_markdown(results: dict, rob: dict | None = None) -> str:
         parts += [closed, ""]
     tr = results.get("training")
     if tr:
-        parts += [f"Training: {tr['examples']} examples, {tr['steps']} steps, {tr['tokens']} tokens in "
-                  f"{tr['seconds']} s ({tr['tokens_per_second']} tok/s, {tr['precision']} on {tr['device']}, "
-                  f"{tr['threads']} threads), final loss {tr['final_loss']}.", ""]
+        parts += [training_line(tr), ""]
     first = _first_field(results)
     for metric in focus_metrics(results):
         parts += [f"## By category: {label(metric, results.get('output', 'json'), results.get('labels'))}", "",
@@ -219,6 +232,8 @@ def render_markdown(results: dict, rob: dict | None = None) -> str:
         parts += ["## Paired comparisons", ""] + comparison_lines(results) + [""]
     if results.get("divergence"):
         parts += [divergence_line(results["divergence"]), ""]
+    if results.get("general"):
+        parts += ["## What tuning cost: general prompts", "", *general_lines(results["general"]), ""]
     if field_rows(results)[1]:
         parts += ["## Field details", "", _md_table(*field_rows(results)), ""]
     if label_set_rows(results)[1]:
@@ -326,13 +341,15 @@ def confusion_png(confusion: dict, title: str) -> str:
     return _png(fig)
 
 
-def loss_png(curve: list[list[float]]) -> str:
+def loss_png(curve: list[list[float]], ylabel: str = "answer-token loss") -> str:
+    """A training curve; the loss on a log scale, anything else (a reward margin can be negative) linear."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 2.8))
     ax.plot([s for s, _ in curve], [v for _, v in curve])
-    ax.set_yscale("log")
+    if ylabel == "answer-token loss":
+        ax.set_yscale("log")
     ax.set_xlabel("optimizer step")
-    ax.set_ylabel("answer-token loss")
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     return _png(fig)
 
@@ -387,8 +404,16 @@ def render_html(results: dict, rob: dict | None = None) -> str:
     tr = results.get("training")
     if tr and tr.get("loss_curve"):
         parts += ["<h2>Training loss</h2>", f"<img alt='training loss' src='{loss_png(tr['loss_curve'])}'>",
-                  f"<p>{tr['examples']} examples, {tr['steps']} steps, {tr['tokens_per_second']} tok/s "
-                  f"({e(str(tr['precision']))} on {e(str(tr['device']))}).</p>"]
+                  f"<p>{e(training_line(tr))}</p>"]
+        if tr.get("reward_curve"):
+            margin = [[s, m] for s, m, _ in tr["reward_curve"]]
+            parts.append(f"<img alt='DPO reward margin' src='{loss_png(margin, 'reward margin (chosen - rejected)')}'>")
+    if results.get("general"):
+        g = results["general"]
+        parts += ["<h2>What tuning cost: general prompts</h2>", f"<p>{e(general_lines(g)[0])}</p>",
+                  "<table class='fail'><tr><th>prompt</th><th>base</th><th>tuned</th></tr>"]
+        parts += [f"<tr><td>{e(a['prompt'])}</td><td><pre>{e(a['base'])}</pre></td><td><pre>{e(a['tuned'])}</pre></td>"
+                  "</tr>" for a in g["answers"]] + ["</table>"]
     if rob:
         parts += ["<h2>Robustness suite</h2>", f"<p>{rob['n_clean']} clean items, {rob['n_variants']} attacked "
                   "variants. 'changed': of the items answered exactly right when clean, the share whose answer the "

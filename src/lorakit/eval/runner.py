@@ -25,10 +25,6 @@ def load_for_eval(cfg: RunConfig, which: str, device: str, precision: str):
     With ``eval.backend: openai`` the model is a :class:`~lorakit.clients.openai_compat.RemoteModel` and
     ``tok`` is None; the tuned system prompt still comes from the run's record when there is one.
     """
-    import torch
-
-    from lorakit.models import load_model
-
     run = adapter_run(cfg)
     adapter = run.adapter
     if cfg.eval.backend == "openai":
@@ -42,8 +38,18 @@ def load_for_eval(cfg: RunConfig, which: str, device: str, precision: str):
             raise EvalError(f"no trained adapter at {adapter}; run `lorakit train` first or evaluate --models base")
         record = run.run_record()
         base_model, system = record.base_model, record.system_prompt
+    model, tok = load_merged(base_model, adapter if which == "tuned" else None, device, precision)
+    return model, tok, system
+
+
+def load_merged(base_model: str, adapter: Path | None, device: str, precision: str):
+    """``(model, tok)``: ``base_model`` with ``adapter`` (checked) merged into it, in ``precision``, ready to generate."""
+    import torch
+
+    from lorakit.models import load_model
+
     model, tok, _ = load_model(base_model)
-    if which == "tuned":
+    if adapter is not None:
         from peft import PeftModel
 
         from lorakit.models.adapter import check_adapter
@@ -52,7 +58,7 @@ def load_for_eval(cfg: RunConfig, which: str, device: str, precision: str):
     if precision in ("bf16", "fp16"):  # generation runs in the training precision, without autocast
         model.to(torch.bfloat16 if precision == "bf16" else torch.float16)
     model.to(device).eval()
-    return model, tok, system
+    return model, tok
 
 
 def load_trained(run_dir: str | Path, device: str = "auto"):
@@ -332,15 +338,25 @@ def evaluate(cfg: RunConfig) -> dict:
     }
     if {"base", "tuned"} <= set(loaded_models) and cfg.eval.kl_items and cfg.eval.backend == "local":
         results["divergence"] = _divergence(loaded_models, items[:cfg.eval.kl_items], task, device)
+    if {"base", "tuned"} <= set(loaded_models) and cfg.eval.general_prompts and cfg.eval.backend == "local":
+        from lorakit.eval.general import general_drift
+
+        (base, tok, _), (tuned, _, _) = loaded_models["base"], loaded_models["tuned"]
+        results["general"] = general_drift(base, tuned, tok, cfg.eval.general_prompts, device)
     del loaded_models
     run = RunDir(cfg.output_dir)
     trained = adapter_run(cfg)
     rec = _training_record(trained)
     if rec is not None:
-        results["training"] = {k: rec.get(k) for k in ("examples", "steps", "tokens", "seconds", "tokens_per_second",
-                                                       "final_loss", "device", "precision", "threads")}
+        results["training"] = {k: rec.get(k) for k in ("method", "init_from", "examples", "steps", "tokens", "seconds",
+                                                       "tokens_per_second", "final_loss", "device", "precision",
+                                                       "threads")}
         if trained.train_log.is_file():
-            results["training"]["loss_curve"] = [[r["step"], r["loss"]] for _, r in iter_jsonl(trained.train_log)]
+            log = [r for _, r in iter_jsonl(trained.train_log)]
+            results["training"]["loss_curve"] = [[r["step"], r["loss"]] for r in log]
+            if log and "rewards/margin" in log[0]:  # DPO: the implicit reward margin and how often it is positive
+                results["training"]["reward_curve"] = [[r["step"], r["rewards/margin"], r["rewards/accuracy"]]
+                                                       for r in log]
     # what produced these numbers: the eval-time config (--set overrides included) and the library versions
     results["config"] = cfg.model_dump(mode="json")
     results["versions"] = library_versions()

@@ -20,49 +20,65 @@ from pathlib import Path
 from typing import Any
 
 from lorakit.config import RunConfig, dump_config
-from lorakit.data.chat import load_chat_jsonl
-from lorakit.errors import TrainError
+from lorakit.errors import ConfigError, TrainError
 from lorakit.io import atomic_dir, atomic_write_text, sha256_file
 from lorakit.rundir import RunDir, library_versions, write_run_record
 from lorakit.train.checkpoint import describe, list_checkpoints, load_checkpoint, newest_intact, save_checkpoint
-from lorakit.train.data import IGNORE, batch_order, collate, tokenize_all
+from lorakit.train.data import batch_order
+from lorakit.train.losses import answer_loss  # noqa: F401  (re-exported: the loss of SFT)
 
 logger = logging.getLogger(__name__)
 
 
-def build_lora_model(model, lora, precision: str, device: str, quantized: bool = False):
+def build_lora_model(model, lora, precision: str, device: str, quantized: bool = False, start: Path | None = None):
     """Wrap ``model`` with LoRA; on CPU the frozen base is stored in bf16, adapters stay fp32.
 
-    A ``quantized`` (NF4) base is already placed and typed by its loader and is left as it is.
+    ``start``: an adapter folder whose weights (and LoRA shape) the training starts from, instead of a
+    fresh LoRA. A ``quantized`` (NF4) base is already placed and typed by its loader and is left as it is.
     """
     import torch
-    from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig, PeftModel, get_peft_model
 
     if precision == "bf16" and device == "cpu" and not quantized:
         model.to(torch.bfloat16)
-    cfg = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                     target_modules=lora.target_modules, task_type="CAUSAL_LM")
-    peft_model = get_peft_model(model, cfg)
+    if start is not None:
+        peft_model = PeftModel.from_pretrained(model, str(start), is_trainable=True)
+    else:
+        cfg = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                         target_modules=lora.target_modules, task_type="CAUSAL_LM")
+        peft_model = get_peft_model(model, cfg)
     for p in peft_model.parameters():
         if p.requires_grad:
             p.data = p.data.float()
     return peft_model if quantized else peft_model.to(device)
 
 
-def answer_loss(model, ids, labels, mask):
-    """Summed cross-entropy over answer tokens, with the LM head applied to those positions only."""
-    import torch
-    import torch.nn.functional as F
+def starting_adapter(cfg: RunConfig) -> Path | None:
+    """``train.init_from``'s adapter folder (a run folder or an adapter folder), checked; None without it.
 
-    base = model.get_base_model()
-    hidden = base.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state
-    targets = labels[:, 1:]
-    keep = targets != IGNORE
-    logits = base.get_output_embeddings()(hidden[:, :-1][keep]).float()
-    cap = getattr(base.config, "final_logit_softcapping", None)
-    if cap:
-        logits = torch.tanh(logits / cap) * cap
-    return F.cross_entropy(logits, targets[keep], reduction="sum"), int(keep.sum())
+    Its base must be the config's model; its LoRA shape replaces ``train.lora`` (said when they differ).
+    """
+    from lorakit.models.adapter import check_adapter
+    from lorakit.rundir import RunRecord
+
+    if cfg.train.init_from is None:
+        return None
+    given = Path(cfg.train.init_from)
+    adapter = check_adapter(RunDir(given).adapter if (RunDir(given).adapter / "adapter_config.json").is_file() else given)
+    record = adapter / "run_record.json"
+    if record.is_file():
+        rec = RunRecord.read(record)
+        if rec.base_model != cfg.model.name:
+            raise ConfigError(f"train.init_from={given} was trained on {rec.base_model!r}, but model.name is "
+                              f"{cfg.model.name!r}; set model.name={rec.base_model} (an adapter only fits its base)")
+    shape = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
+    lora = cfg.train.lora
+    if (shape.get("r"), shape.get("lora_alpha")) != (lora.r, lora.alpha):
+        logger.warning("train.init_from: training goes on with its adapter's LoRA shape (r=%s, alpha=%s); "
+                       "train.lora (r=%s, alpha=%s) does not apply", shape.get("r"), shape.get("lora_alpha"),
+                       lora.r, lora.alpha)
+    logger.info("starting from the adapter in %s", adapter)
+    return adapter
 
 
 @contextmanager
@@ -155,8 +171,43 @@ class TrainResult:
     steps_done: int
 
 
+def pairs_file(cfg: RunConfig) -> Path:
+    """DPO's preference file: ``train.dpo.pairs_file``, else the pairs mined into the run folder."""
+    return Path(cfg.train.dpo.pairs_file or RunDir(cfg.output_dir).pairs)
+
+
+def _objective(cfg: RunConfig, train_file: Path, tok):
+    from lorakit.train.objectives import DPO, SFT
+
+    if cfg.train.method == "sft":
+        return SFT(cfg, train_file, tok)
+    source = pairs_file(cfg)
+    if not source.is_file():
+        raise TrainError(f"train.method=dpo: no preference pairs at {source}. Set train.dpo.pairs_file to your pairs "
+                         "file, or train with `lorakit train CONFIG` / `lorakit run`, which first mine pairs from "
+                         "the starting model's mistakes (or `lorakit data pairs RUN_DIR --out FILE`)")
+    return DPO(cfg, source, tok)
+
+
+def _fresh_checkpoints(ckpt_dir: Path, resume: bool, is_main: bool):
+    """The checkpoint to resume from (None for a fresh run, whose old checkpoints are cleared) and the damaged ones."""
+    resume_from, skipped_ckpts = newest_intact(ckpt_dir) if resume else (None, [])
+    if resume and resume_from is None:
+        found = f"; found only damaged ones ({describe(skipped_ckpts)})" if skipped_ckpts else ""
+        raise TrainError(f"--resume: no intact checkpoint under {ckpt_dir}{found}. Start the run again without "
+                         "--resume (it clears that folder and trains from step 0)")
+    if resume_from is not None and is_main:  # the skipped ones were logged as warnings by newest_intact
+        logger.info("--resume: continuing from %s", resume_from)
+    if not resume and list_checkpoints(ckpt_dir, verify=False) and is_main:
+        shutil.rmtree(ckpt_dir)  # a fresh run must not mix with an old run's state
+    if is_main:
+        for stale in ckpt_dir.glob(".step-*"):  # a checkpoint half-written when the process was killed
+            shutil.rmtree(stale, ignore_errors=True)
+    return resume_from, skipped_ckpts
+
+
 def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None) -> TrainResult:
-    """Train a LoRA adapter into ``cfg.output_dir/adapter``.
+    """Train a LoRA adapter into ``cfg.output_dir/adapter`` with ``train.method`` (SFT or DPO).
 
     ``stop_after`` ends the run after that many optimizer steps without finishing it (the
     checkpoint is written), which is how tests simulate a crash without killing a process.
@@ -176,18 +227,8 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
     run = RunDir(cfg.output_dir)
     train_file, _ = ensure_data(cfg)
     ckpt_dir = run.checkpoints
-    resume_from, skipped_ckpts = newest_intact(ckpt_dir) if resume else (None, [])
-    if resume and resume_from is None:
-        found = f"; found only damaged ones ({describe(skipped_ckpts)})" if skipped_ckpts else ""
-        raise TrainError(f"--resume: no intact checkpoint under {ckpt_dir}{found}. Start the run again without "
-                         "--resume (it clears that folder and trains from step 0)")
-    if resume_from is not None and dist.is_main:  # the skipped ones were logged as warnings by newest_intact
-        logger.info("--resume: continuing from %s", resume_from)
-    if not resume and list_checkpoints(ckpt_dir, verify=False) and dist.is_main:
-        shutil.rmtree(ckpt_dir)  # a fresh run must not mix with an old run's state
-    if dist.is_main:
-        for stale in ckpt_dir.glob(".step-*"):  # a checkpoint half-written when the process was killed
-            shutil.rmtree(stale, ignore_errors=True)
+    resume_from, skipped_ckpts = _fresh_checkpoints(ckpt_dir, resume, dist.is_main)
+    start = starting_adapter(cfg)
 
     if dist.is_main:
         run.root.mkdir(parents=True, exist_ok=True)
@@ -195,17 +236,17 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
     seed_everything(cfg.train.seed)
     device = dist.device(pick_device(cfg.train.device))
     precision = resolve_precision(device, cfg.train.precision)
-    examples = load_chat_jsonl(train_file, limit=cfg.train.max_examples)
     quantized = cfg.train.quantization == "nf4"
     model, tok, model_dir = load_model(cfg.model.name, quantization=cfg.train.quantization, device=device)
     if device == "cpu":
         model.set_attn_implementation("eager")  # 1.4x faster than SDPA for short CPU training sequences
-    model = build_lora_model(model, cfg.train.lora, precision, device, quantized)
-    data, skipped = tokenize_all(examples, tok, cfg.train.max_seq_len)
-    if not data:
+    model = build_lora_model(model, cfg.train.lora, precision, device, quantized, start)
+    objective = _objective(cfg, train_file, tok)
+    if not objective.data:
         raise TrainError(f"no training example fits max_seq_len={cfg.train.max_seq_len}; raise it")
-    lengths = [len(t.input_ids) for t in data]
-    per_epoch = math.ceil(len(data) / cfg.train.batch_size)
+    if objective.name == "dpo":  # the model as it starts, before a checkpoint is loaded into it
+        objective.load_reference(run, model, start, device, precision, cfg.eval.batch_size, dist.is_main)
+    per_epoch = math.ceil(len(objective.data) / cfg.train.batch_size)
     total = cfg.train.max_steps or max(1, math.ceil(cfg.train.epochs * per_epoch / cfg.train.grad_accum))
 
     params = [p for p in model.parameters() if p.requires_grad]
@@ -225,8 +266,8 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
     def micro_batch(i: int):
         epoch, pos = divmod(i, per_epoch)
         if epoch not in orders:
-            orders[epoch] = batch_order(lengths, cfg.train.batch_size, cfg.train.seed, epoch)
-        return collate([data[j] for j in orders[epoch][pos]], tok.pad_token_id)
+            orders[epoch] = batch_order(objective.lengths, cfg.train.batch_size, cfg.train.seed, epoch)
+        return objective.collate(orders[epoch][pos])
 
     model.train()
     with _Progress(total, step, enabled=dist.is_main) as progress, neftune(model, cfg.train.neftune_alpha), \
@@ -234,32 +275,36 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
         while step < total:
             t0 = time.perf_counter()
             batches = [micro_batch(step * cfg.train.grad_accum + k) for k in range(cfg.train.grad_accum)]
-            n_answer = sum(int((b[1][:, 1:] != IGNORE).sum()) for b in batches)  # global: every rank sees all rows
+            weight = sum(objective.weight(b) for b in batches)  # global: every rank sees all rows
             tokens_seen += sum(int(b[2].sum()) for b in batches)
-            loss_total = 0.0
+            loss_total, sums = 0.0, Counter()
             for batch in batches:
-                ids, labels, mask = dist.shard(batch)
-                if ids.shape[0] == 0:  # fewer rows than processes in a short last batch
+                part = objective.shard(batch, dist)
+                if part[0].shape[0] == 0:  # fewer rows than processes in a short last batch
                     continue
                 with autocast(device, precision):
-                    loss_sum, _ = answer_loss(model, ids.to(device), labels.to(device), mask.to(device))
-                (loss_sum / n_answer).backward()
+                    loss_sum, stats = objective.loss(model, part, device)
+                (loss_sum / weight).backward()
                 loss_total += float(loss_sum.detach())
+                sums.update(stats)
             dist.sum_grads(params)  # = the single-process gradient of the global batch
             loss_total = dist.sum_scalar(loss_total)
+            sums = {k: dist.sum_scalar(v) for k, v in sums.items()}
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
             seconds += time.perf_counter() - t0
-            loss = loss_total / n_answer
+            loss = loss_total / weight
             if (step % cfg.train.log_every == 0 or step == total) and dist.is_main:
+                extra = objective.summary(sums, weight)
                 log.append({"step": step, "loss": round(loss, 5), "lr": scheduler.get_last_lr()[0],
-                            "tokens": tokens_seen, "seconds": round(seconds, 2)})
+                            "tokens": tokens_seen, "seconds": round(seconds, 2), **extra})
                 atomic_write_text(run.train_log, "".join(json.dumps(r) + "\n" for r in log))
                 tracker.log({"train/loss": loss, "train/lr": log[-1]["lr"],
-                             "train/tokens_per_second": tokens_seen / max(seconds, 1e-9)}, step)
+                             "train/tokens_per_second": tokens_seen / max(seconds, 1e-9),
+                             **{f"train/{k}": v for k, v in extra.items()}}, step)
             progress.update(step, f"loss {loss:.3f}  {tokens_seen / max(seconds, 1e-9):.0f} tok/s")
             if step % cfg.train.checkpoint_every == 0 or step == total:
                 if dist.is_main:
@@ -271,16 +316,18 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
                 return TrainResult(None, model, step)
     tracker.close()
 
-    systems = Counter(e.system or "" for e in examples)
     record = {
         "task": cfg.data.task,
         "base_model": cfg.model.name,
         "model_dir": model_dir,
-        "system_prompt": systems.most_common(1)[0][0] or None,
-        "train_file": str(train_file),
-        "train_sha256": sha256_file(train_file),
-        "examples": len(data),
-        "skipped_too_long": skipped,
+        "system_prompt": objective.system_prompt,
+        "method": objective.name,
+        "init_from": str(start) if start else None,
+        "train_file": str(objective.source),
+        "train_sha256": sha256_file(objective.source),
+        "examples": len(objective.data),
+        "skipped_too_long": objective.skipped,
+        **objective.record(),
         "steps": total,
         "tokens": tokens_seen,
         "seconds": round(seconds, 1),

@@ -1,0 +1,43 @@
+"""The training losses on answer tokens: the LM head runs on the positions that are scored, nothing else.
+
+On a 49k vocabulary the prompt's logits are ~20% of a CPU step; SFT and DPO both need only the answer's.
+"""
+
+from __future__ import annotations
+
+from lorakit.train.data import IGNORE
+
+
+def answer_logits(model, ids, labels, mask):
+    """``(logits, targets, keep)``: fp32 logits and targets of the answer tokens (``keep``: where they are)."""
+    import torch
+
+    base = model.get_base_model()
+    hidden = base.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+    targets = labels[:, 1:]
+    keep = targets != IGNORE
+    logits = base.get_output_embeddings()(hidden[:, :-1][keep]).float()
+    cap = getattr(base.config, "final_logit_softcapping", None)
+    if cap:
+        logits = torch.tanh(logits / cap) * cap
+    return logits, targets[keep], keep
+
+
+def answer_loss(model, ids, labels, mask):
+    """Summed cross-entropy over answer tokens, with the LM head applied to those positions only."""
+    import torch.nn.functional as F
+
+    logits, targets, keep = answer_logits(model, ids, labels, mask)
+    return F.cross_entropy(logits, targets, reduction="sum"), int(keep.sum())
+
+
+def sequence_logps(model, ids, labels, mask):
+    """Per row: the summed log-probability of its answer tokens, and how many there are."""
+    import torch
+    import torch.nn.functional as F
+
+    logits, targets, keep = answer_logits(model, ids, labels, mask)
+    token_logps = -F.cross_entropy(logits, targets, reduction="none")
+    rows = torch.arange(ids.shape[0], device=ids.device).unsqueeze(1).expand(-1, keep.shape[1])[keep]
+    logps = torch.zeros(ids.shape[0], device=ids.device, dtype=token_logps.dtype).index_add(0, rows, token_logps)
+    return logps, keep.sum(1)

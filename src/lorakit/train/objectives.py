@@ -1,0 +1,159 @@
+"""What one training method adds to the shared loop: its rows, its batches, its loss, and what it logs.
+
+:func:`lorakit.train.trainer.train` owns everything else (model, optimizer, schedule, checkpoints,
+resume, distributed gradients, the record), so SFT and DPO resume, log and export the same way.
+An objective's ``loss`` returns a *sum* over its rows and ``weight`` the number the step's sums are
+divided by (answer tokens for SFT, pairs for DPO), so gradient accumulation and several processes
+give the gradient of the whole batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import Counter
+from pathlib import Path
+
+from lorakit.config import RunConfig
+from lorakit.data.chat import load_chat_jsonl
+from lorakit.data.preference import load_preferences
+from lorakit.errors import TrainError
+from lorakit.io import atomic_write_text, read_json, sha256_file
+from lorakit.rundir import RunDir
+from lorakit.train.data import IGNORE, collate, tokenize_all
+from lorakit.train.dpo import collate_pairs, pair_loss, reference_logps, tokenize_pairs
+from lorakit.train.losses import answer_loss
+
+logger = logging.getLogger(__name__)
+
+
+def train_rows(cfg: RunConfig, train_file: Path):
+    """The train file's rows this run uses: ``train.first_example`` skipped, then at most ``train.max_examples``."""
+    first, most = cfg.train.first_example, cfg.train.max_examples
+    rows = load_chat_jsonl(train_file, limit=first + most if most else None)[first:]
+    if not rows:
+        raise TrainError(f"train.first_example={first} skips every row of {train_file}; lower it")
+    if first:
+        logger.info("train.first_example=%d: training on rows %d-%d of %s", first, first + 1, first + len(rows),
+                    train_file)
+    return rows
+
+
+class SFT:
+    """Supervised: cross-entropy of the answer tokens, divided by the answer tokens of the whole step."""
+
+    name = "sft"
+
+    def __init__(self, cfg: RunConfig, train_file: Path, tok):
+        self.examples = train_rows(cfg, train_file)
+        self.data, self.skipped = tokenize_all(self.examples, tok, cfg.train.max_seq_len)
+        self.lengths = [len(t.input_ids) for t in self.data]
+        self.pad = tok.pad_token_id
+        self.source = train_file
+
+    @property
+    def system_prompt(self) -> str | None:
+        return Counter(e.system or "" for e in self.examples).most_common(1)[0][0] or None
+
+    def collate(self, rows: list[int]):
+        return collate([self.data[j] for j in rows], self.pad)
+
+    def weight(self, batch) -> int:
+        return int((batch[1][:, 1:] != IGNORE).sum())
+
+    def shard(self, batch, dist):
+        return dist.shard(batch)
+
+    def loss(self, model, batch, device: str):
+        ids, labels, mask = (t.to(device) for t in batch)
+        loss_sum, _ = answer_loss(model, ids, labels, mask)
+        return loss_sum, {}
+
+    def summary(self, sums: dict, weight: float) -> dict:
+        return {}
+
+    def record(self) -> dict:
+        return {}
+
+
+class DPO:
+    """Preference pairs: the sigmoid DPO loss against the starting model, divided by the pairs of the step."""
+
+    name = "dpo"
+
+    def __init__(self, cfg: RunConfig, pairs_file: Path, tok):
+        settings = cfg.train.dpo
+        self.beta, self.sft_weight = settings.beta, settings.sft_weight
+        self.pairs = load_preferences(pairs_file)
+        self.data, self.skipped = tokenize_pairs(self.pairs, tok, cfg.train.max_seq_len)
+        if self.skipped:
+            logger.warning("%d of %d preference pairs do not fit train.max_seq_len=%d and are left out",
+                           self.skipped, len(self.pairs), cfg.train.max_seq_len)
+        self.lengths = [p.length for p in self.data]
+        self.pad = tok.pad_token_id
+        self.source = pairs_file
+        self.ref_chosen: list[float] = []
+        self.ref_rejected: list[float] = []
+        self.reference_seconds = 0.0  # 0 when read back from the run folder
+
+    @property
+    def system_prompt(self) -> str | None:
+        systems = Counter(p.prompt[0]["content"] if p.prompt[0]["role"] == "system" else "" for p in self.pairs)
+        return systems.most_common(1)[0][0] or None
+
+    def load_reference(self, run: RunDir, model, start: Path | None, device: str, precision: str,
+                       batch_size: int, write: bool) -> None:
+        """The starting model's log-probabilities of every pair: read from the run folder, else computed once.
+
+        Must run before a checkpoint is loaded into ``model``: the reference is the model as it starts.
+        """
+        key = {"pairs_sha256": sha256_file(self.source), "pairs": len(self.data),
+               "start": sha256_file(start / "adapter_model.safetensors") if start else "base", "precision": precision}
+        path = run.reference_logps
+        if path.is_file():
+            saved = read_json(path)
+            if saved.get("key") == key:
+                logger.info("DPO reference: reusing the starting model's log-probabilities in %s", path)
+                self.ref_chosen, self.ref_rejected = saved["chosen"], saved["rejected"]
+                return
+        t0 = time.perf_counter()
+        self.ref_chosen, self.ref_rejected = reference_logps(model, self.data, self.pad, device, precision, batch_size)
+        self.reference_seconds = round(time.perf_counter() - t0, 1)
+        logger.info("DPO reference: log-probabilities of %d pairs under the starting model in %.0f s",
+                    len(self.data), self.reference_seconds)
+        if write:
+            import json
+
+            atomic_write_text(path, json.dumps({"key": key, "chosen": self.ref_chosen, "rejected": self.ref_rejected}))
+
+    def collate(self, rows: list[int]):
+        import torch
+
+        ids, labels, mask = collate_pairs([self.data[j] for j in rows], self.pad)
+        ref = torch.tensor([self.ref_chosen[j] for j in rows] + [self.ref_rejected[j] for j in rows])
+        return ids, labels, mask, ref
+
+    def weight(self, batch) -> int:
+        return batch[0].shape[0] // 2
+
+    def shard(self, batch, dist):
+        """This process's pairs, each with both of its answers (rows ``i`` and ``i + B``)."""
+        n = batch[0].shape[0] // 2
+        mine = list(range(dist.rank, n, dist.world))
+        rows = mine + [i + n for i in mine]
+        return tuple(t[rows] for t in batch)
+
+    def loss(self, model, batch, device: str):
+        ids, labels, mask, ref = (t.to(device) for t in batch)
+        return pair_loss(model, (ids, labels, mask), ref, self.beta, self.sft_weight)
+
+    def summary(self, sums: dict, weight: float) -> dict:
+        """Per-pair means of the step: rewards (with the margin's spread), accuracy, chosen NLL."""
+        mean = {k: v / weight for k, v in sums.items()}
+        std = math.sqrt(max(mean.pop("rewards/margin_sq") - mean["rewards/margin"] ** 2, 0.0))
+        return {**{k: round(v, 5) for k, v in mean.items()}, "rewards/margin_std": round(std, 5)}
+
+    def record(self) -> dict:
+        return {"pairs": len(self.data), "beta": self.beta, "sft_weight": self.sft_weight,
+                "reference_seconds": self.reference_seconds}

@@ -113,15 +113,29 @@ class DPOSettings(_Strict):
     temperature: float = Field(0.0, ge=0, description="mining: sampling temperature (0: greedy)")
 
 
+class GRPOSettings(_Strict):
+    """``train.method: grpo``: group-relative policy optimisation (Shao et al. 2024) with a verifiable reward."""
+
+    samples: int = Field(4, ge=2, le=32, description="answers sampled per train row (the group)")
+    temperature: float = Field(0.8, gt=0, description="sampling temperature of the answers")
+    max_new_tokens: int | None = Field(None, ge=1, description="longest sampled answer (default: eval.max_new_tokens)")
+    reward: str | None = Field(None, description="package.module:function (answer, expected, item) -> float; "
+                               "default: the task's scorer (JSON: 0 not JSON, 0.2 valid, +0.1 schema, +0.7 x share "
+                               "of fields right)")
+    field_weights: dict[str, float] = Field({}, description="the scorer reward's weight per field (JSON tasks: field "
+                                            "path, e.g. {intent: 2}; default 1 each)")
+
+
 class TrainConfig(_Strict):
-    method: Literal["sft", "dpo"] = Field(
+    method: Literal["sft", "dpo", "grpo"] = Field(
         "sft", description="sft: supervised on the train rows; dpo: preference pairs (train.dpo), the starting model "
-        "(train.init_from, else the base) as the reference")
+        "(train.init_from, else the base) as the reference; grpo: sampled answers scored by a reward (train.grpo)")
     init_from: Path | None = Field(
         None, description="start from this run's adapter (a run folder or an adapter folder) instead of a fresh "
         "LoRA; its LoRA shape replaces train.lora")
     lora: LoraSettings = LoraSettings()
     dpo: DPOSettings = DPOSettings()
+    grpo: GRPOSettings = GRPOSettings()
     epochs: float = Field(1.0, gt=0)
     max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps")
     max_examples: int | None = Field(None, ge=1, description="train on the first N rows of the train file (dpo: "

@@ -69,21 +69,32 @@ def ensure_pairs(cfg: RunConfig, train_file: Path) -> Path:
 
 
 def training_input(cfg: RunConfig) -> Path:
-    """The file the adapter learns from: the train split (SFT) or the preference pairs (DPO; mined when not given)."""
+    """The file the adapter learns from: the train split (SFT, GRPO) or the preference pairs (DPO; mined when not
+    given)."""
     train_file, _ = ensure_data(cfg)
-    if cfg.train.method == "sft":
+    if cfg.train.method != "dpo":
         return train_file
     if cfg.train.dpo.pairs_file:
         return Path(cfg.train.dpo.pairs_file)
     return ensure_pairs(cfg, train_file)
 
 
+def grpo_reward(cfg: RunConfig, train_file: Path):
+    """GRPO's reward over this run's train rows: the user's function, else the task's scorer (field weights)."""
+    from lorakit.eval.rewards import make_reward
+    from lorakit.train.objectives import train_rows
+
+    return make_reward(get_task(cfg.data.task), train_rows(cfg, train_file), train_file, spec=cfg.train.grpo.reward,
+                       weights=cfg.train.grpo.field_weights)
+
+
 def train_stage(cfg: RunConfig, *, resume: bool = False):
-    """``lorakit train``: the data (and, for DPO, the pairs) made or reused, then the adapter trained."""
+    """``lorakit train``: the data (DPO: the pairs; GRPO: the reward) made or reused, then the adapter trained."""
     from lorakit.train.trainer import train
 
-    training_input(cfg)
-    return train(cfg, resume=resume)
+    source = training_input(cfg)
+    reward = grpo_reward(cfg, source) if cfg.train.method == "grpo" else None
+    return train(cfg, resume=resume, reward=reward)
 
 
 def run(cfg: RunConfig, *, resume: bool = False) -> Path:

@@ -156,6 +156,18 @@ class Scorer:
     def details(self, verdicts: list[dict], expected: list) -> dict:
         return field_details(self.schema, [v["parsed"] for v in verdicts], expected)
 
+    @staticmethod
+    def reward(verdict: dict, weights: dict[str, float] | None = None) -> float:
+        """A verifiable reward in [0, 1]: not JSON 0; valid JSON 0.2, schema-valid +0.1, and 0.7 times the
+        (weighted) share of fields equal to the label, so only an exactly right answer gets 1."""
+        if not verdict["valid_json"]:
+            return 0.0
+        weights = weights or {}
+        w = {p: weights.get(p, 1.0) for p in verdict["fields"]}
+        total = sum(w.values())
+        share = sum(w[p] for p, ok in verdict["fields"].items() if ok) / total if total else 1.0
+        return 0.2 + 0.1 * verdict["schema_valid"] + 0.7 * share
+
 
 HEADLINE = ("valid_json", "schema_valid", "key_order", "exact_match")
 

@@ -23,7 +23,7 @@ from lorakit.io import atomic_write_text, read_json, sha256_file
 from lorakit.rundir import RunDir
 from lorakit.train.data import IGNORE, collate, tokenize_all
 from lorakit.train.dpo import collate_pairs, pair_loss, reference_logps, tokenize_pairs
-from lorakit.train.losses import answer_loss
+from lorakit.train.losses import answer_loss, sequence_logps
 
 logger = logging.getLogger(__name__)
 
@@ -157,3 +157,101 @@ class DPO:
     def record(self) -> dict:
         return {"pairs": len(self.data), "beta": self.beta, "sft_weight": self.sft_weight,
                 "reference_seconds": self.reference_seconds}
+
+
+class GRPO:
+    """Group-relative policy optimisation (Shao et al. 2024) with a verifiable reward, on-policy.
+
+    Every train row of a step is answered ``samples`` times by the model as it is (sampled, eval mode);
+    each answer's advantage is its reward minus its group's mean, over the group's spread (TRL's
+    ``scale_rewards="group"``). One update per batch of samples, so the policy ratio is 1 and the
+    loss is ``-advantage x`` the answer's mean token log-probability. No KL term (TRL's default
+    ``beta=0`` since 0.19); what tuning cost shows in the eval's general-prompt KL instead. Answers
+    whose group all scored the same carry no signal and are not run forward at all.
+    """
+
+    name = "grpo"
+
+    def __init__(self, cfg: RunConfig, train_file: Path, tok, reward):
+        if reward is None:
+            raise TrainError("train.method=grpo needs a reward: train with `lorakit train` / `lorakit run` (the "
+                             "task's scorer, or train.grpo.reward), or pass reward= to lorakit.train.trainer.train")
+        self.settings = cfg.train.grpo
+        self.reward = reward
+        self.examples = train_rows(cfg, train_file)
+        self.data = self.examples  # one row per prompt; its answers are sampled at every step
+        self.skipped = 0
+        self.lengths = [len(e.user) for e in self.examples]
+        self.tok, self.pad, self.max_seq_len = tok, tok.pad_token_id, cfg.train.max_seq_len
+        self.max_new_tokens = self.settings.max_new_tokens or cfg.eval.max_new_tokens
+        self.source = train_file
+        self.model = self.device = self.precision = None
+
+    system_prompt = SFT.system_prompt
+
+    def bind(self, model, device: str, precision: str) -> None:
+        self.model, self.device, self.precision = model, device, precision
+
+    def _sample(self, convs: list[list[dict]]) -> list[str]:
+        import torch
+
+        from lorakit.generation.generate import generate
+        from lorakit.runtime import autocast
+
+        self.model.eval()
+        try:
+            with torch.no_grad(), autocast(self.device, self.precision):
+                return generate(self.model, self.tok, convs, batch_size=len(convs), temperature=self.settings.temperature,
+                                max_new_tokens=self.max_new_tokens)
+        finally:
+            self.model.train()
+
+    def collate(self, rows: list[int]):
+        """Sample the group of every row, score it, and batch every answer with its advantage and reward."""
+        import torch
+
+        from lorakit.data.chat import ChatExample
+        from lorakit.train.data import tokenize_example
+
+        g = self.settings.samples
+        items = [self.examples[j] for j in rows]
+        convs = [ex.messages[:-1] for ex in items]
+        answers = self._sample([c for c in convs for _ in range(g)])  # item 0's group first, then item 1's, ...
+        rewards = torch.tensor([self.reward(items[k // g], a) for k, a in enumerate(answers)], dtype=torch.float32)
+        groups = rewards.view(len(items), g)
+        adv = ((groups - groups.mean(1, keepdim=True)) / (groups.std(1, keepdim=True) + 1e-4)).flatten()
+        seqs = [tokenize_example(ChatExample(convs[k // g] + [{"role": "assistant", "content": a}]), self.tok,
+                                 self.max_seq_len) for k, a in enumerate(answers)]
+        keep = [k for k, s in enumerate(seqs) if s is not None]
+        ids, labels, mask = collate([seqs[k] for k in keep], self.pad)
+        return ids, labels, mask, adv[keep], rewards[keep]
+
+    def weight(self, batch) -> int:
+        return max(batch[0].shape[0], 1)
+
+    def shard(self, batch, dist):
+        return dist.shard(batch)
+
+    def loss(self, model, batch, device: str):
+        import torch
+
+        ids, labels, mask, adv, rewards = (t.to(device) for t in batch)
+        stats = {"reward": float(rewards.sum()), "reward_sq": float((rewards ** 2).sum()),
+                 "trained_answers": float((adv.abs() > 1e-6).sum())}
+        live = adv.abs() > 1e-6
+        if not bool(live.any()):  # every group scored alike: nothing to learn from this batch
+            return torch.zeros((), device=device), stats
+        logps, counts = sequence_logps(model, ids[live], labels[live], mask[live])
+        return -(adv[live] * logps / counts.clamp(min=1)).sum(), stats
+
+    def summary(self, sums: dict, weight: float) -> dict:
+        """The step's reward mean and spread over all sampled answers, and the share that carried a signal."""
+        mean = sums.get("reward", 0.0) / weight
+        std = math.sqrt(max(sums.get("reward_sq", 0.0) / weight - mean ** 2, 0.0))
+        return {"reward": round(mean, 5), "reward_std": round(std, 5),
+                "trained_share": round(sums.get("trained_answers", 0.0) / weight, 4)}
+
+    def record(self) -> dict:
+        s = self.settings
+        return {"samples": s.samples, "temperature": s.temperature, "reward": s.reward or "task scorer",
+                "field_weights": s.field_weights}

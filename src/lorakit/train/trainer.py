@@ -176,11 +176,13 @@ def pairs_file(cfg: RunConfig) -> Path:
     return Path(cfg.train.dpo.pairs_file or RunDir(cfg.output_dir).pairs)
 
 
-def _objective(cfg: RunConfig, train_file: Path, tok):
-    from lorakit.train.objectives import DPO, SFT
+def _objective(cfg: RunConfig, train_file: Path, tok, reward):
+    from lorakit.train.objectives import DPO, GRPO, SFT
 
     if cfg.train.method == "sft":
         return SFT(cfg, train_file, tok)
+    if cfg.train.method == "grpo":
+        return GRPO(cfg, train_file, tok, reward)
     source = pairs_file(cfg)
     if not source.is_file():
         raise TrainError(f"train.method=dpo: no preference pairs at {source}. Set train.dpo.pairs_file to your pairs "
@@ -206,8 +208,10 @@ def _fresh_checkpoints(ckpt_dir: Path, resume: bool, is_main: bool):
     return resume_from, skipped_ckpts
 
 
-def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None) -> TrainResult:
-    """Train a LoRA adapter into ``cfg.output_dir/adapter`` with ``train.method`` (SFT or DPO).
+def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None, reward=None) -> TrainResult:
+    """Train a LoRA adapter into ``cfg.output_dir/adapter`` with ``train.method`` (SFT, DPO or GRPO).
+
+    ``reward(item, answer) -> float``: GRPO's reward (the pipeline builds it from the task's scorer).
 
     ``stop_after`` ends the run after that many optimizer steps without finishing it (the
     checkpoint is written), which is how tests simulate a crash without killing a process.
@@ -241,11 +245,13 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
     if device == "cpu":
         model.set_attn_implementation("eager")  # 1.4x faster than SDPA for short CPU training sequences
     model = build_lora_model(model, cfg.train.lora, precision, device, quantized, start)
-    objective = _objective(cfg, train_file, tok)
+    objective = _objective(cfg, train_file, tok, reward)
     if not objective.data:
         raise TrainError(f"no training example fits max_seq_len={cfg.train.max_seq_len}; raise it")
     if objective.name == "dpo":  # the model as it starts, before a checkpoint is loaded into it
         objective.load_reference(run, model, start, device, precision, cfg.eval.batch_size, dist.is_main)
+    if objective.name == "grpo":  # it samples its answers from the model as it trains
+        objective.bind(model, device, precision)
     per_epoch = math.ceil(len(objective.data) / cfg.train.batch_size)
     total = cfg.train.max_steps or max(1, math.ceil(cfg.train.epochs * per_epoch / cfg.train.grad_accum))
 
@@ -284,7 +290,8 @@ def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None
                     continue
                 with autocast(device, precision):
                     loss_sum, stats = objective.loss(model, part, device)
-                (loss_sum / weight).backward()
+                if loss_sum.requires_grad:  # GRPO: a batch whose groups all scored alike has no gradient
+                    (loss_sum / weight).backward()
                 loss_total += float(loss_sum.detach())
                 sums.update(stats)
             dist.sum_grads(params)  # = the single-process gradient of the global batch

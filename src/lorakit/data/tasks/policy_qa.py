@@ -67,6 +67,15 @@ class PolicyQAScorer:
         }
         return {"prediction": pred, "refused": refused, "scores": scores, "exact_match": em}
 
+    @staticmethod
+    def reward(verdict: dict, weights: dict[str, float] | None = None) -> float:
+        """In [0, 1]: an unanswerable item 1 for the refusal, 0 otherwise; an answerable one its answer's
+        token F1, 0 when refused (over-refusal and hallucination both cost the whole reward)."""
+        s = verdict["scores"]
+        if s["refusal_recall"] is not None:
+            return float(s["refusal_recall"])
+        return float(s["answer_f1"])
+
     def grammars(self, categories: list[str], expected: list[str]) -> list[None]:
         return [None] * len(expected)
 

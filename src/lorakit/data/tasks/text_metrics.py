@@ -122,6 +122,12 @@ class TextScorer:
         return {"prediction": pred, "scores": scores, "label_group": category if labels else None,
                 "exact_match": scores["exact_match"]}
 
+    @staticmethod
+    def reward(verdict: dict, weights: dict[str, float] | None = None) -> float:
+        """In [0, 1]: the label's accuracy for a classification item, else token F1 against the reference."""
+        s = verdict["scores"]
+        return float(s["label_accuracy"]) if s["label_accuracy"] is not None else float(s["token_f1"])
+
     def grammars(self, items_categories: list[str], expected: list[str]) -> list[str | None]:
         """Per item: a grammar over its label set (classification items), or None (free text)."""
         out = []

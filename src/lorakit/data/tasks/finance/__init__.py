@@ -57,6 +57,15 @@ class FinanceScorer:
         return {"prediction": raw.strip(), "stated_answer": stated, "steps_answer": from_steps,
                 "reference_answer": truth, "scores": scores, "exact_match": scores["numeric_accuracy"]}
 
+    @staticmethod
+    def reward(verdict: dict, weights: dict[str, float] | None = None) -> float:
+        """In [0, 1]: numeric correctness 0.6, steps that recompute 0.2, the final-answer format 0.1, the
+        steps' own result right 0.1 (``weights`` may name these metrics with other weights)."""
+        w = {"numeric_accuracy": 0.6, "steps_consistent": 0.2, "format": 0.1, "answer_from_steps": 0.1,
+             **(weights or {})}
+        s = verdict["scores"]
+        return sum(v * float(bool(s.get(m))) for m, v in w.items()) / sum(w.values())
+
     def grammars(self, categories: list[str], expected: list[str]) -> list[None]:
         return [None] * len(expected)
 

@@ -1,7 +1,8 @@
-"""Support tickets: does DPO on the model's own mistakes beat more SFT for the same CPU time?
+"""Support tickets: do DPO on the model's own mistakes and GRPO with the field reward beat more SFT
+for the same CPU time?
 
     .venv/bin/python benchmarks/preference_tuning.py [--seeds 0 1 2] [--mine 800] [--dpo-lr 2e-4]
-        [--beta 0.1] [--sft-weight 0] [--epochs 2] [--set KEY=VALUE ...]
+        [--beta 0.1] [--sft-weight 0] [--epochs 2] [--grpo-steps 60] [--grpo-lr 1e-4] [--set KEY=VALUE ...]
 
 For every data draw (``data.seed``), one after another on the same CPU:
 
@@ -10,8 +11,12 @@ For every data draw (``data.seed``), one after another on the same CPU:
    1600 + ``--mine``), every wrong answer becomes a pair (label chosen, its answer rejected), and DPO
    trains on those pairs with the SFT model as the reference. Its CPU time counts the mining, the
    reference pass and the training.
-3. **SFT + more SFT (the control)**: from the same SFT adapter, SFT on the next unseen train rows
-   for as many steps as fit in the DPO arm's CPU time (the SFT run's seconds per step), same lr.
+3. **SFT + GRPO**: from the SFT adapter, ``--grpo-steps`` steps of 4 unseen train rows x 4 sampled
+   answers (temperature 1), rewarded by the task's scorer (0 not JSON, 0.2 valid, +0.1 schema, +0.7 x
+   share of fields right); no KL term.
+4. **SFT + more SFT (the control)**: from the same SFT adapter, SFT on the next unseen train rows
+   for as many steps as fit in the larger of the DPO and GRPO arms' extra CPU time (the SFT run's
+   seconds per step), at the DPO arm's lr.
 
 Every adapter is evaluated on the same 800 items: the acceptance split (the eval split of data seed
 0), free greedy decoding, tuned model only. Prints one Markdown table (means over the draws, each
@@ -60,6 +65,14 @@ def _evaluate(run_dir: Path, seed: int, accept: Path, name: str) -> tuple[dict, 
     return res["models"]["tuned"]["overall"], rows
 
 
+def _reward_span(run_dir: Path) -> str:
+    """GRPO's mean reward over the first and the last 10 logged steps."""
+    log = [json.loads(line) for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
+    first, last = log[:10], log[-10:]
+    return (f"{sum(r['reward'] for r in first) / len(first):.3f} in the first 10 steps -> "
+            f"{sum(r['reward'] for r in last) / len(last):.3f} in the last 10")
+
+
 def _paired(a: list[dict], b: list[dict], metric: str) -> str:
     from lorakit.eval.stats import mcnemar
 
@@ -67,65 +80,11 @@ def _paired(a: list[dict], b: list[dict], metric: str) -> str:
     return f"+{t['b_only']}/-{t['a_only']} p={t['p_value']:.3f}"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    ap.add_argument("--mine", type=int, default=800, help="unseen train rows the SFT model answers for pairs")
-    ap.add_argument("--dpo-lr", type=float, default=2e-4)
-    ap.add_argument("--beta", type=float, default=0.1)
-    ap.add_argument("--sft-weight", type=float, default=0.0)
-    ap.add_argument("--epochs", type=float, default=2.0, help="DPO epochs over the mined pairs")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="applies to every arm")
-    args = ap.parse_args()
-
-    from lorakit.config import load_config
-
-    accept_cfg = load_config(DEMO, [f"output_dir={ROOT / 'accept'}", "data.seed=0"])
-    from lorakit.data.ensure import ensure_data
-
-    _, accept = ensure_data(accept_cfg)  # the acceptance split: the eval split of data seed 0
-    tag = f"lr{args.dpo_lr:g}_b{args.beta:g}_w{args.sft_weight:g}_e{args.epochs:g}_m{args.mine}"
-    arms: dict[str, list] = {"SFT (demo recipe)": [], "SFT + more SFT (control)": [], "SFT + DPO on mined pairs": []}
-    notes = []
-    for seed in args.seeds:
-        common = [f"data.seed={seed}", *args.set]
-        sft = _run_train([f"output_dir={ROOT / f'sft_s{seed}'}", *common])
-        sft_dir = sft["cfg"].output_dir
-        sft_rows = sft["cfg"].train.max_examples
-        dpo = _run_train([f"output_dir={ROOT / f'dpo_s{seed}_{tag}'}", *common, "train.method=dpo",
-                          f"train.init_from={sft_dir}", f"train.first_example={sft_rows}",
-                          f"train.max_examples={args.mine}", f"train.lr={args.dpo_lr}",
-                          f"train.dpo.beta={args.beta}", f"train.dpo.sft_weight={args.sft_weight}",
-                          f"train.epochs={args.epochs}", "train.warmup_ratio=0.1"])
-        mined = json.loads((dpo["cfg"].output_dir / "data" / "pairs.jsonl.record.json").read_text())
-        ref_s = dpo["record"].get("reference_seconds", 0.0)
-        dpo_cpu = mined["seconds"] + ref_s + dpo["record"]["seconds"]
-        per_step = sft["record"]["seconds"] / sft["record"]["steps"]
-        steps = max(1, round(dpo_cpu / per_step))
-        batch = sft["cfg"].train.batch_size
-        more = _run_train([f"output_dir={ROOT / f'more_s{seed}_{tag}'}", *common, f"train.init_from={sft_dir}",
-                           f"train.first_example={sft_rows}", f"train.max_examples={steps * batch}",
-                           f"train.lr={args.dpo_lr}", "train.warmup_ratio=0.1"])
-        results = {}
-        for arm, run in zip(arms, (sft, more, dpo)):
-            overall, rows = _evaluate(run["cfg"].output_dir, seed, accept, f"{run['cfg'].output_dir.name}")
-            results[arm] = (overall, rows)
-        cpu = {"SFT (demo recipe)": sft["record"]["seconds"], "SFT + more SFT (control)":
-               sft["record"]["seconds"] + more["record"]["seconds"], "SFT + DPO on mined pairs": sft["record"]["seconds"] + dpo_cpu}
-        base_rows = results["SFT (demo recipe)"][1]
-        for arm in arms:
-            overall, rows = results[arm]
-            tests = "" if arm.startswith("SFT (") else (
-                f"intent {_paired(base_rows, rows, 'field:intent')}; exact {_paired(base_rows, rows, 'exact_match')}")
-            arms[arm].append({"seed": seed, "overall": overall, "cpu": cpu[arm], "tests": tests})
-        notes.append(f"seed {seed}: {mined['items']} unseen rows mined in {mined['seconds']:.0f} s -> "
-                     f"{mined['pairs']} pairs ({mined['by_error']}); DPO {dpo['record']['steps']} steps in "
-                     f"{dpo['record']['seconds']:.0f} s (+ reference {ref_s:.0f} s); control {steps} SFT steps "
-                     f"in {more['record']['seconds']:.0f} s")
-        print(notes[-1], flush=True)
-
+def _table(args, arms: dict, notes: list[str], out: Path) -> None:
+    """The Markdown table of the draws done so far (written after every draw, so a stopped run keeps them)."""
     lines = [f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; DPO lr {args.dpo_lr:g}, "
-             f"beta {args.beta:g}, sft_weight {args.sft_weight:g}, {args.epochs:g} epochs; seeds {args.seeds}", "",
+             f"beta {args.beta:g}, sft_weight {args.sft_weight:g}, {args.epochs:g} epochs; GRPO lr {args.grpo_lr:g}, "
+             f"{args.grpo_steps} steps; seeds {args.seeds}", "",
              "| arm | intent | exact match | priority | valid JSON | schema | CPU s (mean) |", "|---|---|---|---|---|---|---|"]
     for arm, runs in arms.items():
         def cell(m):
@@ -140,10 +99,79 @@ def main() -> None:
             lines.append(f"- {arm}, seed {r['seed']}: {r['tests']}")
     lines += ["", *notes]
     print("\n".join(lines))
-    out = ROOT / f"preference_tuning_{tag}.md"
     out.write_text("\n".join(lines) + "\n")
     print(f"written to {out}")
 
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    ap.add_argument("--mine", type=int, default=800, help="unseen train rows the SFT model answers for pairs")
+    ap.add_argument("--dpo-lr", type=float, default=2e-4)
+    ap.add_argument("--beta", type=float, default=0.1)
+    ap.add_argument("--sft-weight", type=float, default=0.0)
+    ap.add_argument("--epochs", type=float, default=2.0, help="DPO epochs over the mined pairs")
+    ap.add_argument("--grpo-steps", type=int, default=60)
+    ap.add_argument("--grpo-lr", type=float, default=1e-4)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="applies to every arm")
+    args = ap.parse_args()
+
+    from lorakit.config import load_config
+
+    accept_cfg = load_config(DEMO, [f"output_dir={ROOT / 'accept'}", "data.seed=0"])
+    from lorakit.data.ensure import ensure_data
+
+    _, accept = ensure_data(accept_cfg)  # the acceptance split: the eval split of data seed 0
+    tag = f"lr{args.dpo_lr:g}_b{args.beta:g}_w{args.sft_weight:g}_e{args.epochs:g}_m{args.mine}"
+    gtag = f"lr{args.grpo_lr:g}_s{args.grpo_steps}"
+    arms: dict[str, list] = {"SFT (demo recipe)": [], "SFT + more SFT (control)": [], "SFT + DPO on mined pairs": [],
+                             "SFT + GRPO with the field reward": []}
+    notes = []
+    for seed in args.seeds:
+        common = [f"data.seed={seed}", *args.set]
+        sft = _run_train([f"output_dir={ROOT / f'sft_s{seed}'}", *common])
+        sft_dir = sft["cfg"].output_dir
+        sft_rows = sft["cfg"].train.max_examples
+        dpo = _run_train([f"output_dir={ROOT / f'dpo_s{seed}_{tag}'}", *common, "train.method=dpo",
+                          f"train.init_from={sft_dir}", f"train.first_example={sft_rows}",
+                          f"train.max_examples={args.mine}", f"train.lr={args.dpo_lr}",
+                          f"train.dpo.beta={args.beta}", f"train.dpo.sft_weight={args.sft_weight}",
+                          f"train.epochs={args.epochs}", "train.warmup_ratio=0.1"])
+        mined = json.loads((dpo["cfg"].output_dir / "data" / "pairs.jsonl.record.json").read_text())
+        ref_s = dpo["record"].get("reference_seconds", 0.0)
+        dpo_cpu = mined["seconds"] + ref_s + dpo["record"]["seconds"]
+        grpo = _run_train([f"output_dir={ROOT / f'grpo_s{seed}_{gtag}'}", *common, "train.method=grpo",
+                           f"train.init_from={sft_dir}", f"train.first_example={sft_rows}",
+                           f"train.max_examples={args.grpo_steps * 4}", f"train.max_steps={args.grpo_steps}",
+                           "train.batch_size=4", "train.grpo.samples=4", "train.grpo.temperature=1.0",
+                           f"train.lr={args.grpo_lr}", "train.warmup_ratio=0.1", "train.log_every=1"])
+        grpo_cpu = grpo["record"]["seconds"]
+        per_step = sft["record"]["seconds"] / sft["record"]["steps"]
+        steps = max(1, round(max(dpo_cpu, grpo_cpu) / per_step))
+        batch = sft["cfg"].train.batch_size
+        more = _run_train([f"output_dir={ROOT / f'more_s{seed}_{tag}_{gtag}'}", *common, f"train.init_from={sft_dir}",
+                           f"train.first_example={sft_rows}", f"train.max_examples={steps * batch}",
+                           f"train.lr={args.dpo_lr}", "train.warmup_ratio=0.1"])
+        results = {}
+        for arm, run in zip(arms, (sft, more, dpo, grpo)):
+            overall, rows = _evaluate(run["cfg"].output_dir, seed, accept, f"{run['cfg'].output_dir.name}")
+            results[arm] = (overall, rows)
+        base_s = sft["record"]["seconds"]
+        cpu = {"SFT (demo recipe)": base_s, "SFT + more SFT (control)": base_s + more["record"]["seconds"],
+               "SFT + DPO on mined pairs": base_s + dpo_cpu, "SFT + GRPO with the field reward": base_s + grpo_cpu}
+        base_rows = results["SFT (demo recipe)"][1]
+        for arm in arms:
+            overall, rows = results[arm]
+            tests = "" if arm.startswith("SFT (") else (
+                f"intent {_paired(base_rows, rows, 'field:intent')}; exact {_paired(base_rows, rows, 'exact_match')}")
+            arms[arm].append({"seed": seed, "overall": overall, "cpu": cpu[arm], "tests": tests})
+        notes.append(f"seed {seed}: {mined['items']} unseen rows mined in {mined['seconds']:.0f} s -> "
+                     f"{mined['pairs']} pairs ({mined['by_error']}); DPO {dpo['record']['steps']} steps in "
+                     f"{dpo['record']['seconds']:.0f} s (+ reference {ref_s:.0f} s); GRPO {args.grpo_steps} steps in "
+                     f"{grpo_cpu:.0f} s (reward {_reward_span(grpo['cfg'].output_dir)}); control {steps} SFT steps "
+                     f"in {more['record']['seconds']:.0f} s")
+        print(notes[-1], flush=True)
+        _table(args, arms, notes, ROOT / f"preference_tuning_{tag}_{gtag}.md")
 
 if __name__ == "__main__":
     main()

@@ -25,9 +25,34 @@ def _cli(*args: str) -> list[str]:
     return CLI + list(args)
 
 
-def test_kill_9_then_resume_matches_an_uninterrupted_run(tiny_config, tmp_path):
+def _method(tiny_config, tmp_path, method: str):
+    """The tiny config for ``method``: DPO from a short SFT run (pairs mined in the killed process), GRPO with a
+    reward every sampled answer differs on (the random tiny model writes no JSON: the scorer's reward would be 0)."""
+    from lorakit.train.trainer import train
+
+    if method == "sft":
+        return tiny_config
+    cfg = tiny_config.model_copy(deep=True)
+    cfg.train.method = method
+    cfg.train.lora.dropout = 0.0
+    if method == "dpo":
+        start = tiny_config.model_copy(update={"output_dir": tmp_path / "sft"})
+        train(start)
+        cfg.train.init_from = start.output_dir
+        cfg.train.max_examples = 16
+    else:
+        cfg.train.grpo.reward = "tests.train.rewards:answer_length"
+        cfg.train.grpo.samples = 2
+        cfg.train.grpo.max_new_tokens = 6
+        cfg.train.batch_size = 2
+    return cfg
+
+
+@pytest.mark.parametrize("method", ["sft", "dpo", "grpo"])
+def test_kill_9_then_resume_matches_an_uninterrupted_run(tiny_config, tmp_path, method):
     from lorakit.eval.runner import evaluate
 
+    tiny_config = _method(tiny_config, tmp_path, method)
     base = tiny_config.model_copy(update={"train": tiny_config.train.model_copy(
         update={"max_steps": 30, "checkpoint_every": 5, "log_every": 5})})
     killed_cfg = base.model_copy(update={"output_dir": tmp_path / "killed"})
@@ -51,6 +76,9 @@ def test_kill_9_then_resume_matches_an_uninterrupted_run(tiny_config, tmp_path):
     assert 10 <= last < 30
 
     subprocess.run(_cli("train", str(cfg_file), "--resume"), env=env, check=True, capture_output=True)
+    if method == "dpo":  # the resumed run reused the pairs mined before the kill and the reference log-probabilities
+        assert (killed_cfg.output_dir / "data" / "pairs.jsonl").is_file()
+        assert (killed_cfg.output_dir / "reference_logps.json").is_file()
     # the uninterrupted run: same command, same thread count (bf16 sums depend on it)
     straight_cfg = base.model_copy(update={"output_dir": tmp_path / "straight"})
     (tmp_path / "straight.yaml").write_text(dump_config(straight_cfg))

@@ -184,3 +184,14 @@ def test_sft_continues_from_init_from_on_later_rows(sft_run, tmp_path):
     assert record["examples"] == 16 and record["method"] == "sft"
     start, tuned = _adapter(sft_run.output_dir / "adapter"), _adapter(result.adapter_dir)
     assert any(not torch.equal(start[k], tuned[k]) for k in start)
+
+
+def test_a_dpo_adapter_exports_like_an_sft_one(sft_run, tmp_path):
+    from lorakit.export import export
+
+    pairs = _pairs_from_train_rows(sft_run.output_dir, tmp_path / "pairs.jsonl")
+    cfg = _dpo_config(sft_run, tmp_path, pairs, max_steps=2, batch_size=4, precision="fp32")
+    train(cfg)
+    for fmt in ("peft", "ollama"):
+        rec = export(cfg.output_dir, fmt, tmp_path / fmt, check=True, check_items=3)
+        assert rec["check"]["passed"], rec["check"]

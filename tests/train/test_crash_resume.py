@@ -48,7 +48,7 @@ def _method(tiny_config, tmp_path, method: str):
     return cfg
 
 
-@pytest.mark.parametrize("method", ["sft", "dpo", "grpo"])
+@pytest.mark.parametrize("method", ["sft", "dpo"])  # GRPO's resume (its sampling RNG) is tested in-process
 def test_kill_9_then_resume_matches_an_uninterrupted_run(tiny_config, tmp_path, method):
     from lorakit.eval.runner import evaluate
 

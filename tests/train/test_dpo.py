@@ -84,10 +84,15 @@ def _pairs_from_train_rows(run_dir, out, n=16):
     return out
 
 
-@pytest.fixture
-def sft_run(tiny_config):
-    cfg = tiny_config.model_copy(deep=True)
-    cfg.train.lora.dropout = 0.0
+@pytest.fixture(scope="module")
+def sft_run(tmp_path_factory, tiny_model_dir):
+    """A short SFT run every DPO test starts from (trained once for the module; tests never write into it)."""
+    from lorakit.config import load_config
+
+    cfg = load_config(None, [
+        f"output_dir={tmp_path_factory.mktemp('sft') / 'run'}", f"model.name={tiny_model_dir}", "data.n_train=64",
+        "data.n_eval=12", "train.batch_size=8", "train.max_steps=4", "train.lr=5e-3", "train.checkpoint_every=2",
+        "train.log_every=1", "train.lora.dropout=0.0", "eval.batch_size=6", "eval.max_new_tokens=12"])
     train(cfg)
     return cfg
 

@@ -77,8 +77,8 @@ def mine_for_training(cfg: RunConfig, items: list[ChatExample], source: Path, ou
 
 def _check_sampling(samples: int, temperature: float) -> None:
     if samples > 1 and temperature <= 0:
-        raise DataError("more than one sample per item needs a temperature > 0: greedy decoding gives the same "
-                        "answer every time (--temperature / train.dpo.temperature)")
+        raise DataError("more than one sample per item needs --temperature > 0 (train.dpo.temperature): greedy "
+                        "decoding gives the same answer every time")
 
 
 def mine(model, tok, system: str | None, task, items: list[ChatExample], source: Path, out: str | Path, *,

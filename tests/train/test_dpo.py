@@ -191,6 +191,7 @@ def test_sft_continues_from_init_from_on_later_rows(sft_run, tmp_path):
     assert any(not torch.equal(start[k], tuned[k]) for k in start)
 
 
+@pytest.mark.slow
 def test_a_dpo_adapter_exports_like_an_sft_one(sft_run, tmp_path):
     from lorakit.export import export
 

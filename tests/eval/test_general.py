@@ -23,6 +23,7 @@ def test_a_model_against_itself_costs_nothing(tiny):
     assert all(a["base"] == a["tuned"] for a in g["answers"])
 
 
+@pytest.mark.slow
 def test_a_changed_model_shows_its_drift_and_the_report_says_it(tiny, tiny_model_dir):
     import torch
     from transformers import AutoModelForCausalLM

@@ -137,6 +137,7 @@ def test_dpo_from_an_sft_run_moves_the_lora_weights_and_not_the_base(sft_run, tm
     assert len(ref["chosen"]) == len(ref["rejected"]) == 16
 
 
+@pytest.mark.slow
 def test_dpo_resume_reproduces_the_uninterrupted_adapter(sft_run, tmp_path):
     pairs = _pairs_from_train_rows(sft_run.output_dir, tmp_path / "pairs.jsonl")
     straight = train(_dpo_config(sft_run, tmp_path / "a", pairs, max_steps=4, batch_size=4, checkpoint_every=2))
@@ -148,6 +149,7 @@ def test_dpo_resume_reproduces_the_uninterrupted_adapter(sft_run, tmp_path):
         torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_dpo_mines_its_pairs_from_the_starting_models_mistakes(sft_run, tmp_path):
     from lorakit.pipeline import train_stage
 
@@ -177,6 +179,7 @@ def test_init_from_an_adapter_of_another_base_is_refused(sft_run, tmp_path, smol
         train(cfg)
 
 
+@pytest.mark.slow
 def test_sft_continues_from_init_from_on_later_rows(sft_run, tmp_path):
     cfg = sft_run.model_copy(deep=True)
     cfg.output_dir = tmp_path / "more"

@@ -82,6 +82,7 @@ def _length_reward(ex, answer):  # a reward any sampled answer differs on: its l
     return float(len(answer))
 
 
+@pytest.mark.slow
 def test_grpo_moves_the_lora_weights_logs_rewards_and_resumes_exactly(tiny_config, tmp_path):
     cfg = _grpo_config(tiny_config, tmp_path / "a", max_steps=2, batch_size=2, checkpoint_every=1)
     straight = train(cfg, reward=_length_reward)

@@ -88,11 +88,14 @@ def grpo_reward(cfg: RunConfig, train_file: Path):
                        weights=cfg.train.grpo.field_weights)
 
 
-def train_stage(cfg: RunConfig, *, resume: bool = False):
-    """``lorakit train``: the data (DPO: the pairs; GRPO: the reward) made or reused, then the adapter trained."""
+def train_stage(cfg: RunConfig, *, resume: bool = False, source: Path | None = None):
+    """``lorakit train``: the data (DPO: the pairs; GRPO: the reward) made or reused, then the adapter trained.
+
+    ``source``: :func:`training_input` when the caller already has it (``run`` checks the adapter against it).
+    """
     from lorakit.train.trainer import train
 
-    source = training_input(cfg)
+    source = source or training_input(cfg)
     reward = grpo_reward(cfg, source) if cfg.train.method == "grpo" else None
     return train(cfg, resume=resume, reward=reward)
 
@@ -107,9 +110,10 @@ def run(cfg: RunConfig, *, resume: bool = False) -> Path:
     from lorakit.eval.runner import evaluate
 
     get_task(cfg.data.task).check_decodings(cfg.eval.decoding, local=cfg.eval.backend == "local")  # before training
-    if "tuned" in cfg.eval.models and (resume or not adapter_is_current(cfg, training_input(cfg))):
-        train_stage(cfg, resume=resume)
-    elif "tuned" in cfg.eval.models:
+    source = training_input(cfg) if "tuned" in cfg.eval.models else None
+    if source is not None and (resume or not adapter_is_current(cfg, source)):
+        train_stage(cfg, resume=resume, source=source)
+    elif source is not None:
         logger.info("training skipped: %s/adapter was trained with this model, data and train config "
                     "(delete it to retrain)", cfg.output_dir)
     evaluate(cfg)

@@ -9,6 +9,7 @@ give the gradient of the whole batch.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -123,8 +124,6 @@ class DPO:
         logger.info("DPO reference: log-probabilities of %d pairs under the starting model in %.0f s",
                     len(self.data), self.reference_seconds)
         if write:
-            import json
-
             atomic_write_text(path, json.dumps({"key": key, "chosen": self.ref_chosen, "rejected": self.ref_rejected}))
 
     def collate(self, rows: list[int]):

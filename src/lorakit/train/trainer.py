@@ -25,7 +25,6 @@ from lorakit.io import atomic_dir, atomic_write_text, sha256_file
 from lorakit.rundir import RunDir, library_versions, write_run_record
 from lorakit.train.checkpoint import describe, list_checkpoints, load_checkpoint, newest_intact, save_checkpoint
 from lorakit.train.data import batch_order
-from lorakit.train.losses import answer_loss  # noqa: F401  (re-exported: the loss of SFT)
 
 logger = logging.getLogger(__name__)
 

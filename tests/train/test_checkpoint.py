@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 from lorakit.errors import ModelLoadError, TrainError
 from lorakit.train.checkpoint import checkpoint_problem, list_checkpoints
 from lorakit.train.trainer import train
+from tests.train.interrupt import train_until
 
 
 def _cfg(tiny_config, out: Path):
@@ -31,7 +32,7 @@ def _adapter(run: Path) -> dict:
 
 def test_a_checkpoint_is_safetensors_and_json_with_a_manifest(tiny_config, tmp_path):
     cfg = _cfg(tiny_config, tmp_path / "run")
-    train(cfg, stop_after=2)
+    train_until(cfg, 2)
     (ckpt,) = list_checkpoints(cfg.output_dir / "checkpoints")
     assert sorted(p.name for p in ckpt.iterdir()) == ["manifest.json", "state.json", "tensors.safetensors"]
     assert checkpoint_problem(ckpt) is None
@@ -43,7 +44,7 @@ def test_resume_skips_a_cut_checkpoint_and_ends_like_an_uninterrupted_run(tiny_c
     straight = _cfg(tiny_config, tmp_path / "straight")
     train(straight)
     cfg = _cfg(tiny_config, tmp_path / "killed")
-    train(cfg, stop_after=6)
+    train_until(cfg, 6)
     ckpts = cfg.output_dir / "checkpoints"
     _cut(ckpts / "step-0000006" / "tensors.safetensors")
     with caplog.at_level(logging.INFO, logger="lorakit"):
@@ -60,7 +61,7 @@ def test_resume_skips_a_cut_checkpoint_and_ends_like_an_uninterrupted_run(tiny_c
 
 def test_every_checkpoint_damaged_is_a_clear_train_error(tiny_config, tmp_path):
     cfg = _cfg(tiny_config, tmp_path / "run")
-    train(cfg, stop_after=4)
+    train_until(cfg, 4)
     ckpts = cfg.output_dir / "checkpoints"
     _cut(ckpts / "step-0000004" / "tensors.safetensors")
     (ckpts / "step-0000002" / "manifest.json").unlink()

@@ -10,6 +10,7 @@ from safetensors.torch import load_file
 
 from lorakit.errors import ConfigError, TrainError
 from lorakit.train.trainer import train
+from tests.train.interrupt import train_until
 
 
 def _adapter(path):
@@ -18,7 +19,7 @@ def _adapter(path):
 
 def test_json_reward_is_one_for_a_perfect_answer_and_zero_for_invalid_json():
     from lorakit.data.tasks import get_task
-    from lorakit.eval.metrics import Scorer
+    from lorakit.data.tasks.json_metrics import Scorer
 
     task = get_task("support_ticket")
     scorer = Scorer(task.schema)
@@ -95,7 +96,7 @@ def test_grpo_moves_the_lora_weights_logs_rewards_and_resumes_exactly(tiny_confi
     assert record["method"] == "grpo" and record["samples"] == 3
 
     cfg_b = _grpo_config(tiny_config, tmp_path / "b", max_steps=2, batch_size=2, checkpoint_every=1)
-    assert train(cfg_b, reward=_length_reward, stop_after=1).adapter_dir is None
+    train_until(cfg_b, 1, reward=_length_reward)
     resumed = _adapter(train(cfg_b, reward=_length_reward, resume=True).adapter_dir)
     for k in weights:  # the sampling RNG is part of the checkpoint: the same answers after resume
         torch.testing.assert_close(weights[k], resumed[k], rtol=1e-5, atol=1e-6)

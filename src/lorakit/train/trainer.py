@@ -165,7 +165,7 @@ class _Progress:
 
 @dataclass
 class TrainResult:
-    adapter_dir: Path | None  # None when stopped early by ``stop_after``
+    adapter_dir: Path
     model: Any  # the PEFT model as it ended, for callers that inspect weights
     steps_done: int
 
@@ -207,151 +207,192 @@ def _fresh_checkpoints(ckpt_dir: Path, resume: bool, is_main: bool):
     return resume_from, skipped_ckpts
 
 
-def train(cfg: RunConfig, *, resume: bool = False, stop_after: int | None = None, reward=None) -> TrainResult:
+class TrainRecipe:
+    """One training run as a recipe (torchtune's pattern): :meth:`setup` loads the model, data, optimizer and
+    any resumed state; :meth:`train_step` is one optimizer step over ``train.grad_accum`` micro-batches inside
+    :meth:`training`; :meth:`save_checkpoint` when :meth:`checkpoint_due`; :meth:`finish` saves the adapter and
+    its record. :meth:`run` chains them; the same parts, driven for fewer steps, stop a run midway."""
+
+    def __init__(self, cfg: RunConfig, *, resume: bool = False, reward=None):
+        self.cfg, self.resume, self.reward = cfg, resume, reward
+        self.step, self.log, self.seconds, self.tokens_seen = 0, [], 0.0, 0
+
+    def setup(self) -> "TrainRecipe":
+        import torch
+        from transformers import get_cosine_schedule_with_warmup
+
+        from lorakit.data.ensure import ensure_data
+        from lorakit.models import load_model
+        from lorakit.runtime import pick_device, resolve_precision, seed_everything, setup_threads
+        from lorakit.tracking import Tracker
+        from lorakit.train.distributed import Dist
+
+        cfg, t = self.cfg, self.cfg.train
+        self.dist = dist = Dist.setup()
+        self.threads = setup_threads(share=dist.local_world)
+        self.run_dir = run = RunDir(cfg.output_dir)
+        train_file, _ = ensure_data(cfg)
+        self.resume_from, self.skipped_ckpts = _fresh_checkpoints(run.checkpoints, self.resume, dist.is_main)
+        self.start = starting_adapter(cfg)
+        if dist.is_main:
+            run.root.mkdir(parents=True, exist_ok=True)
+        self.tracker = Tracker(t.report_to if dist.is_main else [], run, cfg.model_dump(mode="json"))
+        seed_everything(t.seed)
+        self.device = device = dist.device(pick_device(t.device))
+        self.precision = precision = resolve_precision(device, t.precision)
+        model, self.tok, self.model_dir = load_model(cfg.model.name, quantization=t.quantization, device=device)
+        if device == "cpu":
+            model.set_attn_implementation("eager")  # 1.4x faster than SDPA for short CPU training sequences
+        self.model = model = build_lora_model(model, t.lora, precision, device, t.quantization == "nf4", self.start)
+        self.objective = objective = _objective(cfg, train_file, self.tok, self.reward)
+        if not objective.data:
+            raise TrainError(f"no training example fits max_seq_len={t.max_seq_len}; raise it")
+        if objective.name == "dpo":  # the model as it starts, before a checkpoint is loaded into it
+            objective.load_reference(run, model, self.start, device, precision, cfg.eval.batch_size, dist.is_main)
+        if objective.name == "grpo":  # it samples its answers from the model as it trains
+            objective.bind(model, device, precision)
+        self.per_epoch = math.ceil(len(objective.data) / t.batch_size)
+        self.total = t.max_steps or max(1, math.ceil(t.epochs * self.per_epoch / t.grad_accum))
+
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.params, lr=t.lr, weight_decay=t.weight_decay)
+        self.scheduler = get_cosine_schedule_with_warmup(self.optimizer, int(t.warmup_ratio * self.total), self.total)
+        if self.resume:
+            state = load_checkpoint(self.resume_from, model, self.optimizer, self.scheduler)
+            self.step, self.log, self.seconds, self.tokens_seen = (state["step"], state["log"], state["seconds"],
+                                                                   state["tokens"])
+        if dist.is_main:
+            run.root.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(run.config, dump_config(cfg))
+        self._orders: dict[int, list[list[int]]] = {}
+        return self
+
+    def _micro_batch(self, i: int):
+        epoch, pos = divmod(i, self.per_epoch)
+        if epoch not in self._orders:
+            self._orders[epoch] = batch_order(self.objective.lengths, self.cfg.train.batch_size, self.cfg.train.seed,
+                                              epoch)
+        return self.objective.collate(self._orders[epoch][pos])
+
+    @contextmanager
+    def training(self):
+        """The model in training mode, with the progress bar and the train-time noise (NEFTune, rank dropout)."""
+        t = self.cfg.train
+        self.model.train()
+        try:
+            with _Progress(self.total, self.step, enabled=self.dist.is_main) as self._progress, \
+                    neftune(self.model, t.neftune_alpha), rank_dropout(self.model, t.lora.rank_dropout):
+                yield self
+        finally:
+            self.tracker.close()
+
+    def train_step(self) -> float:
+        """One optimizer step over ``grad_accum`` micro-batches (rows shared across processes); returns its loss."""
+        import torch
+
+        from lorakit.runtime import autocast
+
+        t, dist, objective = self.cfg.train, self.dist, self.objective
+        t0 = time.perf_counter()
+        batches = [self._micro_batch(self.step * t.grad_accum + k) for k in range(t.grad_accum)]
+        weight = sum(objective.weight(b) for b in batches)  # global: every rank sees all rows
+        self.tokens_seen += sum(int(b[2].sum()) for b in batches)
+        loss_total, sums = 0.0, Counter()
+        for batch in batches:
+            part = objective.shard(batch, dist)
+            if part[0].shape[0] == 0:  # fewer rows than processes in a short last batch
+                continue
+            with autocast(self.device, self.precision):
+                loss_sum, stats = objective.loss(self.model, part, self.device)
+            if loss_sum.requires_grad:  # GRPO: a batch whose groups all scored alike has no gradient
+                (loss_sum / weight).backward()
+            loss_total += float(loss_sum.detach())
+            sums.update(stats)
+        dist.sum_grads(self.params)  # = the single-process gradient of the global batch
+        loss_total = dist.sum_scalar(loss_total)
+        sums = {k: dist.sum_scalar(v) for k, v in sums.items()}
+        torch.nn.utils.clip_grad_norm_(self.params, 1.0)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+        self.seconds += time.perf_counter() - t0
+        loss = loss_total / weight
+        if (self.step % t.log_every == 0 or self.step == self.total) and dist.is_main:
+            self._log(loss, objective.summary(sums, weight))
+        rate = self.tokens_seen / max(self.seconds, 1e-9)
+        self._progress.update(self.step, f"loss {loss:.3f}  {rate:.0f} tok/s")
+        return loss
+
+    def _log(self, loss: float, extra: dict) -> None:
+        self.log.append({"step": self.step, "loss": round(loss, 5), "lr": self.scheduler.get_last_lr()[0],
+                         "tokens": self.tokens_seen, "seconds": round(self.seconds, 2), **extra})
+        atomic_write_text(self.run_dir.train_log, "".join(json.dumps(r) + "\n" for r in self.log))
+        self.tracker.log({"train/loss": loss, "train/lr": self.log[-1]["lr"],
+                          "train/tokens_per_second": self.tokens_seen / max(self.seconds, 1e-9),
+                          **{f"train/{k}": v for k, v in extra.items()}}, self.step)
+
+    def checkpoint_due(self) -> bool:
+        return self.step % self.cfg.train.checkpoint_every == 0 or self.step == self.total
+
+    def save_checkpoint(self) -> None:
+        """Everything an exact resume needs (adapter, optimizer, scheduler, RNG, data position), atomically."""
+        if self.dist.is_main:
+            extra = {"log": self.log, "seconds": self.seconds, "tokens": self.tokens_seen}
+            save_checkpoint(self.run_dir.checkpoints, self.step, self.model, self.optimizer, self.scheduler, extra,
+                            self.cfg.train.keep_checkpoints)
+        self.dist.barrier()
+
+    def finish(self) -> TrainResult:
+        """The adapter and its run record (what it was trained on, how, how fast), written atomically."""
+        cfg, objective = self.cfg, self.objective
+        record = {
+            "task": cfg.data.task,
+            "base_model": cfg.model.name,
+            "model_dir": self.model_dir,
+            "system_prompt": objective.system_prompt,
+            "method": objective.name,
+            "init_from": str(self.start) if self.start else None,
+            "train_file": str(objective.source),
+            "train_sha256": sha256_file(objective.source),
+            "examples": len(objective.data),
+            "skipped_too_long": objective.skipped,
+            **objective.record(),
+            "steps": self.total,
+            "tokens": self.tokens_seen,
+            "seconds": round(self.seconds, 1),
+            "tokens_per_second": round(self.tokens_seen / max(self.seconds, 1e-9), 1),
+            "final_loss": self.log[-1]["loss"] if self.log else None,
+            "device": self.device,
+            "precision": self.precision,
+            "quantization": cfg.train.quantization,
+            "peak_rss_mb": _peak_rss_mb(),
+            "threads": self.threads,
+            "processes": self.dist.world,
+            "versions": library_versions(),
+            "resumed_from": str(self.resume_from) if self.resume_from else None,
+            "skipped_checkpoints": self.skipped_ckpts,
+            "config": cfg.model_dump(mode="json"),
+        }
+        out = self.run_dir.adapter
+        if self.dist.is_main:
+            _save_adapter(self.model, self.tok, out, record)
+        self.dist.barrier()
+        return TrainResult(out, self.model, self.step)
+
+    def run(self) -> TrainResult:
+        self.setup()
+        with self.training():
+            while self.step < self.total:
+                self.train_step()
+                if self.checkpoint_due():
+                    self.save_checkpoint()
+        return self.finish()
+
+
+def train(cfg: RunConfig, *, resume: bool = False, reward=None) -> TrainResult:
     """Train a LoRA adapter into ``cfg.output_dir/adapter`` with ``train.method`` (SFT, DPO or GRPO).
 
     ``reward(item, answer) -> float``: GRPO's reward (the pipeline builds it from the task's scorer).
-
-    ``stop_after`` ends the run after that many optimizer steps without finishing it (the
-    checkpoint is written), which is how tests simulate a crash without killing a process.
     """
-    import torch
-    from transformers import get_cosine_schedule_with_warmup
-
-    from lorakit.models import load_model
-    from lorakit.data.ensure import ensure_data
-    from lorakit.runtime import autocast, pick_device, resolve_precision, seed_everything, setup_threads
-
-    from lorakit.tracking import Tracker
-    from lorakit.train.distributed import Dist
-
-    dist = Dist.setup()
-    threads = setup_threads(share=dist.local_world)
-    run = RunDir(cfg.output_dir)
-    train_file, _ = ensure_data(cfg)
-    ckpt_dir = run.checkpoints
-    resume_from, skipped_ckpts = _fresh_checkpoints(ckpt_dir, resume, dist.is_main)
-    start = starting_adapter(cfg)
-
-    if dist.is_main:
-        run.root.mkdir(parents=True, exist_ok=True)
-    tracker = Tracker(cfg.train.report_to if dist.is_main else [], run, cfg.model_dump(mode="json"))
-    seed_everything(cfg.train.seed)
-    device = dist.device(pick_device(cfg.train.device))
-    precision = resolve_precision(device, cfg.train.precision)
-    quantized = cfg.train.quantization == "nf4"
-    model, tok, model_dir = load_model(cfg.model.name, quantization=cfg.train.quantization, device=device)
-    if device == "cpu":
-        model.set_attn_implementation("eager")  # 1.4x faster than SDPA for short CPU training sequences
-    model = build_lora_model(model, cfg.train.lora, precision, device, quantized, start)
-    objective = _objective(cfg, train_file, tok, reward)
-    if not objective.data:
-        raise TrainError(f"no training example fits max_seq_len={cfg.train.max_seq_len}; raise it")
-    if objective.name == "dpo":  # the model as it starts, before a checkpoint is loaded into it
-        objective.load_reference(run, model, start, device, precision, cfg.eval.batch_size, dist.is_main)
-    if objective.name == "grpo":  # it samples its answers from the model as it trains
-        objective.bind(model, device, precision)
-    per_epoch = math.ceil(len(objective.data) / cfg.train.batch_size)
-    total = cfg.train.max_steps or max(1, math.ceil(cfg.train.epochs * per_epoch / cfg.train.grad_accum))
-
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
-    scheduler = get_cosine_schedule_with_warmup(optimizer, int(cfg.train.warmup_ratio * total), total)
-
-    step, log, seconds, tokens_seen = 0, [], 0.0, 0
-    if resume:
-        state = load_checkpoint(resume_from, model, optimizer, scheduler)
-        step, log, seconds, tokens_seen = state["step"], state["log"], state["seconds"], state["tokens"]
-    if dist.is_main:
-        run.root.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(run.config, dump_config(cfg))
-
-    orders: dict[int, list[list[int]]] = {}
-
-    def micro_batch(i: int):
-        epoch, pos = divmod(i, per_epoch)
-        if epoch not in orders:
-            orders[epoch] = batch_order(objective.lengths, cfg.train.batch_size, cfg.train.seed, epoch)
-        return objective.collate(orders[epoch][pos])
-
-    model.train()
-    with _Progress(total, step, enabled=dist.is_main) as progress, neftune(model, cfg.train.neftune_alpha), \
-            rank_dropout(model, cfg.train.lora.rank_dropout):
-        while step < total:
-            t0 = time.perf_counter()
-            batches = [micro_batch(step * cfg.train.grad_accum + k) for k in range(cfg.train.grad_accum)]
-            weight = sum(objective.weight(b) for b in batches)  # global: every rank sees all rows
-            tokens_seen += sum(int(b[2].sum()) for b in batches)
-            loss_total, sums = 0.0, Counter()
-            for batch in batches:
-                part = objective.shard(batch, dist)
-                if part[0].shape[0] == 0:  # fewer rows than processes in a short last batch
-                    continue
-                with autocast(device, precision):
-                    loss_sum, stats = objective.loss(model, part, device)
-                if loss_sum.requires_grad:  # GRPO: a batch whose groups all scored alike has no gradient
-                    (loss_sum / weight).backward()
-                loss_total += float(loss_sum.detach())
-                sums.update(stats)
-            dist.sum_grads(params)  # = the single-process gradient of the global batch
-            loss_total = dist.sum_scalar(loss_total)
-            sums = {k: dist.sum_scalar(v) for k, v in sums.items()}
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            seconds += time.perf_counter() - t0
-            loss = loss_total / weight
-            if (step % cfg.train.log_every == 0 or step == total) and dist.is_main:
-                extra = objective.summary(sums, weight)
-                log.append({"step": step, "loss": round(loss, 5), "lr": scheduler.get_last_lr()[0],
-                            "tokens": tokens_seen, "seconds": round(seconds, 2), **extra})
-                atomic_write_text(run.train_log, "".join(json.dumps(r) + "\n" for r in log))
-                tracker.log({"train/loss": loss, "train/lr": log[-1]["lr"],
-                             "train/tokens_per_second": tokens_seen / max(seconds, 1e-9),
-                             **{f"train/{k}": v for k, v in extra.items()}}, step)
-            progress.update(step, f"loss {loss:.3f}  {tokens_seen / max(seconds, 1e-9):.0f} tok/s")
-            if step % cfg.train.checkpoint_every == 0 or step == total:
-                if dist.is_main:
-                    extra = {"log": log, "seconds": seconds, "tokens": tokens_seen}
-                    save_checkpoint(ckpt_dir, step, model, optimizer, scheduler, extra, cfg.train.keep_checkpoints)
-                dist.barrier()
-            if stop_after is not None and step >= stop_after and step < total:
-                tracker.close()
-                return TrainResult(None, model, step)
-    tracker.close()
-
-    record = {
-        "task": cfg.data.task,
-        "base_model": cfg.model.name,
-        "model_dir": model_dir,
-        "system_prompt": objective.system_prompt,
-        "method": objective.name,
-        "init_from": str(start) if start else None,
-        "train_file": str(objective.source),
-        "train_sha256": sha256_file(objective.source),
-        "examples": len(objective.data),
-        "skipped_too_long": objective.skipped,
-        **objective.record(),
-        "steps": total,
-        "tokens": tokens_seen,
-        "seconds": round(seconds, 1),
-        "tokens_per_second": round(tokens_seen / max(seconds, 1e-9), 1),
-        "final_loss": log[-1]["loss"] if log else None,
-        "device": device,
-        "precision": precision,
-        "quantization": cfg.train.quantization,
-        "peak_rss_mb": _peak_rss_mb(),
-        "threads": threads,
-        "processes": dist.world,
-        "versions": library_versions(),
-        "resumed_from": str(resume_from) if resume_from else None,
-        "skipped_checkpoints": skipped_ckpts,
-        "config": cfg.model_dump(mode="json"),
-    }
-    out = run.adapter
-    if dist.is_main:
-        _save_adapter(model, tok, out, record)
-    dist.barrier()
-    return TrainResult(out, model, step)
+    return TrainRecipe(cfg, resume=resume, reward=reward).run()

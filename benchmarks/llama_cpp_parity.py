@@ -61,7 +61,8 @@ def main() -> None:
     from lorakit.data.chat import load_chat_jsonl
     from lorakit.data.tasks import get_task
     from lorakit.generation.generate import generate
-    from lorakit.eval.metrics import Scorer, aggregate
+    from lorakit.data.tasks.json_metrics import Scorer
+    from lorakit.eval.metrics import aggregate
     from lorakit.eval.runner import load_for_eval
     from lorakit.errors import ExportError
     from lorakit.export import export

@@ -36,7 +36,7 @@ def main() -> None:
     for name, seed, mode in runs:
         out = Path("runs") / f"policy_qa_{mode}_s{seed}"
         cfg = load_config("examples/policy-qa.yaml", [f"output_dir={out}", f"data.seed={seed}", f"train.seed={seed}",
-                                                      f"data.policy.mode={mode}"])
+                                                      f"data.options.mode={mode}"])
         t0 = time.perf_counter()
         run(cfg)
         wall = time.perf_counter() - t0

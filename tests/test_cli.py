@@ -73,11 +73,11 @@ def test_serve_with_bad_settings_lists_every_problem_before_loading_anything(tmp
 
 
 def test_data_verbs_take_their_defaults_from_the_config():
-    from lorakit.config import PolicyConfig
+    from lorakit.data.pdf.options import PdfQAOptions
 
     out = CliRunner().invoke(app, ["data", "pdf", "--help"], terminal_width=200).output
-    # `lorakit data pdf` chunks as `lorakit run` does (it once said 256 where data.policy.chunk_tokens said 160)
-    assert f"[default: {PolicyConfig.model_fields['chunk_tokens'].default}]" in out
+    # `lorakit data pdf` chunks as `lorakit run` does (it once said 256 where data.options.chunk_tokens said 160)
+    assert f"[default: {PdfQAOptions.model_fields['chunk_tokens'].default}]" in out
 
 
 def test_verbose_and_quiet_set_the_library_log_level(tmp_path):

@@ -55,3 +55,13 @@ def test_dumped_config_round_trips(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text(dump_config(cfg))
     assert load_config(p) == cfg
+
+
+def test_a_renamed_section_in_an_old_config_is_read_under_its_new_name(tmp_path, caplog):
+    old = tmp_path / "old.yaml"
+    old.write_text("data:\n  task: policy_qa\n  policy:\n    pdf: [handbook.pdf]\n    mode: closed_book\n")
+    with caplog.at_level("WARNING", logger="lorakit"):
+        cfg = load_config(old)
+    assert cfg.data.options == {"pdf": ["handbook.pdf"], "mode": "closed_book"}
+    assert "data.policy is now data.options" in caplog.text
+    assert load_config(None, ["data.policy=null"]).data.options == {}  # an old run record's empty section

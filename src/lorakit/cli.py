@@ -10,7 +10,8 @@ from typing import Annotated, Optional
 import typer
 from typer.core import TyperGroup
 
-from lorakit.config import DataConfig, GateJudgeConfig, PolicyConfig, ServeConfig, TeacherConfig
+from lorakit.config import DataConfig, GateJudgeConfig, ServeConfig, TeacherConfig
+from lorakit.data.pdf.options import PdfQAOptions
 from lorakit.errors import LorakitError
 from lorakit.rundir import RunDir
 
@@ -45,8 +46,9 @@ def _fail(e: LorakitError) -> None:
 
 @app.command()
 def gen(
-    task: Annotated[str, typer.Argument(help="task name, e.g. support_ticket")] = DataConfig.model_fields["task"].default,
-    out: Annotated[Path, typer.Option(help="output folder")] = Path("data/support_ticket"),
+    task: Annotated[str, typer.Argument(help="a task with a generator (see docs/custom-tasks.md)")] = \
+        DataConfig.model_fields["task"].default,
+    out: Annotated[Optional[Path], typer.Option(help="output folder (default: data/TASK)")] = None,
     n_train: Annotated[int, typer.Option(help="training rows")] = DataConfig.model_fields["n_train"].default,
     n_eval: Annotated[int, typer.Option(help="eval rows")] = DataConfig.model_fields["n_eval"].default,
     seed: Annotated[int, typer.Option(help="random seed")] = DataConfig.model_fields["seed"].default,
@@ -54,7 +56,7 @@ def gen(
     """Generate a task's synthetic train and eval splits as chat JSONL."""
     from lorakit.data.gen import gen as run_gen
 
-    rec = run_gen(task, out, n_train, n_eval, seed)
+    rec = run_gen(task, out or Path("data") / Path(task).stem.replace(":", "_"), n_train, n_eval, seed)
     for split, f in rec["files"].items():
         typer.echo(f"{split}: {f['rows']} rows -> {f['path']}")
 
@@ -129,11 +131,11 @@ def data_pdf(
     pdf: Annotated[Path, typer.Argument(help="a policy PDF")],
     out: Annotated[Path, typer.Option(help="output folder (blocks.jsonl, chunks.jsonl)")] = Path("data/policy"),
     model: Annotated[str, typer.Option(help="model whose tokenizer counts chunk tokens")] = "smollm2-135m",
-    # the defaults are data.policy's, so `lorakit data pdf` makes the chunks `lorakit run` would make
-    max_tokens: Annotated[int, typer.Option(help="chunk size in tokens")] = PolicyConfig.model_fields[
+    # the defaults are data.options' (PdfQAOptions), so `lorakit data pdf` makes the chunks `lorakit run` would make
+    max_tokens: Annotated[int, typer.Option(help="chunk size in tokens")] = PdfQAOptions.model_fields[
         "chunk_tokens"].default,
     backend: Annotated[str, typer.Option(help="auto, pdfplumber, pypdfium2, or docling (full Docling with its "
-                                                "models, where installed)")] = PolicyConfig.model_fields[
+                                                "models, where installed)")] = PdfQAOptions.model_fields[
         "pdf_backend"].default,
 ) -> None:
     """Parse a PDF (headings, lists, tables; running headers/footers dropped) into heading-aware chunks."""
@@ -185,7 +187,7 @@ def data_gate(
     out: Annotated[Path, typer.Option(help="output folder: kept.jsonl, dropped.jsonl, gate_summary.json")]
     = Path("data/policy/gated"),
     eval_share: Annotated[float, typer.Option(help="share of top-level sections held out for eval")] = \
-        PolicyConfig.model_fields["eval_share"].default,
+        PdfQAOptions.model_fields["eval_share"].default,
     seed: Annotated[int, typer.Option()] = 0,
     judge_url: Annotated[Optional[str], typer.Option(
         help="LLM judge at this OpenAI-compatible endpoint (up to /v1): scores accuracy and style 0-10")] = None,

@@ -5,13 +5,16 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from lorakit.errors import ConfigError
+
+logger = logging.getLogger("lorakit")
 
 
 class _Strict(BaseModel):
@@ -42,38 +45,36 @@ class GateJudgeConfig(EndpointConfig):
     min_style: int = Field(5, ge=0, le=10, description="drop rows the judge scores below this for style")
 
 
-class PolicyConfig(_Strict):
-    """``data.task: policy_qa``: questions synthesized from policy PDFs (see docs/policy-qa.md)."""
-
-    pdf: list[Path] = Field(..., min_length=1, description="policy PDFs to parse, question and train on")
-    mode: Literal["grounded", "closed_book"] = Field(
-        "grounded", description="grounded: the excerpt is in the prompt (answers come from it, refusals when it "
-        "lacks them); closed_book: the question alone, the policy learned into the weights")
-    pdf_backend: Literal["auto", "pdfplumber", "pypdfium2", "docling"] = Field(
-        "auto", description="auto: pdfplumber, pypdfium2 as fallback; docling: full Docling (needs its models)")
-    chunk_tokens: int = Field(160, ge=32, description="chunk size in tokens (HybridChunker, the model's tokenizer)")
-    eval_share: float = Field(0.3, gt=0, lt=1, description="share of top-level sections held out for eval")
-    unanswerable_share: float = Field(0.3, ge=0, lt=1, description="share of synthesized questions that are unanswerable")
-    wrong_excerpt_share: float = Field(
-        0.5, ge=0, le=2, description="grounded: per answerable question, this many extra rows pair it with another "
-        "chunk's excerpt, answered with the refusal (refusal must depend on the excerpt, not the question)")
-    train_variants: int = Field(2, ge=1, le=4, description="train rows per answerable question (question phrasings, "
-                                "grounded: one with a distractor excerpt beside the right one); each also gets one loose keyword form")
-    teacher: TeacherConfig | None = Field(None, description="also ask a teacher LLM for questions per chunk")
-    judge: GateJudgeConfig | None = Field(None, description="LLM judge in the quality gate")
+# keys renamed since a release: old name -> new one; an old config or run record is read with the new name
+RENAMED_DATA_KEYS = {"policy": "options"}
 
 
 class DataConfig(_Strict):
-    task: str = Field("support_ticket", description="support_ticket, invoice, finance, policy_qa (from PDFs, see "
-                      "data.policy), text (your own free-text data), an installed plug-in (entry point group "
-                      "lorakit.tasks), package.module:TASK (a Task), a JSON Schema file or package.module:PydanticModel; "
-                      "see docs/custom-tasks.md")
-    policy: PolicyConfig | None = Field(None, description="policy_qa: the PDFs and how questions are made")
+    task: str = Field("support_ticket", description="a shipped task (see `lorakit data gen --help`), an installed "
+                      "plug-in (entry point group lorakit.tasks), package.module:TASK (a Task), a JSON Schema file "
+                      "or package.module:PydanticModel; see docs/custom-tasks.md")
+    options: dict[str, Any] = Field({}, description="the task's own options, validated by the task (unknown keys "
+                                    "rejected); e.g. the PDFs a document-QA task learns from")
     train_file: Path | None = Field(None, description="your data in any format of docs/data-formats.md; "
                                     "generated into the run folder when empty")
     eval_file: Path | None = Field(None, description="held-out data, scored as given (every row, in order); split "
                                    "off train_file when empty; alone (no train_file) it is scored against the "
                                    "task's generated train data or a trained run (lorakit eval RUN_DIR --data FILE)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for old, new in RENAMED_DATA_KEYS.items():
+            if old in data and data[old] is not None and not data.get(new):
+                logger.warning("data.%s is now data.%s (same keys); read as data.%s, rename it in your config",
+                               old, new, new)
+                data = {**{k: v for k, v in data.items() if k != old}, new: data[old]}
+            elif old in data and data[old] is None:
+                data = {k: v for k, v in data.items() if k != old}
+        return data
+
     format: Literal["auto", "chat", "sharegpt", "alpaca", "instruction", "prompt_completion", "csv"] = "auto"
     columns: dict[str, str] | None = Field(None, description="format field -> your field, for every file type; a "
                                            "dotted path reaches into nested objects, e.g. {prompt: question, "
@@ -201,8 +202,8 @@ class EvalConfig(_Strict):
                                  "output_dir); results then go to output_dir")
     decoding: list[str] = Field(
         ["free"], min_length=1, description="free: plain greedy; constrained: greedy within the task's grammar "
-        "(llguidance); or a decoding mode of the task's own (finance: calculator, step values computed, not "
-        "guessed); checked against the task before anything runs. Each model is evaluated once per entry: "
+        "(llguidance); or a decoding mode of the task's own (Task.decoders, such as a calculator that computes "
+        "step values instead of guessing them); checked against the task before anything runs. Each model is evaluated once per entry: "
         "[free, constrained] gives base, base+constrained, tuned, ..."
     )
     kl_items: int = Field(
@@ -264,10 +265,11 @@ def _apply(tree: dict, keys: list[str], value: object) -> None:
     node[keys[-1]] = value
 
 
-def _format_errors(err: ValidationError, source: str) -> str:
+def format_errors(err: ValidationError, source: str, prefix: str = "") -> str:
+    """Every problem of ``err``, one per line, keyed by its dotted path (``prefix`` in front: a sub-section)."""
     lines = [f"invalid configuration ({source}), {err.error_count()} problem(s):"]
     for e in err.errors():
-        where = ".".join(str(p) for p in e["loc"]) or "(root)"
+        where = ".".join([prefix] * bool(prefix) + [str(p) for p in e["loc"]]) or "(root)"
         msg = "unknown key (check the spelling; see docs or `lorakit run --help`)" if e["type"] == "extra_forbidden" else e["msg"]
         lines.append(f"  - {where}: {msg}")
     return "\n".join(lines)
@@ -298,7 +300,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     try:
         return model.model_validate(tree)
     except ValidationError as e:
-        raise ConfigError(_format_errors(e, source)) from None
+        raise ConfigError(format_errors(e, source)) from None
 
 
 def dump_config(cfg: RunConfig) -> str:

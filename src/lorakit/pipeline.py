@@ -95,6 +95,7 @@ def train_stage(cfg: RunConfig, *, resume: bool = False, source: Path | None = N
     """
     from lorakit.train.trainer import train
 
+    get_task(cfg.data.task).check(cfg)
     source = source or training_input(cfg)
     reward = grpo_reward(cfg, source) if cfg.train.method == "grpo" else None
     return train(cfg, resume=resume, reward=reward)
@@ -109,7 +110,7 @@ def run(cfg: RunConfig, *, resume: bool = False) -> Path:
     from lorakit.eval.report import report
     from lorakit.eval.runner import evaluate
 
-    get_task(cfg.data.task).check_decodings(cfg.eval.decoding, local=cfg.eval.backend == "local")  # before training
+    get_task(cfg.data.task).check(cfg)  # options and decoding modes, before any data is made or trained on
     source = training_input(cfg) if "tuned" in cfg.eval.models else None
     if source is not None and (resume or not adapter_is_current(cfg, source)):
         train_stage(cfg, resume=resume, source=source)

@@ -9,10 +9,13 @@ becomes ``{"error": ..., "raw": ...}`` so a pipeline never receives a broken lin
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from lorakit.errors import DataError
+
+logger = logging.getLogger("lorakit")
 
 
 def _conversation(line: str, lineno: int, system: str | None) -> list[dict]:
@@ -45,17 +48,18 @@ def predict(run_dir: str | Path, lines: Iterable[str], *, constrained: bool = Fa
     ``device``: where the model runs (auto: cuda when present), not where it was trained."""
     from lorakit.data.tasks import get_task
     from lorakit.generation.generate import generate
-    from lorakit.eval.metrics import parse_output
     from lorakit.eval.runner import load_trained
 
     cfg, model, tok, system = load_trained(run_dir, device)
     task = get_task(cfg.data.task)
     system = system if system is not None else (task.train_prompt or None)
     grammar = None
-    if constrained and task.output == "json":
+    if constrained and task.response_schema is not None:
         from lorakit.generation.constrained import compile_schema
 
-        grammar = compile_schema(task.schema)
+        grammar = compile_schema(task.response_schema)
+    elif constrained:
+        logger.warning("--constrained: task %s has no JSON Schema to hold answers to; answering unconstrained", task.name)
     pending: list[list[dict]] = []
 
     def flush():
@@ -63,11 +67,7 @@ def predict(run_dir: str | Path, lines: Iterable[str], *, constrained: bool = Fa
                            max_new_tokens=max_new_tokens or cfg.eval.max_new_tokens)
         pending.clear()
         for a in answers:
-            if task.output != "json":
-                yield json.dumps({"answer": a}, ensure_ascii=False)
-                continue
-            obj, err = parse_output(a)
-            yield json.dumps(obj if err is None else {"error": err, "raw": a}, ensure_ascii=False)
+            yield json.dumps(task.format_prediction(a), ensure_ascii=False)
 
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():

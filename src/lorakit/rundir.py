@@ -122,7 +122,8 @@ class Results(_Record):
     output: str | None = None
     backend: str | None = None
     focus: Any = None
-    labels: dict[str, Any] = {}  # the task's metric names, and label sets for text tasks
+    labels: dict[str, Any] = {}  # the task scorer's names for its metrics
+    scope: str = ""  # which items a metric is over, in the task scorer's words
     models: dict[str, dict[str, Any]]
     comparisons: list[dict[str, Any]] = []
     divergence: dict[str, Any] | None = None

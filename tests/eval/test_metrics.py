@@ -4,7 +4,8 @@ import math
 import pytest
 
 from lorakit.data.tasks import get_task
-from lorakit.eval.metrics import Scorer, aggregate, aggregate_by, flips, key_order_ok, leaf_paths, parse_output
+from lorakit.data.tasks.json_metrics import Scorer, key_order_ok, leaf_paths, parse_output
+from lorakit.eval.metrics import aggregate, aggregate_by, flips
 
 SCHEMA = get_task("support_ticket").schema
 GOLD = {"intent": "refund", "priority": "high", "entities": {"order_id": "ORD-12345", "product": None},
@@ -72,7 +73,7 @@ def test_flips_both_ways():
 
 
 def test_field_details_by_schema_type_hand_computed():
-    from lorakit.eval.metrics import field_details
+    from lorakit.data.tasks.json_metrics import field_details
 
     schema = {"type": "object", "properties": {
         "label": {"enum": ["a", "b"]},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from lorakit.generation.generate import StopWhenNotJson, generate
-from lorakit.eval.metrics import parse_output
+from lorakit.data.tasks.json_metrics import parse_output
 
 
 def _ids(tok, prompt: str, answer: str) -> torch.Tensor:

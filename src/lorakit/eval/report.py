@@ -17,10 +17,8 @@ from lorakit.eval.general import general_lines
 from lorakit.io import atomic_write_text
 from lorakit.rundir import RunDir
 
-LABELS = {"valid_json": "valid JSON", "schema_valid": "schema compliance", "key_order": "key order",
-          "exact_match": "exact match (all fields)", "token_f1": "token F1", "rouge_l": "ROUGE-L F",
-          "label_accuracy": "label accuracy (classification items)", "judge_score": "LLM judge score (0-10, as %)"}
-TEXT_LABELS = {"exact_match": "exact match (normalised)"}
+# names of the metrics lorakit itself adds; a task's scorer names its own (``results["labels"]``)
+LABELS = {"judge_score": "LLM judge score (0-10, as %)"}
 
 
 def _pct(x: float | None) -> str:
@@ -36,20 +34,17 @@ def metric_names(overall: dict) -> list[str]:
     return [k for k in overall if k != "n"]
 
 
-def label(metric: str, output: str = "json", labels: dict[str, str] | None = None) -> str:
+def label(metric: str, labels: dict[str, str] | None = None) -> str:
     """The report's name for ``metric``: the task scorer's own label (``results["labels"]``) first."""
     if labels and metric in labels:
         return labels[metric]
-    if output == "text" and metric in TEXT_LABELS:
-        return TEXT_LABELS[metric]
     return LABELS.get(metric, metric.replace("field:", "") + " accuracy")
 
 
 def _intro(results: dict) -> str:
-    scope = ("(an answer that is not JSON is wrong on every field)" if results.get("output", "json") == "json"
-             else "(a metric that applies only to some items, such as label accuracy, is over those items)")
+    scope = f" {results['scope']}" if results.get("scope") else ""  # the task scorer's own words
     return (f"{results['n_items']} items from `{results['eval_file']}`{_source(results.get('eval_source'))}; every "
-            f"metric is over all items {scope}. In brackets: 95% bootstrap interval.")
+            f"metric is over all items{scope}. In brackets: 95% bootstrap interval.")
 
 
 def _source(src: dict | None) -> str:
@@ -90,7 +85,7 @@ def headline_rows(results: dict) -> tuple[list[str], list[list[str]]]:
     head = ["metric"] + arms + (["Δ tuned - base (paired test p)"] if delta else [])
     rows = []
     for m in metric_names(results["models"][arms[0]]["overall"]):
-        row = [label(m, results.get("output", "json"), results.get("labels"))]
+        row = [label(m, results.get("labels"))]
         row += [_pct(results["models"][k]["overall"].get(m)) + _ci(results["models"][k], m) for k in arms]
         if delta:
             d = delta["metrics"][m]
@@ -123,15 +118,15 @@ def category_table(results: dict, metric: str) -> str:
 
 
 def comparison_lines(results: dict) -> list[str]:
-    out, output, labels = [], results.get("output", "json"), results.get("labels")
+    out, labels = [], results.get("labels")
     for c in results.get("comparisons", []):
-        sig = [label(m, output, labels) for m, d in c["metrics"].items() if d["significant"]]
-        noise = [label(m, output, labels) for m, d in c["metrics"].items() if not d["significant"]]
+        sig = [label(m, labels) for m, d in c["metrics"].items() if d["significant"]]
+        noise = [label(m, labels) for m, d in c["metrics"].items() if not d["significant"]]
         out.append(f"- **{c['b']} vs {c['a']}**: significant (paired test p < 0.05: McNemar, or permutation for "
                    f"F1-type scores and refusal-precision-type ratios) on {', '.join(sig) or 'nothing'}; "
                    f"within noise on {', '.join(noise) or 'nothing'}.")
         for m, fl in c["flips"].items():
-            out.append(f"  - {label(m, output, labels)}: fixed {len(fl['fixed'])}, broken {len(fl['broken'])}"
+            out.append(f"  - {label(m, labels)}: fixed {len(fl['fixed'])}, broken {len(fl['broken'])}"
                        + (f" (broken: {', '.join(fl['broken'][:20])})" if fl["broken"] else ""))
     return out
 
@@ -226,7 +221,7 @@ def render_markdown(results: dict, rob: dict | None = None) -> str:
         parts += [training_line(tr), ""]
     first = _first_field(results)
     for metric in focus_metrics(results):
-        parts += [f"## By category: {label(metric, results.get('output', 'json'), results.get('labels'))}", "",
+        parts += [f"## By category: {label(metric, results.get('labels'))}", "",
                   category_table(results, metric), ""]
     if results.get("comparisons"):
         parts += ["## Paired comparisons", ""] + comparison_lines(results) + [""]
@@ -319,7 +314,7 @@ def heatmap_png(results: dict, metric: str) -> str:
     for i, row in enumerate(grid):
         for j, v in enumerate(row):
             ax.text(j, i, f"{100 * v:.0f}", ha="center", va="center", fontsize=8)
-    ax.set_title(f"{label(metric, results.get('output', 'json'), results.get('labels'))} by category (%)")
+    ax.set_title(f"{label(metric, results.get('labels'))} by category (%)")
     return _png(fig)
 
 

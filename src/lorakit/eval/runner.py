@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from lorakit.config import RunConfig
 from lorakit.data.chat import ChatExample, load_chat_jsonl
 from lorakit.errors import ConfigError, DataError, EvalError
-from lorakit.eval.metrics import Scorer, aggregate, aggregate_by, flips, per_item
+from lorakit.eval.metrics import aggregate, aggregate_by, flips, per_item
 from lorakit.eval.stats import bootstrap_cis, next_token_kl, paired_test
 from lorakit.io import iter_jsonl, read_json, sha256_file, write_jsonl
 from lorakit.rundir import RunDir, library_versions
@@ -83,12 +83,10 @@ def adapter_run(cfg: RunConfig) -> RunDir:
 
 
 def _expected(ex: ChatExample, path: Path, task):
-    if task.output == "text":
-        return ex.answer
     try:
-        return json.loads(ex.answer)
-    except json.JSONDecodeError:
-        raise EvalError(f"{path}:{ex.line}: the assistant message is not the expected JSON") from None
+        return task.parse_expected(ex.answer)
+    except ValueError as e:
+        raise EvalError(f"{path}:{ex.line}: {e}") from None
 
 
 def expected_answers(items: list[ChatExample], path: Path, task) -> list:
@@ -112,26 +110,20 @@ def arm_name(which: str, decoding: str) -> str:
 
 
 def make_scorer(task, items: list[ChatExample], expected: list, train: list[ChatExample] = ()):
-    """The task's scorer: JSON Schema metrics, or the text task's (label sets detected on train + eval answers)."""
-    if task.output == "json":
-        return Scorer(task.schema)
-    return task.make_scorer([str(e) for e in expected] + [ex.answer for ex in train],
-                            [ex.category for ex in items] + [ex.category for ex in train])
+    """The task's scorer (a text scorer detects label sets on the eval and train answers)."""
+    return task.scorer([str(e) for e in expected] + [ex.answer for ex in train],
+                       [ex.category for ex in items] + [ex.category for ex in train])
 
 
 def _train_examples(task, train_file: Path | None) -> list[ChatExample]:
-    """The train split's rows (text tasks detect label sets on them too); none for JSON tasks."""
-    if task.output == "json" or train_file is None or not train_file.is_file():
+    """The train split's rows, for a task whose scorer reads them (label sets); none otherwise."""
+    if not task.scorer_reads_train or train_file is None or not train_file.is_file():
         return []
     return load_chat_jsonl(train_file)
 
 
 def _grammars(task, scorer, items: list[ChatExample], expected: list) -> str | list[str | None]:
-    if task.output == "json":
-        from lorakit.generation.constrained import compile_schema
-
-        return compile_schema(task.schema)
-    return scorer.grammars([ex.category for ex in items], expected)
+    return task.grammars(scorer, [ex.category for ex in items], expected)
 
 
 def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expected: list, task,
@@ -158,16 +150,18 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
     with Progress(transient=False) as bar:
         job = bar.add_task(f"eval {name}", total=len(items))
         if tok is None:  # the openai backend
-            if decoding == "constrained" and task.output != "json":
-                raise EvalError("constrained decoding over the openai backend needs a JSON task (response_format)")
+            if decoding == "constrained" and task.response_schema is None:
+                raise EvalError("constrained decoding over the openai backend needs a task with a JSON Schema "
+                                "(sent as response_format)")
             raw = model.generate(prompts, max_new_tokens=cfg.eval.max_new_tokens,
-                                 schema=task.schema if decoding == "constrained" else None,
+                                 schema=task.response_schema if decoding == "constrained" else None,
                                  on_item=lambda n: bar.advance(job, n))
         else:
             raw = generate(model, tok, prompts, batch_size=cfg.eval.batch_size,
                            max_new_tokens=cfg.eval.max_new_tokens, on_batch=lambda n: bar.advance(job, n),
                            grammar=grammar, processor=processor, forced=forced,
-                           stop_when_not_json=cfg.eval.stop_when_not_json and grammar is None and task.output == "json")
+                           stop_when_not_json=(cfg.eval.stop_when_not_json and grammar is None
+                                               and task.response_schema is not None))
     seconds = time.perf_counter() - t0
     verdicts = [scorer.score(r, e, ex.category) for r, e, ex in zip(raw, expected, items)]
     if judge is not None:
@@ -294,11 +288,11 @@ def _setup(cfg: RunConfig) -> _EvalSetup:
 def check_constrained_budget(cfg: RunConfig, task, loaded: tuple) -> None:
     """Refuse, before any arm runs, a ``max_new_tokens`` that cannot hold the schema's shortest answer."""
     model, tok, _ = loaded
-    if "constrained" not in cfg.eval.decoding or tok is None or task.output != "json":
+    if "constrained" not in cfg.eval.decoding or tok is None or task.response_schema is None:
         return
     from lorakit.generation.constrained import compile_schema, min_answer_tokens
 
-    need = min_answer_tokens(compile_schema(task.schema), tok, model.get_output_embeddings().weight.shape[0])
+    need = min_answer_tokens(compile_schema(task.response_schema), tok, model.get_output_embeddings().weight.shape[0])
     if cfg.eval.max_new_tokens < need:
         raise ConfigError(f"eval.max_new_tokens={cfg.eval.max_new_tokens} cannot hold the shortest answer the task's "
                           f"JSON Schema allows ({need} tokens with this model's tokenizer); constrained decoding "
@@ -332,6 +326,7 @@ def evaluate(cfg: RunConfig) -> dict:
         "backend": cfg.eval.backend if cfg.eval.backend == "local" else f"openai {cfg.eval.openai.base_url}",
         "focus": getattr(scorer, "focus", None),
         "labels": getattr(scorer, "labels", None) or {},  # the task's names for its own metrics
+        "scope": getattr(scorer, "scope", ""),  # which items a metric is over, in the scorer's words
         "models": {k: {kk: vv for kk, vv in v.items() if kk != "_verdicts"} for k, v in models.items()},
         "comparisons": compare_arms({k: v["_verdicts"] for k, v in models.items()}, [_item_id(ex) for ex in items],
                                     getattr(scorer, "focus", None)),
@@ -410,9 +405,11 @@ def evaluate_robustness(cfg: RunConfig) -> dict:
     from lorakit.eval.robustness import attack_success, build_suite
 
     task, eval_file, items, expected, device, precision, _ = _setup(cfg)
-    if task.output != "json":
-        raise EvalError(f"the robustness suite attacks structured (JSON) tasks; {task.name} answers in free text")
-    variants, v_expected = build_suite(items, expected, task.robustness_attacks(), task.empty_answer)
+    attacks = task.robustness_attacks()
+    if not attacks:
+        raise EvalError(f"task {task.name} has no robustness attacks (free-text tasks have none unless they define "
+                        "Task.attacks); run the suite on a JSON task or give the task its attacks")
+    variants, v_expected = build_suite(items, expected, attacks, task.empty_answer)
     if not variants:
         raise EvalError(f"no eval item in {eval_file} is long enough for the robustness suite (40+ characters)")
     attacked_lines = {ex.line for ex in variants}

@@ -43,7 +43,7 @@ def generate(model, tok, conversations: list[list[dict]], *, batch_size: int, ma
     as it cannot become a JSON object (see :class:`StopWhenNotJson`). ``grammar`` (from
     :func:`lorakit.generation.constrained.compile_schema`) constrains every answer to the schema; a list
     gives each conversation its own grammar (None: that row decodes freely). ``processor`` is a factory
-    ``(tok, prompt_len) -> logits processor`` for a task's own decoding mode (finance: the calculator).
+    ``(tok, prompt_len) -> logits processor`` for a task's own decoding mode (``Task.decoders``).
     A constrained answer always ends valid within ``max_new_tokens``: where the model would run out of
     tokens the decoder closes the JSON itself, and adds the conversation's index to ``forced``
     (``close_within_budget=False`` turns that off, to measure what it costs).

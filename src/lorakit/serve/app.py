@@ -143,12 +143,13 @@ def _check_budget(job: Job, need: int) -> None:
 def _task_schema(name: str) -> dict:
     from lorakit.data.tasks import get_task, task_names
 
-    if name not in task_names() or get_task(name).output != "json":
+    schema = get_task(name).response_schema if name in task_names() else None
+    if schema is None:
         raise APIError(400, f"response_format.json_schema has no schema and {name!r} is not a lorakit task with a "
                             "schema; send a schema or name one of: "
-                            + ", ".join(n for n in task_names() if get_task(n).output == "json"),
+                            + ", ".join(n for n in task_names() if get_task(n).response_schema is not None),
                        param="response_format")
-    return get_task(name).schema
+    return schema
 
 
 MIN_TEMPERATURE = 0.01

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from lorakit.data.tasks import get_task
 from lorakit.errors import ConfigError
-from lorakit.eval.metrics import field_kind, field_schemas, leaf_paths
+from lorakit.data.tasks.json_metrics import field_kind, field_schemas, leaf_paths
 
 
 class Color(str, Enum):

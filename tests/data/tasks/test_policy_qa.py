@@ -68,7 +68,7 @@ def test_grounded_rows_pair_questions_with_excerpts_that_lack_the_answer():
     assert [t[0] for t in closed] == [r["question"] for r in rows]  # no excerpt, no wrong-excerpt rows
 
 
-def test_the_handbook_becomes_train_and_eval_files_split_by_policy(tmp_path, smollm2_dir):
+def test_the_handbook_becomes_train_and_eval_files_split_by_policy(tmp_path, smollm2_dir, monkeypatch):
     from lorakit.config import load_config
     from lorakit.data.chat import load_chat_jsonl
     from lorakit.data.pdf.sample import build
@@ -77,7 +77,7 @@ def test_the_handbook_becomes_train_and_eval_files_split_by_policy(tmp_path, smo
     pytest.importorskip("pdfplumber")
     pdf = build(tmp_path / "handbook.pdf", handbook=True)
     cfg = load_config(None, [f"output_dir={tmp_path / 'run'}", f"model.name={smollm2_dir}", "data.task=policy_qa",
-                             f"data.policy.pdf=[{pdf}]"])
+                             f"data.options.pdf=[{pdf}]"])
     train_file, eval_file = ensure_data(cfg)
     train, evals = load_chat_jsonl(train_file), load_chat_jsonl(eval_file)
     rec = json.loads((tmp_path / "run" / "data" / "policy_record.json").read_text())
@@ -92,6 +92,10 @@ def test_the_handbook_becomes_train_and_eval_files_split_by_policy(tmp_path, smo
             assert ex.answer.lower() in ex.user.lower()  # the excerpt holds the answer
     mtime = train_file.stat().st_mtime_ns
     assert ensure_data(cfg) == (train_file, eval_file) and train_file.stat().st_mtime_ns == mtime  # cached
+    # the task's training prompt is part of the cache key: a changed prompt rebuilds the rows with it
+    monkeypatch.setattr("lorakit.data.tasks.policy_qa.TRAIN_PROMPT", "Answer from the excerpt.")
+    ensure_data(cfg)
+    assert {ex.system for ex in load_chat_jsonl(train_file)} == {"Answer from the excerpt."}
 
 
 def test_policy_qa_without_pdfs_is_a_clear_error(tmp_path):
@@ -100,8 +104,8 @@ def test_policy_qa_without_pdfs_is_a_clear_error(tmp_path):
     from lorakit.data.ensure import ensure_data
 
     cfg = load_config(None, [f"output_dir={tmp_path}", "data.task=policy_qa"])
-    with pytest.raises(ConfigError, match="data.policy.pdf"):
+    with pytest.raises(ConfigError, match="data.options.pdf"):
         ensure_data(cfg)
-    cfg = load_config(None, [f"output_dir={tmp_path}", "data.task=policy_qa", f"data.policy.pdf=[{tmp_path}/no.pdf]"])
+    cfg = load_config(None, [f"output_dir={tmp_path}", "data.task=policy_qa", f"data.options.pdf=[{tmp_path}/no.pdf]"])
     with pytest.raises(ConfigError, match="not found"):
         ensure_data(cfg)

@@ -1,4 +1,4 @@
-"""Policy PDFs -> train/eval chat JSONL for ``data.task: policy_qa`` (called by ``lorakit run``).
+"""PDFs -> train/eval chat JSONL for a task that learns from documents (its ``build_data``, run by ``lorakit run``).
 
 PDF -> chunks (:mod:`~lorakit.data.pdf.parse`) -> questions (offline :mod:`~lorakit.data.pdf.qa`,
 plus a teacher LLM when configured) -> quality gate with the section split
@@ -118,25 +118,22 @@ def _chunks(pdfs: list[Path], data_dir: Path, model: str, max_tokens: int, backe
     return out
 
 
-def build_policy_data(cfg, data_dir: str | Path) -> tuple[Path, Path]:
-    """Build (or reuse) ``train.jsonl`` and ``eval.jsonl`` for ``cfg`` (a RunConfig with ``data.policy``)."""
+def build_policy_data(cfg, data_dir: str | Path, pol, system_prompt: str) -> tuple[Path, Path]:
+    """Build (or reuse) ``train.jsonl`` and ``eval.jsonl`` from the PDFs of ``pol`` (a :class:`PdfQAOptions`);
+    every row is trained with ``system_prompt`` (the task's), which is part of what the cache is keyed by."""
     from lorakit.data.chat import to_row
     from lorakit.data.gate import gate
     from lorakit.data.pdf.qa import synthesize
-    from lorakit.data.tasks.policy_qa import TRAIN_PROMPT
     from lorakit.errors import ConfigError
     from lorakit.io import fingerprint_files, iter_jsonl, read_json, sha256_file, write_json, write_jsonl
 
-    pol = cfg.data.policy
-    if pol is None:
-        raise ConfigError("data.task policy_qa needs data.policy.pdf: the policy PDFs to learn from "
-                          "(see examples/policy-qa.yaml)")
     data_dir = Path(data_dir)
     for pdf in pol.pdf:
         if not Path(pdf).is_file():
-            raise ConfigError(f"data.policy.pdf: {pdf} not found (build the sample with "
+            raise ConfigError(f"data.options.pdf: {pdf} not found (build the sample with "
                               "`python -m lorakit.data.pdf.sample --handbook`)")
-    wanted = {"pdfs": {str(p): sha256_file(p) for p in pol.pdf}, "policy": pol.model_dump(mode="json"),
+    wanted = {"pdfs": {str(p): sha256_file(p) for p in pol.pdf}, "options": pol.model_dump(mode="json"),
+              "system_prompt": system_prompt,
               "model": cfg.model.name, "seed": cfg.data.seed,
               "code": fingerprint_files(sorted(Path(__file__).parent.glob("*.py")) + [Path(__file__).parents[1] / "gate.py"])}
     record_path = data_dir / "policy_record.json"
@@ -162,7 +159,7 @@ def build_policy_data(cfg, data_dir: str | Path) -> tuple[Path, Path]:
         part = [r for r in kept if r["split"] == split]
         triples = split_rows(part, by_id, mode=pol.mode, train=split == "train", rng=rng,
                              wrong_excerpt_share=pol.wrong_excerpt_share, variants=pol.train_variants)
-        write_jsonl(path, (to_row(TRAIN_PROMPT, u, a, cat) for u, a, cat in triples))
+        write_jsonl(path, (to_row(system_prompt, u, a, cat) for u, a, cat in triples))
         files[split] = {"rows": len(triples), "categories": {c: sum(t[2] == c for t in triples)
                                                              for c in ("answerable", "unanswerable", "wrong_excerpt")}}
     write_json(record_path, {"inputs": wanted, "chunks": len(chunks), "questions": len(rows), "gate": summary,

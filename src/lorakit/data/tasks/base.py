@@ -6,6 +6,7 @@ its field metrics from the task's JSON Schema, so a new task needs no new metric
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from collections.abc import Callable
 from typing import Any, Literal, Protocol
@@ -32,17 +33,66 @@ class Task:
     # a task that makes its own data (not rows from ``generate``): (RunConfig, run data folder) ->
     # (train file, eval file); policy QA builds them from PDFs. None: generated, or the user's files.
     build_data: Callable[[Any, Any], tuple[Any, Any]] | None = None
-    # robustness suite: attack name -> (message -> attacked message); None: the generic attacks
+    # robustness suite: attack name -> (message -> attacked message); None: the generic attacks for JSON tasks
     # (lorakit.data.tasks.attacks); a task adds the ones that name its fields or paste its format
     attacks: dict[str, Callable[[str], str]] | None = None
+    # the task's own options (``data.options``): a pydantic model, unknown keys rejected; None: it takes none
+    options_model: type | None = None
+
+    @property
+    def response_schema(self) -> dict | None:
+        """The JSON Schema every answer must follow (constrained decoding, ``response_format``, the token
+        budget check, stopping early on non-JSON); None for a free-text task."""
+        return self.schema if self.output == "json" else None
 
     def render_output(self, obj: Any) -> str:
         """The assistant text for an expected output: compact JSON, keys in schema order (text: as is)."""
-        import json
-
-        if self.output == "text":
+        if self.response_schema is None:
             return str(obj)
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+    def parse_expected(self, answer: str) -> Any:
+        """A row's expected output from its assistant message; ValueError when this task cannot score it."""
+        if self.response_schema is None:
+            return answer
+        try:
+            return json.loads(answer)
+        except json.JSONDecodeError:
+            raise ValueError("the assistant message is not the expected JSON") from None
+
+    @property
+    def scorer_reads_train(self) -> bool:
+        """Whether :meth:`scorer` wants the train split's answers too (a text scorer detects label sets on them)."""
+        return self.make_scorer is not None
+
+    def scorer(self, answers: list[str], groups: list[str]):
+        """This task's scorer: its own ``make_scorer``, else the JSON Schema scorer.
+
+        ``answers`` and ``groups``: every known expected answer (as text) and its category (eval items, then
+        train rows when :attr:`scorer_reads_train`).
+        """
+        if self.make_scorer is not None:
+            return self.make_scorer(answers, groups)
+        from lorakit.data.tasks.json_metrics import Scorer
+
+        return Scorer(self.schema)
+
+    def grammars(self, scorer, categories: list[str], expected: list) -> str | list[str | None]:
+        """What constrained decoding holds answers to: the JSON Schema, else the scorer's grammar per item."""
+        if self.response_schema is not None:
+            from lorakit.generation.constrained import compile_schema
+
+            return compile_schema(self.response_schema)
+        return scorer.grammars(categories, expected)
+
+    def format_prediction(self, answer: str) -> dict:
+        """One ``lorakit predict`` output: the parsed JSON object (or the error and raw text), or ``{"answer"}``."""
+        if self.response_schema is None:
+            return {"answer": answer}
+        from lorakit.data.tasks.json_metrics import parse_output
+
+        obj, err = parse_output(answer)
+        return obj if err is None else {"error": err, "raw": answer}
 
     def prompt(self, ex, which: str, mode: str = "auto", tuned_system: str | None = None) -> list[dict]:
         """The messages model ``which`` ('base' or 'tuned') is asked ``ex`` (a ChatExample) with.
@@ -70,7 +120,33 @@ class Task:
             raise ConfigError(f"eval.decoding: {', '.join(map(repr, bad))} not offered by task {self.name}{where}; "
                               f"choose from {', '.join(offered)}")
 
+    def options(self, raw: dict | None) -> Any:
+        """``data.options`` validated by :attr:`options_model`; a ConfigError listing every bad key at once."""
+        from pydantic import ValidationError
+
+        from lorakit.config import format_errors
+        from lorakit.errors import ConfigError
+
+        if self.options_model is None:
+            if raw:
+                raise ConfigError(f"data.options: task {self.name} takes no options (got {', '.join(map(str, raw))}); "
+                                  "remove them")
+            return None
+        try:
+            return self.options_model.model_validate(raw or {})
+        except ValidationError as e:
+            raise ConfigError(format_errors(e, f"data.options of task {self.name}", prefix="data.options")) from None
+
+    def check(self, cfg) -> None:
+        """Everything about ``cfg`` (a RunConfig) this task can refuse, before anything runs: its options and
+        the decoding modes asked of it."""
+        self.options(cfg.data.options)
+        self.check_decodings(cfg.eval.decoding, local=cfg.eval.backend == "local")
+
     def robustness_attacks(self) -> dict[str, Callable[[str], str]]:
+        """The task's attacks; unset: the generic ones for a JSON task, none for free text (no suite)."""
         from lorakit.data.tasks.attacks import GENERIC_ATTACKS
 
-        return self.attacks if self.attacks is not None else GENERIC_ATTACKS
+        if self.attacks is not None:
+            return self.attacks
+        return GENERIC_ATTACKS if self.response_schema is not None else {}

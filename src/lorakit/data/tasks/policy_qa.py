@@ -1,6 +1,6 @@
 """Second reference task: questions about policy documents, answered from the policy or refused.
 
-The data comes from PDFs (``data.policy``, see :mod:`lorakit.data.pdf.dataset`), not from a
+The data comes from PDFs (``data.options``, see :mod:`lorakit.data.pdf.dataset`), not from a
 generator. Each answer is a short phrase from the policy or exactly :data:`REFUSAL`. Metrics
 (each over the items it applies to, so the report's averages are the usual rates):
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 
+from lorakit.data.pdf.options import PdfQAOptions
 from lorakit.data.pdf.qa import REFUSAL
 from lorakit.data.tasks.base import Task
 from lorakit.data.tasks.text_metrics import exact_match, normalize_answer, token_f1
@@ -46,6 +47,8 @@ def is_refusal(text: str) -> bool:
 class PolicyQAScorer:
     output = "text"
     focus = ["answer_f1", "refusal_recall", "refusal_precision", "over_refusal"]
+    scope = ("(a metric that applies only to some items is over those: answer metrics over answerable items, "
+             "refusal recall and hallucination over unanswerable ones, refusal precision over refusals)")
     labels = {"answer_em": "answerable: exact match", "answer_f1": "answerable: token F1",
               "refusal_recall": "refusal recall (unanswerable refused)",
               "refusal_precision": "refusal precision (refusals that were due)",
@@ -89,17 +92,17 @@ class PolicyQAScorer:
 def _no_generator(n: int, split: str, seed: int):
     from lorakit.errors import ConfigError
 
-    raise ConfigError("policy_qa data comes from PDFs: set data.policy.pdf (see examples/policy-qa.yaml); "
+    raise ConfigError("policy_qa data comes from PDFs: set data.options.pdf (see examples/policy-qa.yaml); "
                       "`lorakit run` parses, synthesizes, gates and splits it")
 
 
 def _build_data(cfg, data_dir):
-    """Train and eval files from the PDFs of ``data.policy``; ``data.eval_file``: your own questions instead."""
+    """Train and eval files from the PDFs of ``data.options``; ``data.eval_file``: your own questions instead."""
     from pathlib import Path
 
     from lorakit.data.pdf.dataset import build_policy_data
 
-    train_file, eval_file = build_policy_data(cfg, data_dir)
+    train_file, eval_file = build_policy_data(cfg, data_dir, TASK.options(cfg.data.options), TRAIN_PROMPT)
     return train_file, Path(cfg.data.eval_file) if cfg.data.eval_file else eval_file
 
 
@@ -112,4 +115,5 @@ TASK = Task(
     output="text",
     make_scorer=lambda answers, groups: PolicyQAScorer(),
     build_data=_build_data,
+    options_model=PdfQAOptions,
 )

@@ -104,13 +104,16 @@ class TextScorer:
     """Free-text metrics for every item; classification metrics for items in a detected label set."""
 
     output = "text"
+    scope = "(a metric that applies only to some items, such as label accuracy, is over those items)"
+    labels = {"exact_match": "exact match (normalised)", "token_f1": "token F1", "rouge_l": "ROUGE-L F",
+                     "label_accuracy": "label accuracy (classification items)"}
 
-    def __init__(self, labels: dict[str, list[str]] | None = None):
-        self.labels = labels or {}
-        self.focus = ["exact_match", "token_f1"] + (["label_accuracy"] if self.labels else [])
+    def __init__(self, label_sets: dict[str, list[str]] | None = None):
+        self.label_sets = label_sets or {}  # category -> its labels (see detect_labels)
+        self.focus = ["exact_match", "token_f1"] + (["label_accuracy"] if self.label_sets else [])
 
     def label_set(self, category: str, expected: str) -> list[str] | None:
-        labels = self.labels.get(category) or self.labels.get("all")
+        labels = self.label_sets.get(category) or self.label_sets.get("all")
         return labels if labels and expected.strip() in labels else None
 
     def score(self, raw: str, expected: str, category: str = "all") -> dict:
@@ -144,7 +147,7 @@ class TextScorer:
                 groups[v["label_group"]].append((e.strip(), v["prediction"]))
         out = {}
         for g, pairs in groups.items():
-            labels = set(self.labels.get(g) or self.labels.get("all") or [])
+            labels = set(self.label_sets.get(g) or self.label_sets.get("all") or [])
             exp = [e for e, _ in pairs]
             got = [p if p in labels else "(not a label)" for _, p in pairs]
             table: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))

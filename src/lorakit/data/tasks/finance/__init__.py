@@ -38,6 +38,7 @@ class FinanceScorer:
     output = "text"
     rel_tol = 0.005
     focus = ["numeric_accuracy", "answer_from_steps", "format", "steps_consistent"]
+    scope = ""
     labels = {"format": "format adherence (Answer: line)",
               "numeric_accuracy": "numeric accuracy (final number, 0.5% tolerance)",
               "steps_consistent": "steps consistent (every step recomputes)",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 
 class StopWhenNotJson:
@@ -48,37 +49,19 @@ def generate(model, tok, conversations: list[list[dict]], *, batch_size: int, ma
     tokens the decoder closes the JSON itself, and adds the conversation's index to ``forced``
     (``close_within_budget=False`` turns that off, to measure what it costs).
     """
-    from transformers import LogitsProcessorList, StoppingCriteriaList
-
-    from lorakit.generation.constrained import JsonSchemaLogitsProcessor
-
-    import torch
-
     texts = [tok.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations]
     ids = tok(texts, add_special_tokens=False)["input_ids"]  # tokenized once: sorted by length, then padded
     order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
     out: list[str] = [""] * len(ids)
-    device = next(model.parameters()).device
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
-        enc = tok.pad({"input_ids": [ids[i] for i in idx]}, return_tensors="pt").to(device)
-        prompt_len = enc["input_ids"].shape[1]
-        stops = StoppingCriteriaList([StopWhenNotJson(tok, prompt_len)] if stop_when_not_json else [])
-        n_vocab = model.get_output_embeddings().weight.shape[0]
-        rows = [grammar[i] for i in idx] if isinstance(grammar, list) else [grammar] * len(idx)
-        constrain = JsonSchemaLogitsProcessor(
-            tok, rows, n_vocab, prompt_len, budget=max_new_tokens if close_within_budget else None) \
-            if any(rows) else None
-        procs = LogitsProcessorList([constrain] if constrain else [])
-        if processor is not None:
-            procs.append(processor(tok, prompt_len))
-        with torch.inference_mode():
-            sampling = dict(do_sample=True, temperature=temperature, top_p=1.0, top_k=0) if temperature > 0 \
-                else dict(do_sample=False)
-            gen = model.generate(**enc, **sampling, max_new_tokens=max_new_tokens, stopping_criteria=stops,
-                                 logits_processor=procs,
-                                 pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
-        new = gen[:, prompt_len:]
+        new, constrain = generate_batch(
+            model, tok, [ids[i] for i in idx], max_new_tokens=max_new_tokens,
+            grammar=[grammar[i] for i in idx] if isinstance(grammar, list) else grammar,
+            close_within_budget=close_within_budget,
+            stopping=[lambda n: StopWhenNotJson(tok, n)] if stop_when_not_json else [],
+            processors=[lambda n: processor(tok, n)] if processor is not None else [],
+            temperature=temperature, top_p=1.0, top_k=0)
         if constrain is not None and forced is not None:
             forced.update(idx[row] for row in constrain.forced)
         for i, row in zip(idx, new):
@@ -86,3 +69,45 @@ def generate(model, tok, conversations: list[list[dict]], *, batch_size: int, ma
         if on_batch:
             on_batch(len(idx))
     return out
+
+
+def generate_batch(model, tok, input_ids: list[list[int]], *, max_new_tokens: int | list[int],
+                   grammar: str | list[str | None] | None = None, close_within_budget: bool = True,
+                   stopping: Sequence[Callable[[int], Any]] = (), processors: Sequence[Callable[[int], Any]] = (),
+                   temperature: float = 0.0, top_p: float = 1.0, top_k: int | None = None):
+    """One left-padded batch of tokenized prompts through ``model.generate``: the decoding step that
+    evaluation, training-time sampling and ``lorakit serve`` share.
+
+    ``max_new_tokens``: one limit, or one per row (the batch runs to the largest; a constrained row closes
+    within its own). ``stopping`` and ``processors`` are factories ``prompt_len -> criterion / logits
+    processor``, applied after the JSON constraint. ``temperature`` > 0 samples with ``top_p`` and
+    ``top_k`` (None: the model's generation config; 0: no top-k filter). Returns the new tokens
+    (``[rows, tokens]``, rows that ended early padded after) and the constraint processor (None without
+    a grammar; its ``forced`` holds the rows the decoder had to close).
+    """
+    import torch
+    from transformers import LogitsProcessorList, StoppingCriteriaList
+
+    from lorakit.generation.constrained import JsonSchemaLogitsProcessor
+
+    enc = tok.pad({"input_ids": input_ids}, return_tensors="pt").to(next(model.parameters()).device)
+    prompt_len = enc["input_ids"].shape[1]
+    rows = grammar if isinstance(grammar, list) else [grammar] * len(input_ids)
+    sample = temperature > 0
+    constrain = None
+    if any(rows):
+        n_vocab = model.get_output_embeddings().weight.shape[0]
+        constrain = JsonSchemaLogitsProcessor(
+            tok, rows, n_vocab, prompt_len, budget=max_new_tokens if close_within_budget else None, sampling=sample,
+            top_k=model.generation_config.top_k if top_k is None else (top_k or None))
+    procs = LogitsProcessorList([constrain] if constrain else [])
+    procs.extend(make(prompt_len) for make in processors)
+    sampling = dict(do_sample=False)
+    if sample:
+        sampling = dict(do_sample=True, temperature=temperature, top_p=top_p, **({} if top_k is None else {"top_k": top_k}))
+    limit = max(max_new_tokens) if isinstance(max_new_tokens, list) else max_new_tokens
+    with torch.inference_mode():
+        gen = model.generate(**enc, **sampling, max_new_tokens=limit,
+                             stopping_criteria=StoppingCriteriaList([make(prompt_len) for make in stopping]),
+                             logits_processor=procs, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+    return gen[:, prompt_len:], constrain

@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -233,39 +234,28 @@ class Engine:
         return self._min_tokens[grammar]
 
     def run_batch(self, jobs: list[Job]) -> list[dict[str, Any]]:
-        """Answer ``jobs`` (same adapter and sampling) with one generate call."""
-        import torch
-
-        from lorakit.generation.constrained import JsonSchemaLogitsProcessor
+        """Answer ``jobs`` (same adapter and sampling) with one call of the generation eval uses."""
+        from lorakit.generation.generate import generate_batch
 
         texts = [self.tok.apply_chat_template(j.messages, add_generation_prompt=True, tokenize=False) for j in jobs]
         ids = [self.tok(t, add_special_tokens=False)["input_ids"] for t in texts]
         for j, i in zip(jobs, ids):
             j.prompt_tokens = len(i)
-        enc = self.tok.pad({"input_ids": ids}, return_tensors="pt").to(self.device)
-        prompt_len = enc["input_ids"].shape[1]
+        prompt_len = max(map(len, ids))  # left-padded to the longest prompt
         control = RowControl(self.tok, jobs, prompt_len)
         grammars = [j.grammar for j in jobs]
-        n_vocab = self.model.get_output_embeddings().weight.shape[0]
-        sampling = dict(do_sample=True, temperature=jobs[0].temperature, top_p=jobs[0].top_p) \
-            if jobs[0].temperature > 0 else dict(do_sample=False)
-        procs = [JsonSchemaLogitsProcessor(self.tok, grammars, n_vocab, prompt_len,
-                                           budget=[j.max_tokens for j in jobs], sampling=jobs[0].temperature > 0,
-                                           top_k=self.model.generation_config.top_k)] \
-            if any(grammars) else []
-        with self.lock, torch.inference_mode():
+        with self.lock:
             adapter = jobs[0].adapter
-            if adapter == BASE and self.loaded:
-                with self.model.disable_adapter():
-                    out = self._generate(enc, jobs, control, procs, sampling)
-            else:
-                if self.loaded:
-                    self.model.set_adapter(adapter)
-                out = self._generate(enc, jobs, control, procs, sampling)
+            if adapter != BASE and self.loaded:
+                self.model.set_adapter(adapter)
+            with self.model.disable_adapter() if adapter == BASE and self.loaded else nullcontext():
+                out, _ = generate_batch(self.model, self.tok, ids, max_new_tokens=[j.max_tokens for j in jobs],
+                                        grammar=grammars if any(grammars) else None, stopping=[lambda _: control],
+                                        temperature=jobs[0].temperature, top_p=jobs[0].top_p)
             self.batches += 1
         results = []
         for row, j in enumerate(jobs):
-            new = out[row, prompt_len:].tolist()[:j.max_tokens]  # rows that ended early are padded after
+            new = out[row].tolist()[:j.max_tokens]  # rows that ended early are padded after
             if self.tok.eos_token_id in new:
                 new, control.finish[row] = new[:new.index(self.tok.eos_token_id)], "stop"
             text, cut = cut_at_stop(control.text(new), j.stop)
@@ -276,11 +266,3 @@ class Engine:
             results.append({"text": text, "finish_reason": control.finish[row], "prompt_tokens": j.prompt_tokens,
                             "completion_tokens": len(new), "batch_size": len(jobs)})
         return results
-
-    def _generate(self, enc, jobs, control, procs, sampling):
-        from transformers import LogitsProcessorList, StoppingCriteriaList
-
-        return self.model.generate(**enc, max_new_tokens=max(j.max_tokens for j in jobs),
-                                   stopping_criteria=StoppingCriteriaList([control]),
-                                   logits_processor=LogitsProcessorList(procs), pad_token_id=self.tok.pad_token_id,
-                                   eos_token_id=self.tok.eos_token_id, **sampling)

@@ -70,3 +70,30 @@ def test_the_gemma_base_model_gets_a_turn_template_that_training_can_split(smoll
     assert full == prompt + "{}<end_of_turn>\n"
     t = tokenize_example(ChatExample(msgs), tok, 64)
     assert t is not None and tok.decode([i for i in t.labels if i >= 0]) == "{}<end_of_turn>\n"
+
+
+def test_load_merges_or_attaches_a_checked_adapter_in_the_asked_precision(trained_run, tmp_path):
+    import shutil
+
+    import torch
+    from peft import PeftModel
+
+    from lorakit.errors import ModelLoadError
+    from lorakit.models import load
+    from lorakit.rundir import RunDir
+
+    run = RunDir(shutil.copytree(trained_run[0], tmp_path / "run"))  # a copy: its adapter gets damaged below
+    base = run.run_record().base_model
+    merged, tok, _ = load(base, adapter=run.adapter, precision="bf16")
+    attached, _, _ = load(base, adapter=run.adapter, merge=False)
+    plain, _, _ = load(base)
+    assert not isinstance(merged, PeftModel) and isinstance(attached, PeftModel)
+    assert next(merged.parameters()).dtype == torch.bfloat16 and next(plain.parameters()).dtype == torch.float32
+    assert not merged.training and not attached.training
+    ids = torch.tensor([tok("hello there")["input_ids"]])
+    with torch.inference_mode():  # merged (bf16) and attached (fp32) are the same model
+        a, b = merged(ids).logits.float(), attached(ids).logits
+    assert (a.argmax(-1) == b.argmax(-1)).all() and not torch.equal(b, plain(ids).logits)
+    (run.adapter / "adapter_model.safetensors").write_bytes(b"cut")
+    with pytest.raises(ModelLoadError):
+        load(base, adapter=run.adapter)

@@ -44,20 +44,9 @@ def load_for_eval(cfg: RunConfig, which: str, device: str, precision: str):
 
 def load_merged(base_model: str, adapter: Path | None, device: str, precision: str):
     """``(model, tok)``: ``base_model`` with ``adapter`` (checked) merged into it, in ``precision``, ready to generate."""
-    import torch
+    from lorakit.models import load
 
-    from lorakit.models import load_model
-
-    model, tok, _ = load_model(base_model)
-    if adapter is not None:
-        from peft import PeftModel
-
-        from lorakit.models.adapter import check_adapter
-
-        model = PeftModel.from_pretrained(model, str(check_adapter(adapter))).merge_and_unload()
-    if precision in ("bf16", "fp16"):  # generation runs in the training precision, without autocast
-        model.to(torch.bfloat16 if precision == "bf16" else torch.float16)
-    model.to(device).eval()
+    model, tok, _ = load(base_model, adapter=adapter, device=device, precision=precision)
     return model, tok
 
 

@@ -39,13 +39,9 @@ def _record(run_dir: Path) -> dict:
 
 def _merged_model(run_dir: Path, rec: dict):
     """(merged model in the base's dtype, tokenizer, base folder)."""
-    from peft import PeftModel
+    from lorakit.models import load
 
-    from lorakit.models import load_model
-
-    model, tok, base_dir = load_model(rec["base_model"])
-    model = PeftModel.from_pretrained(model, str(RunDir(run_dir).adapter)).merge_and_unload()
-    return model.eval(), tok, base_dir
+    return load(rec["base_model"], adapter=RunDir(run_dir).adapter)
 
 
 def source_gguf(name: str) -> Path | None:

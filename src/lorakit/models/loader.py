@@ -246,3 +246,30 @@ def load_model(name: str, *, dtype: str = "float32", quantization: str = "none",
         raise ModelLoadError(f"could not load model {name!r} from {src.path}: {e}") from e
     model.generation_config.pad_token_id = tok.pad_token_id
     return model, tok, model_dir
+
+
+def load(name: str, *, adapter: str | Path | None = None, merge: bool = True, device: str = "cpu",
+         precision: str | None = None) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, str]:
+    """The one way a model is loaded to answer with: ``name`` (preset, folder, .gguf or hub id) with ``adapter``
+    (checked first) merged in (``merge=False``: attached as a PEFT model), cast to ``precision`` (bf16 or fp16;
+    None or fp32: as loaded, float32), on ``device``, in eval mode. Returns ``(model, tokenizer, model_dir)``.
+
+    Eval, predict, mining, export and the server's base all load through here; training builds its own
+    (quantized base, trainable LoRA) with :func:`load_model`.
+    """
+    import torch
+
+    model, tok, model_dir = load_model(name)
+    if adapter is not None:
+        from peft import PeftModel
+
+        from lorakit.models.adapter import check_adapter
+
+        model = PeftModel.from_pretrained(model, str(check_adapter(adapter)))
+        if merge:
+            model = model.merge_and_unload()
+    if precision in ("bf16", "fp16"):  # generation runs in the training precision, without autocast
+        model.to(torch.bfloat16 if precision == "bf16" else torch.float16)
+    model.to(device).eval()
+    return model, tok, model_dir
+

@@ -109,21 +109,16 @@ class Engine:
 
     def __init__(self, base_model: str, adapters: dict[str, Path] | None = None, adapter_dir: Path | None = None,
                  *, max_batch: int = 16, batch_wait_ms: float = 10.0, precision: str = "auto", device: str = "auto"):
-        import torch
-
-        from lorakit.models import load_model
+        from lorakit.models import load
         from lorakit.runtime import pick_device, resolve_precision, setup_threads
 
         setup_threads()
         self.base_name = base_model
         self._min_tokens: dict[str, int] = {}
         self.device = pick_device(device)  # checked before the model loads
-        self.model, self.tok, self.base_dir = load_model(base_model)
-        self.tok.padding_side = "left"
         self.precision = resolve_precision(self.device, precision)
-        if self.precision in ("bf16", "fp16"):
-            self.model.to(torch.bfloat16 if self.precision == "bf16" else torch.float16)
-        self.model.to(self.device).eval()
+        self.model, self.tok, self.base_dir = load(base_model, device=self.device, precision=self.precision)
+        self.tok.padding_side = "left"
         logger.info("serving %s on %s in %s", base_model, self.device, self.precision)
         self.adapter_dir = Path(adapter_dir).resolve() if adapter_dir else None
         self.loaded: dict[str, Path] = {}

@@ -1,6 +1,8 @@
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from lorakit.cli import app
@@ -115,3 +117,24 @@ def test_data_prepare_says_how_many_eval_duplicates_it_kept(tmp_path):
     res = CliRunner().invoke(app, ["data", "prepare", str(train), "--eval", str(ev), "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
     assert "eval: 4 rows" in res.output and "eval file: 2 duplicate rows, kept and scored as given" in res.output
+
+
+def test_export_and_predict_take_a_config_file_then_set_then_flags(tmp_path):
+    from lorakit.cli import verb_config
+    from lorakit.config import ExportConfig, PredictConfig
+
+    p = tmp_path / "export.yaml"
+    p.write_text("run_dir: runs/a\nformat: gguf\nquant: q8_0\ncheck: true\n")
+    cfg = verb_config(ExportConfig, p, ["check_items=4", "format=ollama"], {"quant": None, "out": tmp_path / "o"})
+    assert (cfg.run_dir, cfg.format, cfg.quant, cfg.check, cfg.check_items, cfg.out) == \
+        (Path("runs/a"), "ollama", "q8_0", True, 4, tmp_path / "o")
+    cfg = verb_config(PredictConfig, None, ["batch_size=4"], {"run_dir": tmp_path, "constrained": True})
+    assert (cfg.run_dir, cfg.batch_size, cfg.constrained, cfg.device) == (tmp_path, 4, True, "auto")
+
+
+@pytest.mark.parametrize("verb", ["export", "predict"])
+def test_export_and_predict_list_every_bad_setting_before_loading_anything(tmp_path, verb):
+    res = CliRunner().invoke(app, [verb, str(tmp_path), "--set", "formatt=gguf", "--set", "batch_size=0",
+                                   "--set", "quant=q2"])
+    assert res.exit_code == 2
+    assert "formatt: unknown key" in res.output and "3 problem(s)" in res.output

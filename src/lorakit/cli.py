@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from typer.core import TyperGroup
 
-from lorakit.config import DataConfig, GateJudgeConfig, ServeConfig, TeacherConfig
+from lorakit.config import DataConfig, ExportConfig, GateJudgeConfig, PredictConfig, ServeConfig, TeacherConfig
 from lorakit.data.pdf.options import PdfQAOptions
 from lorakit.errors import LorakitError
 from lorakit.rundir import RunDir
@@ -330,47 +330,73 @@ def run(config: ConfigArg = None, set_: SetOpt = None,
     typer.echo(f"report: {path}")
 
 
+def _default(model, field: str) -> str:
+    """`` (default: X)`` for a flag's help, read from the config model, so the CLI never re-declares a default."""
+    return f" (default: {model.model_fields[field].default})"
+
+
+VerbSetOpt = Annotated[Optional[list[str]], typer.Option("--set", "-s", help="override a key of this verb's config, "
+                                                                         "e.g. --set quant=q8_0")]
+VerbConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config of this verb (flags "
+                                                                             "override it)")]
+
+
 @app.command()
 def export(
-    run_dir: Annotated[Path, typer.Argument(help="a run folder holding a trained adapter")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="peft, merged, gguf or ollama")] = "merged",
+    run_dir: Annotated[Optional[Path], typer.Argument(help="a run folder holding a trained adapter")] = None,
+    config: VerbConfigOpt = None,
+    set_: VerbSetOpt = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="peft, merged, gguf or ollama"
+                                               + _default(ExportConfig, "format"))] = None,
     out: Annotated[Optional[Path], typer.Option(help="output folder (default RUN_DIR/export/FORMAT)")] = None,
-    quant: Annotated[str, typer.Option(help="GGUF weights: f16 or q8_0")] = "f16",
-    check: Annotated[bool, typer.Option(help="re-answer eval items with the export; fail if any answer differs")] = False,
-    check_items: Annotated[int, typer.Option(help="eval items the check re-answers")] = 16,
+    quant: Annotated[Optional[str], typer.Option(help="GGUF weights: f16 or q8_0" + _default(ExportConfig, "quant"))]
+    = None,
+    check: Annotated[Optional[bool], typer.Option(
+        "--check/--no-check", help="re-answer eval items with the export; fail if any answer differs"
+        + _default(ExportConfig, "check"))] = None,
+    check_items: Annotated[Optional[int], typer.Option(
+        help="eval items the check re-answers" + _default(ExportConfig, "check_items"))] = None,
 ) -> None:
     """Export the adapter: PEFT folder, merged HF model, GGUF, or GGUF + Ollama Modelfile."""
     from lorakit.export import export as run_export
 
-    rec = run_export(run_dir, fmt, out, quant=quant, check=check, check_items=check_items)
-    typer.echo(f"{fmt} export -> {rec['path']}")
+    cfg = verb_config(ExportConfig, config, set_, {"run_dir": run_dir, "format": fmt, "out": out, "quant": quant,
+                                                   "check": check, "check_items": check_items})
+    rec = run_export(cfg.run_dir, cfg.format, cfg.out, quant=cfg.quant, check=cfg.check, check_items=cfg.check_items)
+    typer.echo(f"{cfg.format} export -> {rec['path']}")
     if "check" in rec:
         typer.echo(f"parity check passed: {rec['check']['summary']}")
 
 
 @app.command()
 def predict(
-    run_dir: Annotated[Path, typer.Argument(help="a trained run folder")],
+    run_dir: Annotated[Optional[Path], typer.Argument(help="a trained run folder")] = None,
+    config: VerbConfigOpt = None,
+    set_: VerbSetOpt = None,
     input_file: Annotated[Optional[Path], typer.Option("--input", "-i", help="input lines (default: stdin)")] = None,
-    constrained: Annotated[bool, typer.Option(help="decode within the task's JSON Schema")] = False,
-    batch_size: Annotated[int, typer.Option(help="lines answered together")] = 16,
-    device: Annotated[str, typer.Option(help="auto (cuda when present), cpu, cuda, cuda:N")] = "auto",
+    constrained: Annotated[Optional[bool], typer.Option(
+        "--constrained/--free", help="decode within the task's JSON Schema" + _default(PredictConfig, "constrained"))]
+    = None,
+    batch_size: Annotated[Optional[int], typer.Option(
+        help="lines answered together" + _default(PredictConfig, "batch_size"))] = None,
+    max_new_tokens: Annotated[Optional[int], typer.Option(
+        help="answer length limit (default: the run's eval.max_new_tokens)")] = None,
+    device: Annotated[Optional[str], typer.Option(
+        help="auto (cuda when present), cpu, cuda, cuda:N" + _default(PredictConfig, "device"))] = None,
 ) -> None:
     """Answer messages (one per line, or JSON lines with "messages"/"input") with the tuned model; JSON out."""
     from lorakit.predict import predict as run_predict
 
+    cfg = verb_config(PredictConfig, config, set_, {"run_dir": run_dir, "input": input_file, "constrained": constrained,
+                                                    "batch_size": batch_size, "max_new_tokens": max_new_tokens,
+                                                    "device": device})
     try:
-        lines = input_file.open(encoding="utf-8") if input_file else sys.stdin
-        for out in run_predict(run_dir, lines, constrained=constrained, batch_size=batch_size,
-                                   device=device):
+        lines = cfg.input.open(encoding="utf-8") if cfg.input else sys.stdin
+        for out in run_predict(cfg.run_dir, lines, constrained=cfg.constrained, batch_size=cfg.batch_size,
+                               max_new_tokens=cfg.max_new_tokens, device=cfg.device):
             typer.echo(out)
     except OSError as e:  # an unreadable --input file
         _fail(LorakitError(str(e)))
-
-
-def _default(model, field: str) -> str:
-    """`` (default: X)`` for a flag's help, read from the config model, so the CLI never re-declares a default."""
-    return f" (default: {model.model_fields[field].default})"
 
 
 @app.command()
@@ -416,15 +442,19 @@ def serve(
                                                          max_messages=cfg.max_messages, max_tokens=cfg.max_tokens))
 
 
-def serve_config(path: Path | None, overrides: list[str] | None, runs: list[str] | None, flags: dict):
-    """The :class:`ServeConfig`: the YAML file, then ``--set``, then the flags given (and the RUNS arguments)."""
+def verb_config(model, path: Path | None, overrides: list[str] | None, flags: dict):
+    """A verb's typed config (``model``): its YAML file, then ``--set``, then the flags given (None: not given)."""
     import json
 
     from lorakit.config import load_config
 
     given = [f"{k}={json.dumps(str(v) if isinstance(v, Path) else v)}" for k, v in flags.items() if v is not None]
-    given += [f"runs={json.dumps(list(runs))}"] if runs else []
-    return load_config(path, list(overrides or []) + given, model=ServeConfig)
+    return load_config(path, list(overrides or []) + given, model=model)
+
+
+def serve_config(path: Path | None, overrides: list[str] | None, runs: list[str] | None, flags: dict):
+    """The :class:`ServeConfig`: the YAML file, then ``--set``, then the flags given (and the RUNS arguments)."""
+    return verb_config(ServeConfig, path, overrides, {**flags, "runs": list(runs) if runs else None})
 
 
 class _Stderr(logging.StreamHandler):

@@ -246,6 +246,28 @@ class ServeConfig(_Strict):
     device: str = Field("auto", description="auto: cuda when present, else cpu; or cpu, cuda, cuda:1, ...")
 
 
+class ExportConfig(_Strict):
+    """``lorakit export``: the trained run, the format, and the parity check."""
+
+    run_dir: Path = Field(..., description="a run folder holding a trained adapter")
+    format: Literal["peft", "merged", "gguf", "ollama"] = Field("merged", description="peft, merged, gguf or ollama")
+    out: Path | None = Field(None, description="output folder (default RUN_DIR/export/FORMAT)")
+    quant: Literal["f16", "q8_0"] = Field("f16", description="GGUF weights: f16 or q8_0")
+    check: bool = Field(False, description="re-answer eval items with the export; fail if any answer differs")
+    check_items: int = Field(16, ge=1, description="eval items the check re-answers")
+
+
+class PredictConfig(_Strict):
+    """``lorakit predict``: the trained run and how it answers."""
+
+    run_dir: Path = Field(..., description="a trained run folder")
+    input: Path | None = Field(None, description="input lines (default: stdin)")
+    constrained: bool = Field(False, description="decode within the task's JSON Schema")
+    batch_size: int = Field(16, ge=1, description="lines answered together")
+    max_new_tokens: int | None = Field(None, ge=1, description="answer length limit (default: the run's eval.max_new_tokens)")
+    device: str = Field("auto", description="auto (cuda when present), cpu, cuda, cuda:N")
+
+
 def _parse_override(item: str) -> tuple[list[str], object]:
     if "=" not in item:
         raise ConfigError(f"override {item!r} must look like key.path=value (for example train.lr=1e-4)")

@@ -199,7 +199,7 @@ def data_gate(
         GateJudgeConfig.model_fields["min_style"].default,
 ) -> None:
     """Quality-gate Q/A rows: heuristics, dedup, optional LLM judge, section split, decontamination."""
-    from lorakit.data.gate import gate
+    from lorakit.data.pdf.gate import gate
     from lorakit.io import iter_jsonl
 
     judge = None

@@ -74,7 +74,7 @@ def test_bad_pdfs_are_clear_errors(tmp_path):
 def test_the_sample_policy_yields_gated_questions_split_by_section(policy_pdf, tmp_path, smollm2_dir):
     import json
 
-    from lorakit.data.gate import gate
+    from lorakit.data.pdf.gate import gate
     from lorakit.data.pdf.parse import pdf_to_chunks
     from lorakit.data.pdf.qa import REFUSAL, synthesize
 

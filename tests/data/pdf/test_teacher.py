@@ -42,7 +42,7 @@ def test_teacher_rows_come_from_the_server_validated_and_cached(server, api_key,
     assert rows  # the schema asks for at least one question per chunk
     for r in rows:
         assert r["source"] == "teacher" and r["chunk_id"] in {"c0", "c1"} and isinstance(r["answerable"], bool)
-    from lorakit.data.gate import gate
+    from lorakit.data.pdf.gate import gate
 
     summary = gate([dict(r) for r in rows], tmp_path / "gated", eval_share=0.5)  # a random model's questions
     dropped = [json.loads(x) for x in (tmp_path / "gated" / "dropped.jsonl").read_text().splitlines()]
@@ -54,7 +54,7 @@ def test_teacher_rows_come_from_the_server_validated_and_cached(server, api_key,
 
 
 def test_gate_judge_scores_rows_and_drops_by_threshold(server, api_key, monkeypatch, tmp_path):
-    from lorakit.data.gate import gate
+    from lorakit.data.pdf.gate import gate
     from lorakit.data.pdf.qa import synthesize
 
     monkeypatch.setenv("LORAKIT_TEACHER_KEY", api_key)

@@ -2,7 +2,7 @@
 
 PDF -> chunks (:mod:`~lorakit.data.pdf.parse`) -> questions (offline :mod:`~lorakit.data.pdf.qa`,
 plus a teacher LLM when configured) -> quality gate with the section split
-(:mod:`lorakit.data.gate`) -> chat rows:
+(:mod:`lorakit.data.pdf.gate`) -> chat rows:
 
 - grounded mode: the user message is the excerpt (its heading path and text) and the question.
   Besides the synthesized unanswerable questions, answerable questions are also paired with another
@@ -122,7 +122,7 @@ def build_policy_data(cfg, data_dir: str | Path, pol, system_prompt: str) -> tup
     """Build (or reuse) ``train.jsonl`` and ``eval.jsonl`` from the PDFs of ``pol`` (a :class:`PdfQAOptions`);
     every row is trained with ``system_prompt`` (the task's), which is part of what the cache is keyed by."""
     from lorakit.data.chat import to_row
-    from lorakit.data.gate import gate
+    from lorakit.data.pdf.gate import gate
     from lorakit.data.pdf.qa import synthesize
     from lorakit.errors import ConfigError
     from lorakit.io import fingerprint_files, iter_jsonl, read_json, sha256_file, write_json, write_jsonl
@@ -135,7 +135,7 @@ def build_policy_data(cfg, data_dir: str | Path, pol, system_prompt: str) -> tup
     wanted = {"pdfs": {str(p): sha256_file(p) for p in pol.pdf}, "options": pol.model_dump(mode="json"),
               "system_prompt": system_prompt,
               "model": cfg.model.name, "seed": cfg.data.seed,
-              "code": fingerprint_files(sorted(Path(__file__).parent.glob("*.py")) + [Path(__file__).parents[1] / "gate.py"])}
+              "code": fingerprint_files(sorted(Path(__file__).parent.glob("*.py")))}  # the gate's rules included
     record_path = data_dir / "policy_record.json"
     train_path, eval_path = data_dir / "train.jsonl", data_dir / "eval.jsonl"
     if record_path.is_file() and read_json(record_path).get("inputs") == wanted and eval_path.is_file():

@@ -1,4 +1,4 @@
-from lorakit.data.gate import gate, heuristic_problem
+from lorakit.data.pdf.gate import gate, heuristic_problem
 from lorakit.data.pdf.qa import REFUSAL, number_questions, rule_questions, synthesize, table_questions
 
 

@@ -10,7 +10,8 @@ from typing import Annotated, Optional
 import typer
 from typer.core import TyperGroup
 
-from lorakit.config import DataConfig, ExportConfig, GateJudgeConfig, PredictConfig, ServeConfig, TeacherConfig
+from lorakit.config import (DataConfig, ExportConfig, GateJudgeConfig, ModelConfig, PredictConfig, ServeConfig,
+                            TeacherConfig, TrainConfig)
 from lorakit.data.pdf.options import PdfQAOptions
 from lorakit.errors import LorakitError
 from lorakit.rundir import RunDir
@@ -113,7 +114,7 @@ def data_pairs(
     limit: Annotated[Optional[int], typer.Option(help="answer the first N items only")] = None,
     samples: Annotated[int, typer.Option(help="answers per item (with --temperature > 0)")] = 1,
     temperature: Annotated[float, typer.Option(help="0: greedy; > 0: sampled answers")] = 0.0,
-    seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
+    seed: Annotated[int, typer.Option(help="sampling seed")] = TrainConfig.model_fields["seed"].default,
     device: Annotated[str, typer.Option(help="auto (cuda when present), cpu, cuda, cuda:N")] = "auto",
 ) -> None:
     """Preference pairs from the tuned model's own mistakes: label = chosen, wrong answer = rejected."""
@@ -130,7 +131,8 @@ def data_pairs(
 def data_pdf(
     pdf: Annotated[Path, typer.Argument(help="a policy PDF")],
     out: Annotated[Path, typer.Option(help="output folder (blocks.jsonl, chunks.jsonl)")] = Path("data/policy"),
-    model: Annotated[str, typer.Option(help="model whose tokenizer counts chunk tokens")] = "smollm2-135m",
+    model: Annotated[str, typer.Option(help="model whose tokenizer counts chunk tokens")] = \
+        ModelConfig.model_fields["name"].default,
     # the defaults are data.options' (PdfQAOptions), so `lorakit data pdf` makes the chunks `lorakit run` would make
     max_tokens: Annotated[int, typer.Option(help="chunk size in tokens")] = PdfQAOptions.model_fields[
         "chunk_tokens"].default,
@@ -153,7 +155,7 @@ def data_pdf(
 def data_qa(
     chunks: Annotated[Path, typer.Argument(help="chunks.jsonl from `lorakit data pdf`")],
     out: Annotated[Path, typer.Option(help="output JSONL of Q/A rows")] = Path("data/policy/qa.jsonl"),
-    seed: Annotated[int, typer.Option()] = 0,
+    seed: Annotated[int, typer.Option(help="random seed")] = DataConfig.model_fields["seed"].default,
     teacher_url: Annotated[Optional[str], typer.Option(
         help="also ask a teacher at this OpenAI-compatible endpoint (up to /v1)")] = None,
     teacher_model: Annotated[str, typer.Option(help="the teacher's model name at that endpoint")] = "teacher",
@@ -188,7 +190,7 @@ def data_gate(
     = Path("data/policy/gated"),
     eval_share: Annotated[float, typer.Option(help="share of top-level sections held out for eval")] = \
         PdfQAOptions.model_fields["eval_share"].default,
-    seed: Annotated[int, typer.Option()] = 0,
+    seed: Annotated[int, typer.Option(help="random seed")] = DataConfig.model_fields["seed"].default,
     judge_url: Annotated[Optional[str], typer.Option(
         help="LLM judge at this OpenAI-compatible endpoint (up to /v1): scores accuracy and style 0-10")] = None,
     judge_model: Annotated[str, typer.Option(help="the judge's model name at that endpoint")] = "judge",

@@ -21,7 +21,7 @@ LAYERS = [
     {"eval"},
     {"export"},
     {"serve"},
-    {"predict", "pipeline", "cli", "__main__"},
+    {"predict", "ask", "pipeline", "cli", "__main__"},
 ]
 ROOT = Path(lorakit.__file__).parent
 

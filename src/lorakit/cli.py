@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from typer.core import TyperGroup
 
-from lorakit.config import (DataConfig, ExportConfig, GateJudgeConfig, ModelConfig, PredictConfig, ServeConfig,
+from lorakit.config import (AskConfig, DataConfig, ExportConfig, GateJudgeConfig, ModelConfig, PredictConfig, ServeConfig,
                             TeacherConfig, TrainConfig)
 from lorakit.data.pdf.options import PdfQAOptions
 from lorakit.errors import LorakitError
@@ -442,6 +442,31 @@ def serve(
               max_batch=cfg.max_batch, batch_wait_ms=cfg.batch_wait_ms, precision=cfg.precision,
               device=cfg.device, api_key_env=cfg.api_key_env, limits=Limits(max_body_bytes=cfg.max_body_bytes,
                                                          max_messages=cfg.max_messages, max_tokens=cfg.max_tokens))
+
+
+@app.command()
+def ask(
+    run_dir: Annotated[Optional[Path], typer.Argument(help="a trained run whose task answers from documents")] = None,
+    questions: Annotated[Optional[list[str]], typer.Argument(help="questions (none: one per line of stdin)")] = None,
+    config: VerbConfigOpt = None,
+    set_: VerbSetOpt = None,
+    k: Annotated[Optional[int], typer.Option("-k", help="excerpts retrieved per question (default: the run's "
+                                                        "eval.retrieve_k)")] = None,
+    max_new_tokens: Annotated[Optional[int], typer.Option(help="answer length limit")] = None,
+    device: Annotated[Optional[str], typer.Option(
+        help="auto (cuda when present), cpu, cuda, cuda:N" + _default(AskConfig, "device"))] = None,
+) -> None:
+    """Answer questions from the run's own documents: excerpts retrieved (BM25), the tuned model answers; JSON
+    lines with the answer and the heading paths of its sources."""
+    import json
+
+    from lorakit.ask import ask as run_ask
+
+    cfg = verb_config(AskConfig, config, set_, {"run_dir": run_dir, "questions": list(questions) if questions else None,
+                                                "k": k, "max_new_tokens": max_new_tokens, "device": device})
+    for out in run_ask(cfg.run_dir, cfg.questions or sys.stdin, k=cfg.k, device=cfg.device,
+                       max_new_tokens=cfg.max_new_tokens):
+        typer.echo(json.dumps(out, ensure_ascii=False))
 
 
 def verb_config(model, path: Path | None, overrides: list[str] | None, flags: dict):

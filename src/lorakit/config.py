@@ -198,6 +198,12 @@ class EvalConfig(_Strict):
         "auto", description="auto: each model's own prompt (tuned: training prompt, base: full instruction)"
     )
     models: list[Literal["base", "tuned"]] = ["base", "tuned"]
+    context: Literal["given", "retrieved"] = Field(
+        "given", description="given: each item as written; retrieved: a task that answers from documents finds its "
+        "excerpts itself (BM25 over the run's chunks, top retrieve_k), as a user without the excerpt would ask; "
+        "recall@k is reported beside the answer metrics")
+    retrieve_k: int = Field(3, ge=1, le=20, description="excerpts retrieved per question (eval.context: retrieved, "
+                            "lorakit ask)")
     run_dir: Path | None = Field(None, description="the trained run whose adapter is the tuned model (default: "
                                  "output_dir); results then go to output_dir")
     decoding: list[str] = Field(
@@ -265,6 +271,18 @@ class PredictConfig(_Strict):
     constrained: bool = Field(False, description="decode within the task's JSON Schema")
     batch_size: int = Field(16, ge=1, description="lines answered together")
     max_new_tokens: int | None = Field(None, ge=1, description="answer length limit (default: the run's eval.max_new_tokens)")
+    device: str = Field("auto", description="auto (cuda when present), cpu, cuda, cuda:N")
+
+
+class AskConfig(_Strict):
+    """``lorakit ask``: the trained run, the questions, and how many excerpts each one gets."""
+
+    run_dir: Path = Field(..., description="a trained run whose task answers from documents")
+    questions: list[str] = Field([], description="the questions (none: one per line of stdin)")
+    k: int | None = Field(None, ge=1, le=20, description="excerpts retrieved per question (default: the run's "
+                          "eval.retrieve_k)")
+    max_new_tokens: int | None = Field(None, ge=1, description="answer length limit (default: the run's "
+                                       "eval.max_new_tokens)")
     device: str = Field("auto", description="auto (cuda when present), cpu, cuda, cuda:N")
 
 

@@ -185,6 +185,15 @@ def training_line(tr: dict) -> str:
     return line
 
 
+def retrieval_line(r: dict) -> str:
+    recall = "-" if r.get("recall_at_k") is None else f"{100 * r['recall_at_k']:.1f}%"
+    left = "".join(f"; {n} {cat} item(s) left out (their answer depends on the excerpt they were shown with)"
+                   for cat, n in r.get("skipped", {}).items())
+    return (f"Excerpts retrieved at question time (`eval.context: retrieved`): BM25 over the run's {r['chunks']} "
+            f"chunks, top {r['k']} per question; recall@{r['k']} (the item's own excerpt among them) {recall} over "
+            f"{r['n_with_excerpt']} items{left}.")
+
+
 def divergence_line(d: dict) -> str:
     return (f"Behavioural divergence: KL(tuned || base) of the next-token distributions over the expected answers of "
             f"{d['items']} items ({d['positions']} positions): mean {d['kl_mean']:.3f} nats per token, "
@@ -219,6 +228,8 @@ def render_markdown(results: dict, rob: dict | None = None) -> str:
     tr = results.get("training")
     if tr:
         parts += [training_line(tr), ""]
+    if results.get("retrieval"):
+        parts += [retrieval_line(results["retrieval"]), ""]
     first = _first_field(results)
     for metric in focus_metrics(results):
         parts += [f"## By category: {label(metric, results.get('labels'))}", "",

@@ -294,6 +294,13 @@ def evaluate(cfg: RunConfig) -> dict:
 
     task, eval_file, items, expected, device, precision, train_file = _setup(cfg)
     task.check_decodings(cfg.eval.decoding, local=cfg.eval.backend == "local")
+    task.check_context(cfg.eval.context)
+    retrieval = None
+    if cfg.eval.context == "retrieved":  # the task finds each item's excerpts itself, as a user's question would
+        kept, items, retrieval = task.retrieve_eval(cfg, adapter_run(cfg).data, items, cfg.eval.retrieve_k)
+        expected = [expected[i] for i in kept]
+        if not items:
+            raise EvalError(f"eval.context=retrieved left no item of {eval_file} to score ({retrieval['skipped']})")
     scorer = make_scorer(task, items, expected, _train_examples(task, train_file))
     judge = judge_from_config(cfg)
     models, loaded_models = {}, {}
@@ -320,6 +327,8 @@ def evaluate(cfg: RunConfig) -> dict:
         "comparisons": compare_arms({k: v["_verdicts"] for k, v in models.items()}, [_item_id(ex) for ex in items],
                                     getattr(scorer, "focus", None)),
     }
+    if retrieval is not None:
+        results["retrieval"] = retrieval
     if {"base", "tuned"} <= set(loaded_models) and cfg.eval.kl_items and cfg.eval.backend == "local":
         results["divergence"] = _divergence(loaded_models, items[:cfg.eval.kl_items], task, device)
     if {"base", "tuned"} <= set(loaded_models) and cfg.eval.general_prompts and cfg.eval.backend == "local":

@@ -38,6 +38,11 @@ class Task:
     attacks: dict[str, Callable[[str], str]] | None = None
     # the task's own options (``data.options``): a pydantic model, unknown keys rejected; None: it takes none
     options_model: type | None = None
+    # a task that answers from documents: ``eval.context: retrieved``, (RunConfig, run data folder, items, k) ->
+    # (indices kept, those items on retrieved excerpts, a record with recall@k and what was left out)
+    retrieve_eval: Callable[..., tuple[list[int], list, dict]] | None = None
+    # ``lorakit ask``: (RunConfig, run data folder, question, k) -> (user message, its sources)
+    ground: Callable[..., tuple[str, list[str]]] | None = None
 
     @property
     def response_schema(self) -> dict | None:
@@ -142,6 +147,15 @@ class Task:
         the decoding modes asked of it."""
         self.options(cfg.data.options)
         self.check_decodings(cfg.eval.decoding, local=cfg.eval.backend == "local")
+        self.check_context(cfg.eval.context)
+
+    def check_context(self, context: str) -> None:
+        """A ConfigError for ``eval.context: retrieved`` on a task that does not answer from documents."""
+        from lorakit.errors import ConfigError
+
+        if context == "retrieved" and self.retrieve_eval is None:
+            raise ConfigError(f"eval.context: retrieved needs a task that answers from documents; task {self.name} "
+                              "has no retrieval (Task.retrieve_eval); use eval.context: given")
 
     def robustness_attacks(self) -> dict[str, Callable[[str], str]]:
         """The task's attacks; unset: the generic ones for a JSON task, none for free text (no suite)."""

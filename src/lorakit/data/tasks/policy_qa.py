@@ -106,6 +106,31 @@ def _build_data(cfg, data_dir):
     return train_file, Path(cfg.data.eval_file) if cfg.data.eval_file else eval_file
 
 
+def _grounded(cfg) -> None:
+    from lorakit.errors import ConfigError
+
+    if TASK.options(cfg.data.options).mode != "grounded":
+        raise ConfigError("retrieval feeds excerpts to a grounded model; this run is closed_book (data.options.mode), "
+                          "its model answers from the question alone: use eval.context: given")
+
+
+def _retrieve_eval(cfg, data_dir, items, k):
+    """Every item's question on the top-k retrieved excerpts; wrong-excerpt items are left out (their refusal is
+    due to the excerpt they were shown with); recall@k over the answerable items."""
+    from lorakit.data.pdf.retrieve import retrieved_eval
+
+    _grounded(cfg)
+    return retrieved_eval(data_dir, items, k, skip_categories=("wrong_excerpt",), measure=("answerable",))
+
+
+def _ground(cfg, data_dir, question, k):
+    from lorakit.data.pdf.retrieve import DocumentIndex
+
+    _grounded(cfg)
+    message, found = DocumentIndex.from_dir(data_dir).ground(question, k)
+    return message, [" > ".join(c["headings"]) for c in found]
+
+
 TASK = Task(
     name="policy_qa",
     schema={},
@@ -116,4 +141,6 @@ TASK = Task(
     make_scorer=lambda answers, groups: PolicyQAScorer(),
     build_data=_build_data,
     options_model=PdfQAOptions,
+    retrieve_eval=_retrieve_eval,
+    ground=_ground,
 )

@@ -18,12 +18,15 @@ record of the PDFs' hashes, the settings and this code's fingerprint.
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 from pathlib import Path
 
 from lorakit.data.pdf.qa import REFUSAL
 from lorakit.data.tasks.text_metrics import normalize_answer
+
+logger = logging.getLogger("lorakit")
 
 LEAD_INS = ["According to the policy: ", "", "Per the policy excerpt, ", "Under this policy: "]
 WH = re.compile(r"\b(?:how many (?:[a-z-]+ )*?[a-z-]+s|how much|what percentage|(?:before|by|until|after) when|"
@@ -132,7 +135,10 @@ def build_policy_data(cfg, data_dir: str | Path, pol, system_prompt: str) -> tup
         if not Path(pdf).is_file():
             raise ConfigError(f"data.options.pdf: {pdf} not found (build the sample with "
                               "`python -m lorakit.data.pdf.sample --handbook`)")
+    if pol.questions is not None and not Path(pol.questions).is_file():
+        raise ConfigError(f"data.options.questions: {pol.questions} not found")
     wanted = {"pdfs": {str(p): sha256_file(p) for p in pol.pdf}, "options": pol.model_dump(mode="json"),
+              "questions": sha256_file(pol.questions) if pol.questions else None,
               "system_prompt": system_prompt,
               "model": cfg.model.name, "seed": cfg.data.seed,
               "code": fingerprint_files(sorted(Path(__file__).parent.glob("*.py")))}  # the gate's rules included
@@ -159,6 +165,12 @@ def build_policy_data(cfg, data_dir: str | Path, pol, system_prompt: str) -> tup
         part = [r for r in kept if r["split"] == split]
         triples = split_rows(part, by_id, mode=pol.mode, train=split == "train", rng=rng,
                              wrong_excerpt_share=pol.wrong_excerpt_share, variants=pol.train_variants)
+        if split == "eval" and pol.questions is not None:  # the user's own questions are the eval split
+            from lorakit.data.pdf.questions import question_rows
+
+            triples = question_rows(pol.questions, chunks, grounded=pol.mode == "grounded")
+            logger.info("eval split: the %d questions of %s (data.options.questions) instead of %d synthesized ones",
+                        len(triples), pol.questions, len(part))
         write_jsonl(path, (to_row(system_prompt, u, a, cat) for u, a, cat in triples))
         files[split] = {"rows": len(triples), "categories": {c: sum(t[2] == c for t in triples)
                                                              for c in ("answerable", "unanswerable", "wrong_excerpt")}}

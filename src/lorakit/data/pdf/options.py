@@ -36,5 +36,8 @@ class PdfQAOptions(BaseModel):
         "chunk's excerpt, answered with the refusal (refusal must depend on the excerpt, not the question)")
     train_variants: int = Field(2, ge=1, le=4, description="train rows per answerable question (question phrasings, "
                                 "grounded: one with a distractor excerpt beside the right one); each also gets one loose keyword form")
+    questions: Path | None = Field(
+        None, description="your own questions about these PDFs (JSONL: question, answer or null, section; see "
+        "lorakit.data.pdf.questions): the eval split, each with its section's excerpt, instead of synthesized ones")
     teacher: TeacherConfig | None = Field(None, description="also ask a teacher LLM for questions per chunk")
     judge: GateJudgeConfig | None = Field(None, description="LLM judge in the quality gate")

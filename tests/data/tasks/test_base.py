@@ -69,3 +69,21 @@ def test_lorakit_run_refuses_bad_task_options_before_making_anything(tmp_path):
     with pytest.raises(ConfigError, match="takes no options"):
         run(cfg)
     assert not (tmp_path / "run").exists()
+
+
+def test_retrieved_context_is_refused_for_tasks_without_documents_and_closed_book_runs(tmp_path):
+    from lorakit.config import load_config
+    from lorakit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="task support_ticket has no retrieval"):
+        get_task("support_ticket").check_context("retrieved")
+    get_task("support_ticket").check_context("given")
+    policy = get_task("policy_qa")
+    cfg = load_config(None, ["data.task=policy_qa", "data.options.pdf=[a.pdf]", "data.options.mode=closed_book"])
+    with pytest.raises(ConfigError, match="closed_book"):
+        policy.retrieve_eval(cfg, tmp_path, [], 3)
+    with pytest.raises(ConfigError, match="closed_book"):
+        policy.ground(cfg, tmp_path, "Where?", 3)
+    grounded = load_config(None, ["data.task=policy_qa", "data.options.pdf=[a.pdf]"])
+    with pytest.raises(ConfigError, match="no parsed document chunks"):  # a run whose data was not built from PDFs
+        policy.ground(grounded, tmp_path, "Where?", 3)

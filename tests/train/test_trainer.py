@@ -11,10 +11,14 @@ def _adapter(path):
     return load_file(str(path / "adapter_model.safetensors"))
 
 
-def test_training_moves_lora_weights_and_not_the_base(tiny_config, tiny_model_dir):
+def test_training_moves_lora_weights_and_not_the_base(tiny_config, tiny_model_dir, caplog):
     from transformers import AutoModelForCausalLM
 
-    result = train(tiny_config)
+    with caplog.at_level("INFO", logger="lorakit"):
+        result = train(tiny_config)
+    # not on a terminal (as here, or piped to a CI log): a plain progress line every tenth of the run
+    assert [r.getMessage().split("  ")[0] for r in caplog.records if r.getMessage().startswith("train step")] == \
+        ["train step 1/4", "train step 2/4", "train step 3/4", "train step 4/4"]
     weights = _adapter(result.adapter_dir)
     assert weights and all("lora_" in k for k in weights)
     lora_b = [v for k, v in weights.items() if "lora_B" in k]

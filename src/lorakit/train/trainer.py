@@ -151,6 +151,9 @@ class _Progress:
         self.bar = Progress(TextColumn("train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                             TimeRemainingColumn(), transient=False, disable=not enabled)
         self.task = self.bar.add_task("train", total=total, completed=start, info="")
+        # rich draws a bar only on a terminal; piped to a file or CI log, a line every tenth of the run instead
+        self.plain = enabled and not self.bar.console.is_terminal
+        self.total, self.said = total, start * 10 // max(total, 1)
 
     def __enter__(self):
         self.bar.__enter__()
@@ -161,6 +164,10 @@ class _Progress:
 
     def update(self, step: int, info: str):
         self.bar.update(self.task, completed=step, info=info)
+        tenth = step * 10 // max(self.total, 1)
+        if self.plain and tenth > self.said:
+            self.said = tenth
+            logger.info("train step %d/%d  %s", step, self.total, info)
 
 
 @dataclass

@@ -34,3 +34,22 @@ def test_reused_data_is_said_in_the_log(tiny_config, caplog):
     with caplog.at_level(logging.INFO, logger="lorakit"):
         assert ensure_data(tiny_config) == first
     assert any("reusing the generated data" in r.getMessage() for r in caplog.records)
+
+
+def test_a_continuation_is_stale_once_its_starting_adapter_was_trained_again(tiny_config, tmp_path, caplog):
+    from lorakit.data.ensure import ensure_data
+    from lorakit.pipeline import adapter_is_current
+    from lorakit.train.trainer import train
+
+    first = tiny_config.model_copy(update={"output_dir": tmp_path / "first"})
+    train(first)
+    cont = tiny_config.model_copy(update={"output_dir": tmp_path / "cont",
+                                          "train": tiny_config.train.model_copy(update={"init_from": first.output_dir,
+                                                                                        "max_steps": 2})})
+    train(cont)
+    train_file, _ = ensure_data(cont)
+    assert adapter_is_current(cont, train_file)
+    train(first.model_copy(update={"train": first.train.model_copy(update={"lr": 1e-3})}))  # same folder, new weights
+    with caplog.at_level(logging.INFO, logger="lorakit"):
+        assert not adapter_is_current(cont, train_file)
+    assert "the starting adapter" in caplog.text and "changed since" in caplog.text

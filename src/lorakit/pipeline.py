@@ -29,6 +29,13 @@ def adapter_is_current(cfg: RunConfig, train_file: Path) -> bool:
         return False
     now = cfg.model_dump(mode="json")
     same_cfg = all(then[k] == now[k] for k in ("model", "data", "train"))
+    if same_cfg and cfg.train.init_from:  # the same path, but the adapter there may have been trained again since
+        from lorakit.train.trainer import starting_adapter
+
+        start = starting_adapter(cfg)
+        if rec.init_from_sha256 != sha256_file(start / "adapter_model.safetensors"):
+            logger.info("retraining: the starting adapter %s changed since this run was trained from it", start)
+            return False
     return same_cfg and rec.train_sha256 == sha256_file(train_file)
 
 

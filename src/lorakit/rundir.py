@@ -94,6 +94,7 @@ class RunRecord(_Record):
     threads: int | None = None
     versions: dict[str, Any] = {}
     adapter_sha256: str | None = None
+    init_from_sha256: str | None = None  # the starting adapter's weights (train.init_from), as they were
     config: dict[str, Any] = {}
 
     def run_config(self, path: Path):

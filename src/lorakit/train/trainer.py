@@ -360,6 +360,7 @@ class TrainRecipe:
             "system_prompt": objective.system_prompt,
             "method": objective.name,
             "init_from": str(self.start) if self.start else None,
+            "init_from_sha256": sha256_file(self.start / "adapter_model.safetensors") if self.start else None,
             "train_file": str(objective.source),
             "train_sha256": sha256_file(objective.source),
             "examples": len(objective.data),

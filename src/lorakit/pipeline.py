@@ -78,12 +78,10 @@ def ensure_pairs(cfg: RunConfig, train_file: Path) -> Path:
 def training_input(cfg: RunConfig) -> Path:
     """The file the adapter learns from: the train split (SFT, GRPO) or the preference pairs (DPO; mined when not
     given)."""
-    train_file, _ = ensure_data(cfg)
-    if cfg.train.method != "dpo":
-        return train_file
-    if cfg.train.dpo.pairs_file:
+    if cfg.train.method == "dpo" and cfg.train.dpo.pairs_file:  # the user's pairs alone: no task data needed
         return Path(cfg.train.dpo.pairs_file)
-    return ensure_pairs(cfg, train_file)
+    train_file, _ = ensure_data(cfg)
+    return ensure_pairs(cfg, train_file) if cfg.train.method == "dpo" else train_file
 
 
 def grpo_reward(cfg: RunConfig, train_file: Path):

@@ -133,6 +133,7 @@ def test_dpo_from_an_sft_run_moves_the_lora_weights_and_not_the_base(sft_run, tm
     assert {"rewards/chosen", "rewards/rejected", "rewards/margin_std", "rewards/accuracy"} <= log[-1].keys()
     record = json.loads((result.adapter_dir / "run_record.json").read_text())
     assert record["method"] == "dpo" and record["pairs"] == 16 and record["train_file"] == str(pairs)
+    assert not (cfg.output_dir / "data" / "train.jsonl").exists()  # a pairs file alone: no task data was made
     assert record["init_from"] == str(sft_run.output_dir / "adapter")
     ref = json.loads((cfg.output_dir / "reference_logps.json").read_text())
     assert len(ref["chosen"]) == len(ref["rejected"]) == 16

@@ -182,7 +182,7 @@ def pairs_file(cfg: RunConfig) -> Path:
     return Path(cfg.train.dpo.pairs_file or RunDir(cfg.output_dir).pairs)
 
 
-def _objective(cfg: RunConfig, train_file: Path, tok, reward):
+def _objective(cfg: RunConfig, train_file: Path | None, tok, reward):
     from lorakit.train.objectives import DPO, GRPO, SFT
 
     if cfg.train.method == "sft":
@@ -238,7 +238,8 @@ class TrainRecipe:
         self.dist = dist = Dist.setup()
         self.threads = setup_threads(share=dist.local_world)
         self.run_dir = run = RunDir(cfg.output_dir)
-        train_file, _ = ensure_data(cfg)
+        # DPO learns from its pairs file alone: no task data is made for it
+        train_file = None if t.method == "dpo" else ensure_data(cfg)[0]
         self.resume_from, self.skipped_ckpts = _fresh_checkpoints(run.checkpoints, self.resume, dist.is_main)
         self.start = starting_adapter(cfg)
         if dist.is_main:

@@ -50,7 +50,7 @@ RENAMED_DATA_KEYS = {"policy": "options"}
 
 
 class DataConfig(_Strict):
-    task: str = Field("support_ticket", description="a shipped task (see `lorakit data gen --help`), an installed "
+    task: str = Field("support_ticket", description="a shipped task (support_ticket is the default), an installed "
                       "plug-in (entry point group lorakit.tasks), package.module:TASK (a Task), a JSON Schema file "
                       "or package.module:PydanticModel; see docs/custom-tasks.md")
     options: dict[str, Any] = Field({}, description="the task's own options, validated by the task (unknown keys "

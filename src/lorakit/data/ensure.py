@@ -55,10 +55,9 @@ def prepare_user_eval(cfg: RunConfig) -> Path:
 
 
 def ensure_eval_data(cfg: RunConfig) -> tuple[Path | None, Path]:
-    """The files evaluation needs: with ``data.eval_file`` alone no train data is made (``None``)."""
-    from lorakit.data.tasks import get_task
-
-    if cfg.data.eval_file and not cfg.data.train_file and get_task(cfg.data.task).build_data is None:
+    """The files evaluation needs: with ``data.eval_file`` alone no train data is made (``None``), not even by a
+    task that builds its own (a document task would parse and synthesize again just to score a given file)."""
+    if cfg.data.eval_file and not cfg.data.train_file:
         return None, prepare_user_eval(cfg)
     return ensure_data(cfg)
 

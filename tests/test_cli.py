@@ -79,7 +79,30 @@ def test_data_verbs_take_their_defaults_from_the_config():
 
     out = CliRunner().invoke(app, ["data", "pdf", "--help"], terminal_width=200).output
     # `lorakit data pdf` chunks as `lorakit run` does (it once said 256 where data.options.chunk_tokens said 160)
-    assert f"[default: {PdfQAOptions.model_fields['chunk_tokens'].default}]" in out
+    flat = " ".join(out.replace("│", " ").split())  # the help box wraps lines
+    assert f"(default: data.options.chunk_tokens, {PdfQAOptions.model_fields['chunk_tokens'].default})" in flat
+
+
+def test_data_verbs_do_what_the_data_step_of_a_run_config_does_flags_on_top(tmp_path):
+    import json
+
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("data:\n  task: invoice\n  n_train: 3\n  n_eval: 2\n  seed: 5\n")
+    res = CliRunner().invoke(app, ["gen", "-c", str(cfg), "--n-eval", "1", "--out", str(tmp_path / "g")])
+    assert res.exit_code == 0, res.output
+    assert len((tmp_path / "g" / "train.jsonl").read_text().splitlines()) == 3
+    assert len((tmp_path / "g" / "eval.jsonl").read_text().splitlines()) == 1  # the flag wins over the file
+    assert json.loads((tmp_path / "g" / "data_record.json").read_text())["task"] == "invoice"
+
+    rows = [{"instruction": f"question {i}?", "output": f"answer {i}"} for i in range(20)]
+    (tmp_path / "mine.json").write_text(json.dumps(rows))
+    cfg.write_text(f"data:\n  train_file: {tmp_path / 'mine.json'}\n  eval_fraction: 0.25\n  system_prompt: Be brief.\n")
+    res = CliRunner().invoke(app, ["data", "prepare", "-c", str(cfg), "--set", "data.seed=1", "--out", str(tmp_path / "p")])
+    assert res.exit_code == 0, res.output
+    train = [json.loads(line) for line in (tmp_path / "p" / "train.jsonl").read_text().splitlines()]
+    assert len(train) == 15 and train[0]["messages"][0] == {"role": "system", "content": "Be brief."}
+    res = CliRunner().invoke(app, ["data", "prepare", "--out", str(tmp_path / "q")])
+    assert res.exit_code == 2 and "give TRAIN_FILE" in res.output
 
 
 def test_verbose_and_quiet_set_the_library_log_level(tmp_path):

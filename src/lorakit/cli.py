@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from pydantic import ValidationError
 from typer.core import TyperGroup
 
 from lorakit.config import (AskConfig, DataConfig, ExportConfig, GateJudgeConfig, ModelConfig, PredictConfig, ServeConfig,
                             TeacherConfig, TrainConfig)
 from lorakit.data.pdf.options import PdfQAOptions
-from lorakit.errors import LorakitError
+from lorakit.errors import ConfigError, LorakitError
 from lorakit.rundir import RunDir
 
 
@@ -45,19 +46,52 @@ def _fail(e: LorakitError) -> None:
     raise typer.Exit(2)
 
 
+def _default(model, field: str) -> str:
+    """`` (default: X)`` for a flag's help, read from the config model, so the CLI never re-declares a default."""
+    return f" (default: {model.model_fields[field].default})"
+
+
+RunConfigOpt = Annotated[Optional[Path], typer.Option(
+    "--config", "-c", help="a run config (YAML): its data section (and model) give this verb's settings, as `lorakit "
+    "run` uses them; flags override")]
+
+
+def _data_config(config: Path | None, overrides: list[str] | None, flags: dict):
+    """The run config of a data verb: the YAML file, then ``--set``, then the flags given as ``data.KEY`` (None: not
+    given), so a data verb does what the data step of ``lorakit run`` with that config does."""
+    import json
+
+    given = [f"data.{k}={json.dumps(str(v) if isinstance(v, Path) else v)}" for k, v in flags.items() if v is not None]
+    return _config(config, list(overrides or []) + given)
+
+
+def _pdf_options(cfg, **flags) -> PdfQAOptions:
+    """``data.options`` as PdfQAOptions with the flags given on top; the PDF list is not these verbs' concern."""
+    raw = {**cfg.data.options, **{k: v for k, v in flags.items() if v is not None}}
+    try:
+        return PdfQAOptions.model_validate({"pdf": ["-"], **raw})
+    except ValidationError as e:
+        from lorakit.config import format_errors
+
+        raise ConfigError(format_errors(e, "data.options", prefix="data.options")) from None
+
+
 @app.command()
 def gen(
-    task: Annotated[str, typer.Argument(help="a task with a generator (see docs/custom-tasks.md)")] = \
-        DataConfig.model_fields["task"].default,
+    task: Annotated[Optional[str], typer.Argument(help="a task with a generator (see docs/custom-tasks.md)"
+                                                  + _default(DataConfig, "task"))] = None,
     out: Annotated[Optional[Path], typer.Option(help="output folder (default: data/TASK)")] = None,
-    n_train: Annotated[int, typer.Option(help="training rows")] = DataConfig.model_fields["n_train"].default,
-    n_eval: Annotated[int, typer.Option(help="eval rows")] = DataConfig.model_fields["n_eval"].default,
-    seed: Annotated[int, typer.Option(help="random seed")] = DataConfig.model_fields["seed"].default,
+    n_train: Annotated[Optional[int], typer.Option(help="training rows" + _default(DataConfig, "n_train"))] = None,
+    n_eval: Annotated[Optional[int], typer.Option(help="eval rows" + _default(DataConfig, "n_eval"))] = None,
+    seed: Annotated[Optional[int], typer.Option(help="random seed" + _default(DataConfig, "seed"))] = None,
+    config: RunConfigOpt = None,
+    set_: SetOpt = None,
 ) -> None:
     """Generate a task's synthetic train and eval splits as chat JSONL."""
     from lorakit.data.gen import gen as run_gen
 
-    rec = run_gen(task, out or Path("data") / Path(task).stem.replace(":", "_"), n_train, n_eval, seed)
+    d = _data_config(config, set_, {"task": task, "n_train": n_train, "n_eval": n_eval, "seed": seed}).data
+    rec = run_gen(d.task, out or Path("data") / Path(d.task).stem.replace(":", "_"), d.n_train, d.n_eval, d.seed)
     for split, f in rec["files"].items():
         typer.echo(f"{split}: {f['rows']} rows -> {f['path']}")
 
@@ -68,32 +102,43 @@ app.add_typer(data_app, name="data")
 
 @data_app.command("prepare")
 def data_prepare(
-    train_file: Annotated[Path, typer.Argument(help="your data: chat / alpaca / instruction / prompt-completion "
-                                                    "(JSONL or a JSON list) or CSV")],
+    train_file: Annotated[Optional[Path], typer.Argument(
+        help="your data: chat / alpaca / instruction / prompt-completion (JSONL or a JSON list) or CSV "
+             "(default: data.train_file of --config)")] = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("data/prepared"),
     eval_file: Annotated[Optional[Path], typer.Option("--eval", help="held-out file; else split off")] = None,
-    eval_fraction: Annotated[float, typer.Option(help="share split off for eval")] = DataConfig.model_fields[
-        "eval_fraction"].default,
-    fmt: Annotated[str, typer.Option("--format", help="auto, chat, sharegpt, alpaca, instruction, prompt_completion, "
-                                                      "csv")] = "auto",
+    eval_fraction: Annotated[Optional[float], typer.Option(
+        help="share split off for eval" + _default(DataConfig, "eval_fraction"))] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", help="auto, chat, sharegpt, alpaca, instruction, "
+                                               "prompt_completion, csv" + _default(DataConfig, "format"))] = None,
     column: Annotated[Optional[list[str]], typer.Option(
         help="field map (any file type; dotted paths reach nested fields), e.g. --column prompt=question")] = None,
-    encoding: Annotated[str, typer.Option(help="the files' text encoding, e.g. cp1252")] = DataConfig.model_fields[
-        "encoding"].default,
+    encoding: Annotated[Optional[str], typer.Option(
+        help="the files' text encoding, e.g. cp1252" + _default(DataConfig, "encoding"))] = None,
     system: Annotated[Optional[str], typer.Option(help="system prompt for rows that have none")] = None,
-    skip_bad: Annotated[bool, typer.Option(help="drop and count malformed rows instead of stopping")] = False,
-    no_dedup: Annotated[bool, typer.Option(help="keep duplicates and eval-leaking train rows")] = False,
-    seed: Annotated[int, typer.Option(help="split seed")] = DataConfig.model_fields["seed"].default,
+    skip_bad: Annotated[Optional[bool], typer.Option(
+        "--skip-bad/--stop-on-bad", help="drop and count malformed rows instead of stopping (default: stop)")] = None,
+    dedup: Annotated[Optional[bool], typer.Option(
+        "--dedup/--no-dedup", help="drop duplicates and eval-leaking train rows (default: drop)")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="split seed" + _default(DataConfig, "seed"))] = None,
+    config: RunConfigOpt = None,
+    set_: SetOpt = None,
 ) -> None:
     """Convert your data to chat JSONL, drop duplicates and eval leaks, split train/eval; report every drop."""
     from lorakit.data.prepare import prepare
 
     try:
         columns = dict(c.split("=", 1) for c in column) if column else None
-        rec = prepare(train_file, out, eval_file=eval_file, eval_fraction=eval_fraction, fmt=fmt, skip_bad=skip_bad,
-                      system=system, columns=columns, seed=seed, dedupe=not no_dedup, encoding=encoding)
     except ValueError:
         _fail(LorakitError("--column must look like field=column, e.g. --column prompt=question"))
+    d = _data_config(config, set_, {"train_file": train_file, "eval_file": eval_file, "eval_fraction": eval_fraction,
+                                    "format": fmt, "columns": columns, "encoding": encoding, "system_prompt": system,
+                                    "skip_bad": skip_bad, "dedup": dedup, "seed": seed}).data
+    if d.train_file is None:
+        _fail(LorakitError("give TRAIN_FILE, or a --config whose data.train_file names your data"))
+    rec = prepare(d.train_file, out, eval_file=d.eval_file, eval_fraction=d.eval_fraction, fmt=d.format,
+                  skip_bad=d.skip_bad, system=d.system_prompt, columns=d.columns, seed=d.seed, dedupe=d.dedup,
+                  encoding=d.encoding)
     typer.echo(f"format: {rec['format']}; rows read: {rec['rows_read']}; bad rows skipped: {rec['bad_rows']}")
     for reason, n in rec["dropped"].items():
         typer.echo(f"dropped ({reason}): {n}")
@@ -129,22 +174,27 @@ def data_pairs(
 
 @data_app.command("pdf")
 def data_pdf(
-    pdf: Annotated[Path, typer.Argument(help="a policy PDF")],
+    pdf: Annotated[Path, typer.Argument(help="a PDF")],
     out: Annotated[Path, typer.Option(help="output folder (blocks.jsonl, chunks.jsonl)")] = Path("data/policy"),
-    model: Annotated[str, typer.Option(help="model whose tokenizer counts chunk tokens")] = \
-        ModelConfig.model_fields["name"].default,
-    # the defaults are data.options' (PdfQAOptions), so `lorakit data pdf` makes the chunks `lorakit run` would make
-    max_tokens: Annotated[int, typer.Option(help="chunk size in tokens")] = PdfQAOptions.model_fields[
-        "chunk_tokens"].default,
-    backend: Annotated[str, typer.Option(help="auto, pdfplumber, pypdfium2, or docling (full Docling with its "
-                                                "models, where installed)")] = PdfQAOptions.model_fields[
-        "pdf_backend"].default,
+    model: Annotated[Optional[str], typer.Option(help="model whose tokenizer counts chunk tokens (default: model.name, "
+                                                      f"{ModelConfig.model_fields['name'].default})")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(
+        help="chunk size in tokens (default: data.options.chunk_tokens, "
+             f"{PdfQAOptions.model_fields['chunk_tokens'].default})")] = None,
+    backend: Annotated[Optional[str], typer.Option(
+        help="auto, pdfplumber, pypdfium2, or docling (full Docling with its models, where installed)"
+             + _default(PdfQAOptions, "pdf_backend"))] = None,
+    config: RunConfigOpt = None,
+    set_: SetOpt = None,
 ) -> None:
     """Parse a PDF (headings, lists, tables; running headers/footers dropped) into heading-aware chunks."""
     from lorakit.data.pdf.parse import pdf_to_chunks
 
+    cfg = _config(config, set_)
+    opts = _pdf_options(cfg, chunk_tokens=max_tokens, pdf_backend=backend)  # the chunks `lorakit run` would make
     try:
-        rec = pdf_to_chunks(pdf, out, model=model, max_tokens=max_tokens, backend=backend)
+        rec = pdf_to_chunks(pdf, out, model=model or cfg.model.name, max_tokens=opts.chunk_tokens,
+                            backend=opts.pdf_backend)
     except ImportError as e:
         _fail(LorakitError(f"PDF support needs its extra: pip install 'lorakit[pdf]' ({e})"))
     typer.echo(f"{rec['pages']} pages, blocks {dict(rec['blocks'])}, {rec['chunks']} chunks over sections "
@@ -155,26 +205,31 @@ def data_pdf(
 def data_qa(
     chunks: Annotated[Path, typer.Argument(help="chunks.jsonl from `lorakit data pdf`")],
     out: Annotated[Path, typer.Option(help="output JSONL of Q/A rows")] = Path("data/policy/qa.jsonl"),
-    seed: Annotated[int, typer.Option(help="random seed")] = DataConfig.model_fields["seed"].default,
+    seed: Annotated[Optional[int], typer.Option(help="random seed" + _default(DataConfig, "seed"))] = None,
     teacher_url: Annotated[Optional[str], typer.Option(
-        help="also ask a teacher at this OpenAI-compatible endpoint (up to /v1)")] = None,
+        help="also ask a teacher at this OpenAI-compatible endpoint (up to /v1; default: data.options.teacher)")] = None,
     teacher_model: Annotated[str, typer.Option(help="the teacher's model name at that endpoint")] = "teacher",
     teacher_key_env: Annotated[str, typer.Option(help="environment variable holding its API key")] = "OPENAI_API_KEY",
     per_chunk: Annotated[int, typer.Option(min=1, max=30, help="questions asked of the teacher per chunk")] = \
         TeacherConfig.model_fields["questions_per_chunk"].default,
+    config: RunConfigOpt = None,
+    set_: SetOpt = None,
 ) -> None:
-    """Synthesize answerable and unanswerable questions from policy chunks (offline; plus a teacher LLM if given)."""
+    """Synthesize answerable and unanswerable questions from chunks (offline; plus a teacher LLM if given)."""
     from lorakit.data.pdf.qa import synthesize
     from lorakit.io import iter_jsonl, write_jsonl
 
+    cfg = _data_config(config, set_, {"seed": seed})
+    opts = _pdf_options(cfg)
     chunk_rows = [r for _, r in iter_jsonl(chunks)]
-    rows = synthesize(chunk_rows, seed=seed)
+    rows = synthesize(chunk_rows, seed=cfg.data.seed, unanswerable_share=opts.unanswerable_share)
+    teacher = opts.teacher
     if teacher_url:
-        from lorakit.config import TeacherConfig
-        from lorakit.data.pdf.teacher import teacher_rows
-
         teacher = TeacherConfig(base_url=teacher_url, model=teacher_model, api_key_env=teacher_key_env,
                                 questions_per_chunk=per_chunk)
+    if teacher is not None:
+        from lorakit.data.pdf.teacher import teacher_rows
+
         extra, stats = teacher_rows(chunk_rows, teacher, out.with_name("teacher_cache.jsonl"))
         rows += extra
         typer.echo(f"teacher: {len(extra)} questions, {stats['asked']} requests "
@@ -188,29 +243,32 @@ def data_gate(
     qa: Annotated[Path, typer.Argument(help="Q/A rows (from `lorakit data qa` or a teacher)")],
     out: Annotated[Path, typer.Option(help="output folder: kept.jsonl, dropped.jsonl, gate_summary.json")]
     = Path("data/policy/gated"),
-    eval_share: Annotated[float, typer.Option(help="share of top-level sections held out for eval")] = \
-        PdfQAOptions.model_fields["eval_share"].default,
-    seed: Annotated[int, typer.Option(help="random seed")] = DataConfig.model_fields["seed"].default,
+    eval_share: Annotated[Optional[float], typer.Option(
+        help="share of top-level sections held out for eval" + _default(PdfQAOptions, "eval_share"))] = None,
+    seed: Annotated[Optional[int], typer.Option(help="random seed" + _default(DataConfig, "seed"))] = None,
     judge_url: Annotated[Optional[str], typer.Option(
-        help="LLM judge at this OpenAI-compatible endpoint (up to /v1): scores accuracy and style 0-10")] = None,
+        help="LLM judge at this OpenAI-compatible endpoint (up to /v1): scores accuracy and style 0-10 (default: "
+             "data.options.judge)")] = None,
     judge_model: Annotated[str, typer.Option(help="the judge's model name at that endpoint")] = "judge",
     judge_key_env: Annotated[str, typer.Option(help="environment variable holding its API key")] = "OPENAI_API_KEY",
     min_accuracy: Annotated[int, typer.Option(min=0, max=10, help="drop rows the judge scores below this for accuracy")] \
         = GateJudgeConfig.model_fields["min_accuracy"].default,
     min_style: Annotated[int, typer.Option(min=0, max=10, help="drop rows the judge scores below this for style")] = \
         GateJudgeConfig.model_fields["min_style"].default,
+    config: RunConfigOpt = None,
+    set_: SetOpt = None,
 ) -> None:
     """Quality-gate Q/A rows: heuristics, dedup, optional LLM judge, section split, decontamination."""
     from lorakit.data.pdf.gate import gate
     from lorakit.io import iter_jsonl
 
-    judge = None
+    cfg = _data_config(config, set_, {"seed": seed})
+    opts = _pdf_options(cfg, eval_share=eval_share)
+    judge = opts.judge
     if judge_url:
-        from lorakit.config import GateJudgeConfig
-
         judge = GateJudgeConfig(base_url=judge_url, model=judge_model, api_key_env=judge_key_env,
                                 min_accuracy=min_accuracy, min_style=min_style)
-    summary = gate([r for _, r in iter_jsonl(qa)], out, eval_share=eval_share, seed=seed, judge=judge)
+    summary = gate([r for _, r in iter_jsonl(qa)], out, eval_share=opts.eval_share, seed=cfg.data.seed, judge=judge)
     typer.echo(f"kept {summary['kept']} of {summary['rows']} (train {summary['train']}, eval {summary['eval']}, "
                f"eval sections {', '.join(summary['eval_sections'])}); dropped: {summary['reasons']}")
 
@@ -330,11 +388,6 @@ def run(config: ConfigArg = None, set_: SetOpt = None,
     path = run_pipeline(_config(config, set_), resume=resume)
     typer.echo(path.read_text(encoding="utf-8"))
     typer.echo(f"report: {path}")
-
-
-def _default(model, field: str) -> str:
-    """`` (default: X)`` for a flag's help, read from the config model, so the CLI never re-declares a default."""
-    return f" (default: {model.model_fields[field].default})"
 
 
 VerbSetOpt = Annotated[Optional[list[str]], typer.Option("--set", "-s", help="override a key of this verb's config, "

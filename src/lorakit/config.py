@@ -61,20 +61,6 @@ class DataConfig(_Strict):
                                    "off train_file when empty; alone (no train_file) it is scored against the "
                                    "task's generated train data or a trained run (lorakit eval RUN_DIR --data FILE)")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        for old, new in RENAMED_DATA_KEYS.items():
-            if old in data and data[old] is not None and not data.get(new):
-                logger.warning("data.%s is now data.%s (same keys); read as data.%s, rename it in your config",
-                               old, new, new)
-                data = {**{k: v for k, v in data.items() if k != old}, new: data[old]}
-            elif old in data and data[old] is None:
-                data = {k: v for k, v in data.items() if k != old}
-        return data
-
     format: Literal["auto", "chat", "sharegpt", "alpaca", "instruction", "prompt_completion", "csv"] = "auto"
     columns: dict[str, str] | None = Field(None, description="format field -> your field, for every file type; a "
                                            "dotted path reaches into nested objects, e.g. {prompt: question, "
@@ -88,6 +74,20 @@ class DataConfig(_Strict):
     n_train: int = Field(6000, ge=1)
     n_eval: int = Field(800, ge=1)
     seed: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for old, new in RENAMED_DATA_KEYS.items():
+            if old in data and data[old] is not None and not data.get(new):
+                logger.warning("data.%s is now data.%s (same keys); read as data.%s, rename it in your config",
+                               old, new, new)
+                data = {**{k: v for k, v in data.items() if k != old}, new: data[old]}
+            elif old in data and data[old] is None:
+                data = {k: v for k, v in data.items() if k != old}
+        return data
 
 
 class LoraSettings(_Strict):

@@ -1,6 +1,6 @@
 """The report names metrics and their scope in the task scorer's words, and renders hand-made results exactly."""
 
-from lorakit.eval.report import _intro, headline_table, label
+from lorakit.eval.report import _intro, headline_table, label, training_line
 
 
 def _results(**extra) -> dict:
@@ -38,3 +38,13 @@ def test_the_intro_states_the_scorers_scope_or_nothing():
         "4 items from `eval.jsonl`; every metric is over all items (answer metrics over answerable items). "
         "In brackets: 95% bootstrap interval.")
     assert _intro(_results()) == "4 items from `eval.jsonl`; every metric is over all items. In brackets: 95% bootstrap interval."
+
+
+def test_the_training_line_of_a_grpo_run_states_its_sampled_reward():
+    tr = {"method": "grpo", "init_from": "runs/sft", "examples": 64, "steps": 10, "tokens": 5000, "seconds": 20.0,
+          "tokens_per_second": 250.0, "precision": "bf16", "device": "cpu", "threads": 2, "final_loss": 0.1,
+          "sample_reward_curve": [[5, 0.8125, 0.5], [10, 0.90625, 0.25]]}
+    assert training_line(tr) == (
+        "Training (GRPO from runs/sft): 64 examples, 10 steps, 5000 tokens in 20.0 s (250.0 tok/s, bf16 on cpu, "
+        "2 threads), final loss 0.1. Mean reward of the sampled answers: 0.812 at step 5, 0.906 at step 10 (25% of "
+        "the last step's answers came from groups whose rewards differed: the rest carry no gradient).")

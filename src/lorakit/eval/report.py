@@ -182,6 +182,11 @@ def training_line(tr: dict) -> str:
     if tr.get("reward_curve"):
         _, margin, accuracy = tr["reward_curve"][-1]
         line += f" Last logged step: reward margin {margin:.3f}, chosen preferred on {100 * accuracy:.0f}% of pairs."
+    if tr.get("sample_reward_curve"):
+        (s0, r0, _), (s1, r1, share) = tr["sample_reward_curve"][0], tr["sample_reward_curve"][-1]
+        trained = "" if share is None else (f" ({100 * share:.0f}% of the last step's answers came from groups whose "
+                                            "rewards differed: the rest carry no gradient)")
+        line += f" Mean reward of the sampled answers: {r0:.3f} at step {s0}, {r1:.3f} at step {s1}{trained}."
     return line
 
 
@@ -414,6 +419,9 @@ def render_html(results: dict, rob: dict | None = None) -> str:
         if tr.get("reward_curve"):
             margin = [[s, m] for s, m, _ in tr["reward_curve"]]
             parts.append(f"<img alt='DPO reward margin' src='{loss_png(margin, 'reward margin (chosen - rejected)')}'>")
+        if tr.get("sample_reward_curve"):
+            reward = [[s, r] for s, r, _ in tr["sample_reward_curve"]]
+            parts.append(f"<img alt='GRPO sampled reward' src='{loss_png(reward, 'mean reward of sampled answers')}'>")
     if results.get("general"):
         g = results["general"]
         parts += ["<h2>What tuning cost: general prompts</h2>", f"<p>{e(general_lines(g)[0])}</p>",

@@ -350,6 +350,9 @@ def evaluate(cfg: RunConfig) -> dict:
             if log and "rewards/margin" in log[0]:  # DPO: the implicit reward margin and how often it is positive
                 results["training"]["reward_curve"] = [[r["step"], r["rewards/margin"], r["rewards/accuracy"]]
                                                        for r in log]
+            if log and "reward" in log[0]:  # GRPO: the mean reward of the sampled answers, and the share trained on
+                results["training"]["sample_reward_curve"] = [[r["step"], r["reward"], r.get("trained_share")]
+                                                              for r in log]
     # what produced these numbers: the eval-time config (--set overrides included) and the library versions
     results["config"] = cfg.model_dump(mode="json")
     results["versions"] = library_versions()

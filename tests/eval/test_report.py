@@ -20,6 +20,7 @@ def test_metric_names_come_from_the_scorer_then_lorakit_then_the_field_path():
     assert label("judge_score", labels) == "LLM judge score (0-10, as %)"
     assert label("field:entities.product") == "entities.product accuracy"
     assert label("answer_f1") == "answer_f1 accuracy"  # results without the scorer's labels: the raw name
+    assert label("exact_match") == "exact match"  # every scorer's verdict has one
 
 
 def test_the_headline_table_of_hand_made_results():

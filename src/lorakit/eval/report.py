@@ -18,7 +18,7 @@ from lorakit.io import atomic_write_text
 from lorakit.rundir import RunDir
 
 # names of the metrics lorakit itself adds; a task's scorer names its own (``results["labels"]``)
-LABELS = {"judge_score": "LLM judge score (0-10, as %)"}
+LABELS = {"judge_score": "LLM judge score (0-10, as %)", "exact_match": "exact match"}
 
 
 def _pct(x: float | None) -> str:

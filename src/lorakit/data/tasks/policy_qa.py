@@ -49,7 +49,7 @@ class PolicyQAScorer:
     focus = ["answer_f1", "refusal_recall", "refusal_precision", "over_refusal"]
     scope = ("(a metric that applies only to some items is over those: answer metrics over answerable items, "
              "refusal recall and hallucination over unanswerable ones, refusal precision over refusals)")
-    labels = {"answer_em": "answerable: exact match", "answer_f1": "answerable: token F1",
+    labels = {"exact_match": "exact match (unanswerable: the canonical refusal)", "answer_em": "answerable: exact match", "answer_f1": "answerable: token F1",
               "refusal_recall": "refusal recall (unanswerable refused)",
               "refusal_precision": "refusal precision (refusals that were due)",
               "over_refusal": "over-refusal (answerable refused)",

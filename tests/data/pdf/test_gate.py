@@ -64,25 +64,3 @@ def test_gate_splits_by_section_and_records_every_drop(tmp_path):
     eval_sections = {r["section"] for r in kept if r["split"] == "eval"}
     assert eval_sections == set(summary["eval_sections"]) and len(eval_sections) == 2
     assert not eval_sections & {r["section"] for r in kept if r["split"] == "train"}
-
-
-def test_synthesis_on_a_document_that_is_not_about_hr_asks_nothing_about_hr():
-    chunks = [
-        {"id": "c0", "headings": ["FHS", "5.9. /var/lock : Lock files", "5.9.1. Purpose"], "section": "5",
-         "text": "Lock files should be stored within the /var/lock directory structure. The HDB format is to store "
-                 "the process identifier (PID) as a ten byte ASCII decimal number."},
-        {"id": "c1", "headings": ["FHS", "3.18. /tmp : Temporary files", "3.18.1. Purpose"], "section": "3",
-         "text": "The /tmp directory must be made available for programs that require temporary files."},
-        {"id": "c2", "headings": ["FHS", "3.18. /tmp : Temporary files", "3.18.1. Purpose"], "section": "3",
-         "text": "Programs must not assume that any files or directories in /tmp are preserved between invocations."},
-    ]
-    rows = synthesize(chunks)
-    questions = " ".join(r["question"] for r in rows).lower()
-    for word in ("employee", "leave", "salary", "part-time", "holiday", "contractor", "probation", "accrual",
-                 "notice", "policy", "country"):
-        assert word not in questions, word
-    answers = {r["question"]: r["answer"] for r in rows if r["answerable"]}
-    assert answers["Where should lock files be stored?"] == "the /var/lock directory structure"
-    assert answers["What is /var/lock for?"] == "Lock files" and answers["What is /tmp for?"] == "Temporary files"
-    assert sum(r["question"] == "What is /tmp for?" for r in rows) == 1  # once, not once per chunk of 3.18
-    assert any(not r["answerable"] and "/var/lock" in r["question"] for r in rows)

@@ -11,14 +11,10 @@ Answerable:
 - a must/may rule becomes a yes/no question ("Personal software may not be installed ..." -> "May
   personal software be installed ...?" "No"), a definition "How is X classified?";
 - a table cell becomes "What is the <column> for <row>?" (from Markdown, or the chunker's
-  ``row, column = value`` serialisation);
-- a requirement that puts something somewhere becomes "where": "Lock files must be stored in /var/lock."
-  -> "Where must lock files be stored?" "/var/lock";
-- a heading that says what its subject is for ("5.9. /var/lock : Lock files") becomes "What is
-  /var/lock for?" "Lock files" (once per document).
-Unanswerable: questions about attributes any subject can have (a maximum size, who maintains it, a
-deadline, a cost, ...) that the chunk does not mention, kept only when the chunk has none of their
-keywords and only for chunks that gave answerable questions; their answer is exactly :data:`REFUSAL`.
+  ``row, column = value`` serialisation).
+Unanswerable: questions about details policies often have but this chunk does not mention (accrual
+rates, approval chains, notice periods, ...), kept only when the chunk has none of their keywords;
+their answer is exactly :data:`REFUSAL`.
 
 Every row keeps its chunk id, heading path and top-level section (the split unit).
 """
@@ -42,22 +38,21 @@ ROLES = ("line manager", "HR business partner", "department head", "Compliance O
          "Security Operations Centre")
 ROLE = re.compile(r"\b(?:[Tt]he |[Tt]heir )?(" + "|".join(ROLES) + r")\b")
 TRIPLE = re.compile(r"(?:^|[.|]\s*)([A-Z][^,.|=\n]{2,40}), ([^,.|=\n]{2,30}) = ([^|=\n]+?)(?=\.\s|\.$|\s*\|)")
-# (question about TOPIC, keywords whose presence would make it answerable): attributes any rule, object or
-# process can have, named in no domain's words, so a standard gets no question about leave or salaries; a
-# question is kept for a chunk only when the chunk has none of its keywords
-UNANSWERABLE = [
-    ("What is the maximum size allowed for {topic}?", ("size", "large", "maximum", "limit", "byte", "at most")),
-    ("Who is responsible for maintaining {topic}?", ("responsib", "maintain", "administrator", "owner")),
-    ("How often must {topic} be reviewed?", ("review", "every", "often", "interval", "period")),
-    ("Which version of {topic} is required?", ("version", "release")),
-    ("What permissions must {topic} have?", ("permission", "access", "mode", "readable", "writable")),
-    ("Who must approve exceptions to {topic}?", ("approv", "exception", "except")),
-    ("What is the deadline for {topic}?", ("deadline", "before", "until", "by the", "within")),
-    ("How much does {topic} cost?", ("cost", "price", "eur", "fee", "$")),
-    ("What happens if {topic} is not followed?", ("breach", "disciplin", "violat", "penalt", "fail")),
-    ("Who should be contacted with questions about {topic}?", ("contact", "mailing list", "email", "phone")),
-    ("When did {topic} last change?", ("changed", "previous", "release", "version", "history")),
-    ("How many copies of {topic} must be kept?", ("cop", "backup", "kept")),
+UNANSWERABLE = [  # (question about TOPIC, keywords whose presence would make it answerable)
+    ("What is the monthly accrual rate for {topic}?", ("accru",)),
+    ("Who must approve exceptions to the {topic} rules?", ("approv", "approval")),
+    ("How much notice must an employee give before {topic} starts?", ("notice", "advance", "notif")),
+    ("Is {topic} paid at the full salary rate or a reduced rate?", ("salary", "rate", "paid")),
+    ("Does the {topic} policy apply to contractors?", ("contractor",)),
+    ("Does the {topic} policy apply to employees still in their probation period?", ("probation",)),
+    ("How is {topic} handled when it falls on a public holiday?", ("holiday",)),
+    ("Which form must be completed for {topic}?", ("form", "system", "portal", "platform")),
+    ("How often is the {topic} policy reviewed?", ("review", "every")),
+    ("What happens if an employee breaks the {topic} rules?", ("breach", "disciplin", "warning", "dismiss")),
+    ("Is there a different {topic} rule for part-time employees?", ("part-time", "pro-rata")),
+    ("What is the maximum amount that can be claimed for {topic}?", ("eur", "claim")),
+    ("Which country's law applies to {topic}?", ("law", "country")),
+    ("Who is the contact person for questions about {topic}?", ("contact", "hr ")),
 ]
 
 
@@ -66,24 +61,9 @@ def _sentences(text: str) -> list[str]:
     return [s for s in parts if len(s.split()) >= 5 and "=" not in s]  # "a, b = c": a serialised table row
 
 
-def _subject(heading: str) -> tuple[str, str | None]:
-    """A numbered heading's subject and its description: "5.9. /var/lock : Lock files" -> ("/var/lock", "Lock
-    files"); "4.2 Home office allowance" -> ("Home office allowance", None)."""
-    name = re.sub(r"^\d+(?:\.\d+)*\.?\s+", "", heading).strip()
-    subject, sep, desc = name.partition(" : ")
-    desc = re.sub(r"\s*\((?:optional)\)$", "", desc).strip()
-    return subject.strip(), (desc or None) if sep else None
-
-
 def _topic(headings: list[str]) -> str:
-    """What a chunk is about: the deepest numbered heading that names something (a one-word heading such as
-    "Purpose" names the part of a section, not its subject: its parent's is used)."""
-    numbered = [h for h in headings if re.match(r"^\d", h)]
-    for h in reversed(numbered):
-        subject, desc = _subject(h)
-        if desc is not None or len(subject.split()) > 1:
-            return subject if subject.startswith("/") else subject.lower()
-    return _subject(numbered[-1])[0].lower() if numbered else (headings[-1].lower() if headings else "this topic")
+    last = next((h for h in reversed(headings) if re.match(r"^\d", h)), headings[-1] if headings else "this leave")
+    return re.sub(r"^\d+(?:\.\d+)*\.?\s+", "", last).lower()
 
 
 def _ask(sentence: str, m: re.Match, span: tuple[int, int], wh: str) -> str:
@@ -163,39 +143,6 @@ def table_questions(text: str) -> list[tuple[str, str]]:
     return out
 
 
-PLACE = re.compile(r"^(?P<subj>[A-Z][^,;:()]{3,80}?) (?P<modal>must|should|may|shall)(?: (?:now|also|only|always|"
-                   r"generally))? be (?P<verb>placed|stored|located|installed|kept|put|written|created) "
-                   r"(?P<prep>in|into|within|under|on) (?P<loc>[^,;]{2,60}?)(?:\.$|[,;]|\s(?=if |when |unless |or |"
-                   r"and |where |because |except |instead ))")
-THIS = re.compile(r"^(?:This|The) (?:directory|hierarchy|file|folder|section|tree)\b", re.IGNORECASE)
-
-
-def place_questions(sentence: str, subject: str | None = None) -> list[tuple[str, str]]:
-    """Where a requirement puts something: "Lock files must now be stored in /var/lock." -> "Where must lock
-    files be stored?" "/var/lock". "This directory ..." names the section's ``subject`` instead."""
-    m = PLACE.match(sentence)
-    if not m:
-        return []
-    subj = m.group("subj")
-    if THIS.match(subj):
-        if not subject:
-            return []
-        subj = subject
-    loc = re.split(r" rather than | instead of ", m.group("loc"))[0].strip()
-    return [(f"Where {m.group('modal')} {_lower_first(subj)} be {m.group('verb')}?", loc)]
-
-
-def heading_questions(headings: list[str]) -> list[tuple[str, str]]:
-    """A heading that says what its subject is for ("5.9. /var/lock : Lock files") -> "What is /var/lock for?"."""
-    numbered = [h for h in headings if re.match(r"^\d", h)]
-    out = []
-    for h in numbered:
-        subject, desc = _subject(h)
-        if desc and len(desc.split()) <= 12:
-            out.append((f"What is {subject} for?", desc))
-    return out[-1:]  # the deepest: the chunk's own subject
-
-
 def chunk_fields(chunk: dict) -> dict:
     """What every Q/A row carries of its chunk (offline or teacher-written): the gate and the split need it."""
     return {"chunk_id": chunk["id"], "context": chunk["text"], "headings": chunk["headings"],
@@ -207,23 +154,15 @@ def synthesize(chunks: list[dict], *, seed: int = 0, unanswerable_share: float =
     about ``unanswerable_share`` of them are unanswerable."""
     rng = random.Random(seed)
     rows: list[dict] = []
-    asked: set[str] = set()  # a heading question once per document, not once per chunk of its section
     for c in chunks:
         base = chunk_fields(c)
-        subject = next((sj for h in reversed(c["headings"]) if re.match(r"^\d", h)
-                        for sj, desc in [_subject(h)] if desc is not None), None)
-        answerable = [qa for s in _sentences(c["text"])
-                      for qa in number_questions(s) + rule_questions(s) + place_questions(s, subject)]
+        answerable = [qa for s in _sentences(c["text"]) for qa in number_questions(s) + rule_questions(s)]
         answerable += table_questions(c["text"])
-        answerable += [qa for qa in heading_questions(c["headings"]) if qa[0] not in asked]
-        asked.update(q for q, _ in answerable)
         rows += [{**base, "question": q, "answer": a, "answerable": True} for q, a in answerable]
         lowered = c["text"].lower()
         candidates = [t.format(topic=_topic(c["headings"])) for t, keys in UNANSWERABLE
                       if not any(k in lowered for k in keys)]
-        # a chunk with nothing to ask gets no unanswerable question either: asked of every such chunk, the same
-        # few questions about its heading's topic were most of a long document's questions, and duplicates
-        want = max(1, round(len(answerable) * unanswerable_share / (1 - unanswerable_share))) if answerable else 0
+        want = max(1, round(len(answerable) * unanswerable_share / (1 - unanswerable_share))) if answerable else 1
         rng.shuffle(candidates)
         rows += [{**base, "question": q, "answer": REFUSAL, "answerable": False} for q in candidates[:want]]
     return rows

@@ -14,6 +14,7 @@ any answer differs. Every export writes ``export_record.json`` with what was che
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from lorakit.errors import EvalError, ExportError
 from lorakit.export.card import write_card
 from lorakit.io import atomic_dir, read_json, write_json
 from lorakit.rundir import RunDir
+
+logger = logging.getLogger("lorakit")
 
 FORMATS = ("peft", "merged", "gguf", "ollama")
 GGUF_NAME = "model.gguf"
@@ -129,8 +132,17 @@ def eval_sample(run_dir: Path, n: int):
     cfg = rec.run_config(run.run_record_path)
     cfg.output_dir = run_dir  # the folder may have moved since training
     eval_file = run.data / "eval.jsonl"
-    if not eval_file.is_file():
-        raise EvalError(f"{eval_file} not found; the parity check re-answers the run's eval items")
-    items = load_chat_jsonl(eval_file, limit=n)
     task = get_task(cfg.data.task)
-    return cfg, [task.prompt(ex, "tuned", cfg.eval.prompt, rec.system_prompt) for ex in items]
+    if eval_file.is_file():
+        items = load_chat_jsonl(eval_file, limit=n)
+        return cfg, [task.prompt(ex, "tuned", cfg.eval.prompt, rec.system_prompt) for ex in items]
+    if cfg.train.method == "dpo" and rec.train_file and Path(rec.train_file).is_file():
+        # trained from a pairs file alone, the run made no task data: its pairs' prompts are re-answered instead
+        from lorakit.data.preference import load_preferences
+
+        logger.info("parity check: %s has no eval split; re-answering the first %d prompts of %s", run_dir, n,
+                    rec.train_file)
+        system = [{"role": "system", "content": rec.system_prompt}] if rec.system_prompt else []
+        return cfg, [system + [m for m in pair.prompt if m["role"] != "system"]
+                     for pair in load_preferences(rec.train_file)[:n]]
+    raise EvalError(f"{eval_file} not found; the parity check re-answers the run's eval items")

@@ -36,6 +36,7 @@ def test_reused_data_is_said_in_the_log(tiny_config, caplog):
     assert any("reusing the generated data" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.slow  # three trainings
 def test_a_continuation_is_stale_once_its_starting_adapter_was_trained_again(tiny_config, tmp_path, caplog):
     from lorakit.data.ensure import ensure_data
     from lorakit.pipeline import adapter_is_current

@@ -10,6 +10,7 @@ items whose own excerpt is among the ``k`` retrieved.
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -65,7 +66,10 @@ class DocumentIndex:
 
     @classmethod
     def from_dir(cls, data_dir: str | Path) -> "DocumentIndex":
-        return cls(run_chunks(data_dir))
+        """The index of a run's chunks, built once per process and folder (``lorakit ask`` asks it per question);
+        rebuilt when the chunk files change."""
+        files = sorted(Path(data_dir).glob("pdf/*/chunks.jsonl"))
+        return _index(str(Path(data_dir).resolve()), tuple((str(f), f.stat().st_mtime_ns) for f in files))
 
     def search(self, question: str, k: int) -> list[dict]:
         import bm25s
@@ -124,3 +128,9 @@ def retrieved_eval(data_dir: str | Path, items: list, k: int, skip_categories: t
     logger.info("eval.context=retrieved: BM25 over %d chunks, recall@%d %s over %d items", len(index.chunks),
                 k, "-" if record["recall_at_k"] is None else f"{100 * record['recall_at_k']:.1f}%", len(hits))
     return kept, out, record
+
+
+@functools.lru_cache(maxsize=4)
+def _index(data_dir: str, stamp: tuple) -> DocumentIndex:
+    return DocumentIndex(run_chunks(data_dir))
+

@@ -16,9 +16,11 @@ def test_number_and_table_questions_are_answered_from_the_text():
 def test_rules_become_yes_no_questions_and_definitions_how_questions():
     assert rule_questions("Personal software may not be installed on company laptops.") == [
         ("May personal software be installed on company laptops?", "No")]
-    (q, a), (q2, a2) = rule_questions("Resignations must be sent to the line manager.")
+    assert rule_questions("Resignations must be sent to the line manager.") == [
+        ("Must resignations be sent to the line manager?", "Yes")]  # no other agent in the document: no swap
+    (q, a), (q2, a2) = rule_questions("Resignations must be sent to the line manager.", ["line manager", "data steward"])
     assert (q, a) == ("Must resignations be sent to the line manager?", "Yes")
-    assert a2 == "No" and "line manager" not in q2 and q2.startswith("Must resignations be sent to the ")
+    assert (q2, a2) == ("Must resignations be sent to the data steward?", "No")  # another agent of the same document
     assert rule_questions("Passwords must be long and are changed every year.") == []  # two clauses: skipped
     assert rule_questions("Company information is classified as public or restricted.") == [
         ("How is company information classified?", "public or restricted")]
@@ -64,3 +66,11 @@ def test_gate_splits_by_section_and_records_every_drop(tmp_path):
     eval_sections = {r["section"] for r in kept if r["split"] == "eval"}
     assert eval_sections == set(summary["eval_sections"]) and len(eval_sections) == 2
     assert not eval_sections & {r["section"] for r in kept if r["split"] == "train"}
+
+
+def test_an_answer_from_the_heading_path_is_grounded():
+    """The model is shown the excerpt's heading path ("5.9. /var/lock : Lock files"), so an answer may come from it."""
+    row = {"question": "What is /var/lock for?", "answer": "Lock files", "context": "Device lock files go here.",
+           "headings": ["Filesystem Hierarchy Standard", "5.9. /var/lock : Lock files"]}
+    assert heuristic_problem(row) is None
+    assert heuristic_problem({**row, "headings": []}) == "answer not grounded in its context"

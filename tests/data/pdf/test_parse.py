@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from tests.sample_pdfs import sample_pdfs
 
 pytest.importorskip("pdfplumber")
 
 
 @pytest.fixture(scope="module")
 def policy_pdf(tmp_path_factory):
-    from lorakit.data.pdf.sample import build
-
-    return build(tmp_path_factory.mktemp("pdf") / "policy.pdf")
+    return sample_pdfs.build(tmp_path_factory.mktemp("pdf") / "policy.pdf")
 
 
 def test_headings_lists_and_tables_come_back_and_running_lines_go(policy_pdf):
     from lorakit.data.pdf.parse import parse_pdf
-    from lorakit.data.pdf.sample import HEADER, SECTIONS, TABLE
 
+    HEADER, SECTIONS, TABLE = sample_pdfs.HEADER, sample_pdfs.SECTIONS, sample_pdfs.TABLE
     blocks = parse_pdf(policy_pdf)
     headings = [(b.text, b.level) for b in blocks if b.kind == "heading"]
     assert headings == [(h, 2 if "." in h.split(" ")[0].rstrip(".") else 1) for h, _ in SECTIONS]

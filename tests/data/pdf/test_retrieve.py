@@ -8,6 +8,7 @@ from lorakit.data.chat import ChatExample, load_chat_jsonl
 from lorakit.data.pdf.dataset import user_message
 from lorakit.data.pdf.retrieve import DocumentIndex, retrieved_eval, split_message
 from lorakit.io import write_jsonl
+from tests.sample_pdfs import sample_pdfs
 
 pytest.importorskip("bm25s")
 
@@ -66,10 +67,9 @@ def test_a_policy_run_is_evaluated_on_retrieved_excerpts_and_answers_questions_w
     from typer.testing import CliRunner
 
     from lorakit.cli import app
-    from lorakit.data.pdf.sample import build
 
     pytest.importorskip("pdfplumber")
-    pdf = build(tmp_path / "handbook.pdf", handbook=True)
+    pdf = sample_pdfs.build(tmp_path / "handbook.pdf", handbook=True)
     run = tmp_path / "run"
     sets = [f"output_dir={run}", f"model.name={tiny_model_dir}", "data.task=policy_qa", f"data.options.pdf=[{pdf}]",
             "train.max_steps=1", "train.batch_size=2", "train.precision=fp32", "eval.limit=12", "eval.batch_size=12",

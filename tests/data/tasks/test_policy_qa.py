@@ -10,6 +10,7 @@ import pytest
 from lorakit.data.pdf.qa import REFUSAL
 from lorakit.data.tasks.policy_qa import PolicyQAScorer, is_refusal
 from lorakit.eval.metrics import aggregate
+from tests.sample_pdfs import sample_pdfs
 
 
 def test_policy_metrics_hand_computed():
@@ -47,7 +48,7 @@ def test_grounded_rows_pair_questions_with_excerpts_that_lack_the_answer():
     chunks = {c["id"]: c for c in [_chunk(0, "1", "Staff receive 25 working days of leave."),
                                    _chunk(1, "1", "Laptops are replaced every 4 years."),
                                    _chunk(2, "1", "Every 4 years, and also 25 working days.")]}
-    rows = [{"chunk_id": "c0", "question": "According to the policy: Staff receive how many working days of leave?",
+    rows = [{"chunk_id": "c0", "question": "Staff receive how many working days of leave?",
              "answer": "25 working days", "answerable": True},
             {"chunk_id": "c1", "question": "Who approves laptop swaps?", "answer": REFUSAL, "answerable": False}]
     train = split_rows(rows, chunks, mode="grounded", train=True, rng=random.Random(0), wrong_excerpt_share=2,
@@ -71,11 +72,10 @@ def test_grounded_rows_pair_questions_with_excerpts_that_lack_the_answer():
 def test_the_handbook_becomes_train_and_eval_files_split_by_policy(tmp_path, smollm2_dir, monkeypatch):
     from lorakit.config import load_config
     from lorakit.data.chat import load_chat_jsonl
-    from lorakit.data.pdf.sample import build
     from lorakit.data.ensure import ensure_data
 
     pytest.importorskip("pdfplumber")
-    pdf = build(tmp_path / "handbook.pdf", handbook=True)
+    pdf = sample_pdfs.build(tmp_path / "handbook.pdf", handbook=True)
     cfg = load_config(None, [f"output_dir={tmp_path / 'run'}", f"model.name={smollm2_dir}", "data.task=policy_qa",
                              f"data.options.pdf=[{pdf}]"])
     train_file, eval_file = ensure_data(cfg)

@@ -28,9 +28,11 @@ from lorakit.data.tasks.text_metrics import normalize_answer
 
 logger = logging.getLogger("lorakit")
 
-LEAD_INS = ["According to the policy: ", "", "Per the policy excerpt, ", "Under this policy: "]
+# how a reader might open a question; train variants get one, the first form of every question has none
+LEAD_INS = ["According to the document, ", "Per the excerpt, ", "Based on the text: ", "Quick question: "]
 WH = re.compile(r"\b(?:how many (?:[a-z-]+ )*?[a-z-]+s|how much|what percentage|(?:before|by|until|after) when|"
-                r"which system|whom|who)\b", re.IGNORECASE)
+                r"which system|[a-z]+ (?:by|to) whom|notify whom|inform whom|contact whom|whom|who|where|"
+                r"what (?:does|do|is|are))\b", re.IGNORECASE)
 STOPWORDS = set("a an the of to in on for and or is are be been must may can per with by at as their its which who "
                 "that this these those it they there".split())
 
@@ -47,17 +49,20 @@ def user_message(question: str, chunks: list[dict] | None) -> str:
 
 
 def _lead_in(question: str, lead: str) -> str:
-    core = question.removeprefix(LEAD_INS[0])
-    if core == question:  # a question without the default lead-in keeps its own wording
-        return question
-    return lead + (core[0].upper() + core[1:] if not lead or lead.endswith(": ") else core[0].lower() + core[1:])
+    """``question`` opened by ``lead``: "Per the excerpt, how many ...?", "Based on the text: How many ...?"."""
+    return lead + (question[0].upper() + question[1:] if not lead or lead.endswith(": ") else _lower(question))
+
+
+def _lower(question: str) -> str:
+    first = question.split()[0]
+    return question if len(first) > 1 and any(c.isupper() for c in first[1:]) else question[0].lower() + question[1:]
 
 
 def loose(question: str) -> str | None:
     """The question as a user might type it: the question phrase first, then the content words of the
     rest ("Fire drills are held every how many months?" -> "How many months fire drills held every?"),
     so the model learns to find the fact by meaning rather than by the policy's exact sentence."""
-    core = question.removeprefix(LEAD_INS[0]).rstrip("?")
+    core = question.rstrip("?")
     m = WH.search(core)
     if m is None:
         return None
@@ -69,6 +74,19 @@ def loose(question: str) -> str | None:
 def _lacks(chunk: dict, answer: str) -> bool:
     """True when ``chunk`` cannot answer: the answer's normalised text does not occur in it."""
     return normalize_answer(answer) not in normalize_answer(chunk["text"])
+
+
+def _wrong_excerpts(own: dict, answer: str, pool: list[dict], k: int, rng: random.Random) -> list[dict]:
+    """``k`` chunks that lack ``answer``: each, by a coin flip, from ``own``'s section where one is left (the
+    right topic without the fact: what a reader's unanswerable question looks like) or from anywhere."""
+    lacking = [c for c in pool if c["id"] != own["id"] and _lacks(c, answer)]
+    near = [c for c in lacking if c["section"] == own["section"]]
+    out: list[dict] = []
+    for _ in range(min(k, len(lacking))):
+        side = [c for c in (near if near and rng.random() < 0.5 else lacking) if c not in out]
+        if side:
+            out.append(rng.choice(side))
+    return out
 
 
 def split_rows(rows: list[dict], chunks: dict[str, dict], *, mode: str, train: bool, rng: random.Random,
@@ -85,7 +103,7 @@ def split_rows(rows: list[dict], chunks: dict[str, dict], *, mode: str, train: b
         else:
             others = [chunks[c] for c in pool if c != own["id"]]
             for v in range(variants if r["answerable"] else 1):
-                q = _lead_in(r["question"], rng.choice(LEAD_INS[1:])) if v else r["question"]
+                q = _lead_in(r["question"], rng.choice(LEAD_INS)) if v else r["question"]
                 ctx = [own]
                 if grounded and v % 2 == 1 and others:  # the right excerpt beside a distractor, in either order
                     ctx = [own, rng.choice(others)]
@@ -96,8 +114,7 @@ def split_rows(rows: list[dict], chunks: dict[str, dict], *, mode: str, train: b
             out.append((user_message(lq, [own] if grounded else None), r["answer"], cat))
         if grounded and r["answerable"]:
             k = int(wrong_excerpt_share) + (rng.random() < wrong_excerpt_share % 1)
-            wrong = [chunks[c] for c in pool if c != own["id"] and _lacks(chunks[c], r["answer"])]
-            for i, other in enumerate(rng.sample(wrong, min(k, len(wrong)))):
+            for i, other in enumerate(_wrong_excerpts(own, r["answer"], [chunks[c] for c in pool], k, rng)):
                 q = lq if lq and (i + len(out)) % 2 else r["question"]  # refusal depends on the excerpt, in either wording
                 out.append((user_message(q, [other]), REFUSAL, "wrong_excerpt"))
     if train:
@@ -134,7 +151,7 @@ def build_policy_data(cfg, data_dir: str | Path, pol, system_prompt: str) -> tup
     for pdf in pol.pdf:
         if not Path(pdf).is_file():
             raise ConfigError(f"data.options.pdf: {pdf} not found (build the sample with "
-                              "`python -m lorakit.data.pdf.sample --handbook`)")
+                              "`python examples/sample_pdfs.py --handbook`)")
     if pol.questions is not None and not Path(pol.questions).is_file():
         raise ConfigError(f"data.options.questions: {pol.questions} not found")
     wanted = {"pdfs": {str(p): sha256_file(p) for p in pol.pdf}, "options": pol.model_dump(mode="json"),

@@ -1,7 +1,8 @@
 """``lorakit data gate``: the quality gate for synthesized Q/A rows.
 
 Heuristics (each drop names its rule): the question is a question (ends with "?", 4-60 words), the
-answer has 1-60 words, an answer is grounded in its context (80% of its words appear there) unless
+answer has 1-60 words, an answer is grounded in its context (80% of its words appear in the chunk's
+text or heading path, both of which the model is shown) unless
 it is the canonical refusal, and an answer does not merely repeat the question. Then exact and near
 duplicate questions go (MinHash, :mod:`lorakit.data.dedup`), the split is made by top-level section
 (whole sections held out, so paraphrases cannot leak), and train rows sharing a 13-gram with an eval
@@ -27,7 +28,7 @@ JUDGE_SCHEMA = {"type": "object", "properties": {
     "reason": {"type": "string", "maxLength": 300}},
     "required": ["accuracy", "style", "reason"], "additionalProperties": False}
 
-JUDGE_PROMPT = """You check training data for an assistant that answers questions about a company policy only from
+JUDGE_PROMPT = """You check training data for an assistant that answers questions about a document only from
 the excerpt it is given. Grade the question/answer pair below.
 accuracy: 10 when the answer is exactly what the excerpt says, or, for the answer "{refusal}", when the excerpt
 really does not say it; 0 when the answer is wrong, unsupported or the refusal is wrong.
@@ -56,7 +57,8 @@ def heuristic_problem(row: dict) -> str | None:
         return "answer length outside 1-60 words"
     if a in (REFUSAL, "Yes", "No"):  # the refusal, and the answers of yes/no rule questions
         return None
-    aw, cw = words(a), set(words(row.get("context", "")))
+    # what the model is shown: the excerpt's heading path and its text ("5.9. /var/lock : Lock files")
+    aw, cw = words(a), set(words(" ".join(row.get("headings", [])) + " " + row.get("context", "")))
     if aw and sum(w in cw for w in aw) / len(aw) < 0.8:
         return "answer not grounded in its context"
     if aw and set(aw) <= set(words(q)):

@@ -1,20 +1,37 @@
-"""Offline Q/A synthesis from policy chunks (no LLM): answerable questions from the chunk's facts,
-unanswerable ones about plausible details it lacks.
+"""Offline Q/A synthesis from document chunks (no LLM): answerable questions from the chunk's facts,
+unanswerable ones about attributes its subject does not have in it.
+
+Nothing here knows the document's domain: every question comes from English syntax and the document's
+own structure (its headings, its tables, the units, names and agents it uses), so a filesystem standard
+gets questions about directories and a handbook questions about leave, from the same rules.
 
 Answerable:
-- a sentence with a number and a unit ("receive 25 working days of paid annual leave per calendar year")
-  becomes "how many working days of paid annual leave do ... receive per calendar year?"-style
-  questions by turning the number phrase into "how many <unit>", answered with that phrase;
-- likewise money ("EUR 25 per month": "how much"), percentages ("what percentage"), times and dates
-  ("before 10:00": "before when"), named systems ("in the LeaveTrack system": "in which system") and
-  roles ("approved by the line manager": "by whom");
+- a number with its unit ("receive 25 working days of paid annual leave per calendar year", "at most 14
+  characters") becomes a "how many <unit>" question answered with that phrase; the unit is any plural
+  noun or measurement unit the sentence uses; likewise money in a currency ("how much"), percentages
+  ("what percentage"), times and dates ("before when") and CamelCase names ("which system");
+- an agent after a verb of authority or reporting ("approved by their department head", "escalated to
+  the HR business partner") becomes a "by whom" / "to whom" question;
 - a must/may rule becomes a yes/no question ("Personal software may not be installed ..." -> "May
-  personal software be installed ...?" "No"), a definition "How is X classified?";
+  personal software be installed ...?" "No"); a rule that names an agent also gives a "No" question
+  with another agent of the same document in its place (and "Yes" questions are capped at twice the
+  "No" ones, plus five); a definition becomes "How is X classified?";
+- a requirement that puts something somewhere ("Lock files must now be stored in /var/lock.") becomes
+  "Where must lock files be stored?"; "X contains Y" becomes "What does X contain?"; "X is used for Y"
+  becomes "What is X used for?";
+- a heading that says what its subject is for ("5.9. /var/lock : Lock files") becomes "What is
+  /var/lock for?" (once per document);
 - a table cell becomes "What is the <column> for <row>?" (from Markdown, or the chunker's
   ``row, column = value`` serialisation).
-Unanswerable: questions about details policies often have but this chunk does not mention (accrual
-rates, approval chains, notice periods, ...), kept only when the chunk has none of their keywords;
-their answer is exactly :data:`REFUSAL`.
+
+Unanswerable: questions about attributes any subject can have (a limit, who is responsible, how often,
+a deadline, a cost, what happens on a breach, ...) asked about the chunk's own subject (its deepest
+numbered heading), kept only when the chunk has none of the attribute's keywords and no other chunk
+asked it already (a long document's many small chunks of one section would otherwise ask the same few
+questions again and again); a chunk that gave no answerable question gets one, as long as about
+``unanswerable_share`` of all questions stay unanswerable. Their answer is
+exactly :data:`REFUSAL`. Questions that belong to another chunk, shown with this one, are made later
+(:func:`lorakit.data.pdf.dataset.split_rows`).
 
 Every row keeps its chunk id, heading path and top-level section (the split unit).
 """
@@ -26,33 +43,48 @@ import re
 
 REFUSAL = "Not specified in the provided excerpt."
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+# measurement units that are not plural nouns; every other unit is a plural noun ("days", "attempts", "aiders")
+_UNITS = "GB|MB|KB|TB|kB|km|kg|byte|bit|day|week|month|year|hour|minute|second|character"
+# words ending in "s" that are not plural nouns, and numbers that are references rather than quantities
+_NOT_PLURAL = {"is", "was", "has", "does", "this", "its", "thus", "less", "unless", "across", "always", "plus",
+               "yes", "perhaps", "whereas", "as", "us", "bus", "process", "access", "status", "class", "percents"}
 NUMBER_UNIT = re.compile(
-    r"\b(?:up to |at least |at most |more than )?(\d+(?:[.,]\d+)*)\s+((?:working |calendar |consecutive |separate |"
-    r"paid |additional |fully paid |failed login |trained )*(?:days?|weeks?|months?|years?|blocks?|hours?|minutes?|"
-    r"characters|attempts|GB|employees|times|first aiders?))\b", re.IGNORECASE)
-MONEY = re.compile(r"\b(?:up to )?EUR \d+(?:[.,]\d+)*(?: per (?:km|month|person))?")
-PERCENT = re.compile(r"\b(?:up to )?\d+(?:\.\d+)? percent\b")
+    r"(?<![\w.,/-])(?:up to |at least |at most |more than |fewer than |less than )?(\d+(?:[.,]\d+)*)\s+"
+    rf"((?:[a-z][a-z-]+\s+){{0,2}}?(?:(?:{_UNITS})s?|[a-z][a-z-]{{2,}}s))\b")
+_VERB_NEXT = re.compile(r" (?:a|an|the|its|their|this|these|those|his|her)\b")  # "process 1230 holds a lock"
+_REFERENCE = re.compile(r"(?:section|chapter|version|page|figure|table|step|item|release|level|article|clause|"
+                        r"part|appendix|rule|fhs|no\.?)\s*$", re.IGNORECASE)
+MONEY = re.compile(r"\b(?:up to )?(?:(?:EUR|USD|GBP|CHF|JPY)\s?|[€$£])\d+(?:[.,]\d+)*(?: per [a-z]+)?")
+PERCENT = re.compile(r"\b(?:up to )?\d+(?:\.\d+)?(?: percent\b|%)")
 TIME = re.compile(rf"\b(?:before|by|until|after)\s+(\d{{1,2}}:\d{{2}}|\d{{1,2}}\s+(?:{_MONTHS})|(?:{_MONTHS})\s+\d{{4}})\b")
-SYSTEM = re.compile(r"\b(?:the )?([A-Z][a-z]+[A-Z][A-Za-z]+)(?: (?:system|portal|platform|repository))?")
-ROLES = ("line manager", "HR business partner", "department head", "Compliance Officer", "Chief People Officer",
-         "Security Operations Centre")
-ROLE = re.compile(r"\b(?:[Tt]he |[Tt]heir )?(" + "|".join(ROLES) + r")\b")
+SYSTEM = re.compile(r"\b(?:the )?([A-Z][a-z]+[A-Z][A-Za-z]+)(?: (?:system|portal|platform|repository|tool))?")
+# an agent: who does something ("approved by their department head") or is told ("notify the Compliance Officer")
+AGENT = re.compile(
+    r"\b(?P<verb>(?:approved|authori[sz]ed|signed|countersigned|reviewed|decided|granted|confirmed|issued|"
+    r"maintained|owned|managed|checked|appointed|agreed|performed|handled|processed|chaired|led|run) by|(?:sent|given|reported|escalated|notified|submitted|addressed|forwarded|handed|"
+    r"assigned|returned) to|notify|inform|contact|consult) "
+    r"(?:the |their |your |his |her |its )(?P<agent>(?:[A-Za-z][\w-]* ){0,3}?[A-Za-z][\w-]*?)"
+    r"(?=[.,;:?]|$| (?:at|within|before|after|by|in|on|if|and|or|for|when|who|that|which|of|about|with|as)\b)")
+_NOT_AGENT = {"same", "other", "following", "above", "below", "end", "rest", "use", "next", "first", "last", "way",
+              "fact", "extent", "time", "case"}
 TRIPLE = re.compile(r"(?:^|[.|]\s*)([A-Z][^,.|=\n]{2,40}), ([^,.|=\n]{2,30}) = ([^|=\n]+?)(?=\.\s|\.$|\s*\|)")
-UNANSWERABLE = [  # (question about TOPIC, keywords whose presence would make it answerable)
-    ("What is the monthly accrual rate for {topic}?", ("accru",)),
-    ("Who must approve exceptions to the {topic} rules?", ("approv", "approval")),
-    ("How much notice must an employee give before {topic} starts?", ("notice", "advance", "notif")),
-    ("Is {topic} paid at the full salary rate or a reduced rate?", ("salary", "rate", "paid")),
-    ("Does the {topic} policy apply to contractors?", ("contractor",)),
-    ("Does the {topic} policy apply to employees still in their probation period?", ("probation",)),
-    ("How is {topic} handled when it falls on a public holiday?", ("holiday",)),
-    ("Which form must be completed for {topic}?", ("form", "system", "portal", "platform")),
-    ("How often is the {topic} policy reviewed?", ("review", "every")),
-    ("What happens if an employee breaks the {topic} rules?", ("breach", "disciplin", "warning", "dismiss")),
-    ("Is there a different {topic} rule for part-time employees?", ("part-time", "pro-rata")),
-    ("What is the maximum amount that can be claimed for {topic}?", ("eur", "claim")),
-    ("Which country's law applies to {topic}?", ("law", "country")),
-    ("Who is the contact person for questions about {topic}?", ("contact", "hr ")),
+# (question about TOPIC, keywords whose presence would make it answerable): attributes any rule, object or
+# process can have, in no domain's words; a question is kept for a chunk only when it has none of its keywords
+UNANSWERABLE = [
+    ("What is the maximum size allowed for {topic}?", ("size", "large", "maximum", "limit", "byte", "at most")),
+    ("How long must {topic} be kept?", ("kept", "keep", "retain", "retention", "delete", "remov", "clear", "long")),
+    ("Who is responsible for {topic}?", ("responsib", "maintain", "administrator", "owner", "manager", "officer")),
+    ("Who must approve exceptions to {topic}?", ("approv", "exception", "except")),
+    ("Are there exceptions to {topic}?", ("except", "unless", "only", "instead", "other than")),
+    ("What is the deadline for {topic}?", ("deadline", "before", "until", "by the", "within", "advance")),
+    ("How much does {topic} cost?", ("cost", "price", "eur", "fee", "$", "paid", "pay")),
+    ("Who pays for {topic}?", ("pay", "paid", "cost", "reimburs", "expense", "fund", "eur")),
+    ("Who may access {topic}?", ("access", "permission", "readable", "writable", "owner", "user")),
+    ("Which format must {topic} use?", ("format", "encod", "ascii", "form ", "template")),
+    ("What happens if the rules on {topic} are not followed?", ("breach", "disciplin", "violat", "penalt", "fail",
+                                                                  "sanction")),
+    ("Who should be contacted with questions about {topic}?", ("contact", "mailing list", "email", "phone",
+                                                                 "notify", "report")),
 ]
 
 
@@ -61,71 +93,188 @@ def _sentences(text: str) -> list[str]:
     return [s for s in parts if len(s.split()) >= 5 and "=" not in s]  # "a, b = c": a serialised table row
 
 
+def _subject(heading: str) -> tuple[str, str | None]:
+    """A numbered heading's subject and its description: "5.9. /var/lock : Lock files" -> ("/var/lock", "Lock
+    files"); "4.2 Home office allowance" -> ("Home office allowance", None)."""
+    name = re.sub(r"^\d+(?:\.\d+)*\.?\s+", "", heading).strip()
+    subject, sep, desc = name.partition(" : ")
+    desc = re.sub(r"\s*\((?:optional)\)$", "", desc).strip()
+    return subject.strip(), (desc or None) if sep else None
+
+
 def _topic(headings: list[str]) -> str:
-    last = next((h for h in reversed(headings) if re.match(r"^\d", h)), headings[-1] if headings else "this leave")
-    return re.sub(r"^\d+(?:\.\d+)*\.?\s+", "", last).lower()
+    """What a chunk is about: the deepest numbered heading that says what its subject is ("5.9. /var/lock : Lock
+    files" -> "/var/lock"), else the deepest of more than one word (a one-word heading such as "Purpose" names
+    the part of a section, not its subject: its parent's is used)."""
+    numbered = [h for h in headings if re.match(r"^\d", h)]
+    described = [sj for h in numbered for sj, desc in [_subject(h)] if desc is not None]
+    if described:
+        return _lower_first(described[-1])
+    for h in reversed(numbered):
+        subject, _ = _subject(h)
+        if len(subject.split()) > 1:
+            return _lower_first(subject)
+    if numbered:
+        return _lower_first(_subject(numbered[-1])[0])
+    return _lower_first(headings[-1]) if headings else "this topic"
 
 
-def _ask(sentence: str, m: re.Match, span: tuple[int, int], wh: str) -> str:
+def _ask(sentence: str, span: tuple[int, int], wh: str) -> str:
+    """The sentence with ``span`` replaced by the question phrase ``wh`` ("... receive how many days ...?")."""
     stem = (sentence[:span[0]] + wh + sentence[span[1]:]) if span[0] else wh.capitalize() + sentence[span[1]:]
-    return f"According to the policy: {stem.rstrip('.')}?"
+    stem = stem.rstrip(".:;, ")
+    return stem[0].upper() + stem[1:] + "?"
 
 
 def number_questions(sentence: str) -> list[tuple[str, str]]:
-    """"how many <unit>", "how much", "what percentage", "by when", "which system" and "whom" questions."""
+    """"how many <unit>", "how much", "what percentage", "by when" and "which system" questions."""
     out = []
     for m in NUMBER_UNIT.finditer(sentence):
         unit = m.group(2)
-        unit = unit if unit.endswith("s") or unit.upper() == "GB" else unit + "s"
-        out.append((_ask(sentence, m, m.span(), "how many " + unit), m.group(0)))
+        last = unit.split()[-1]
+        if last.lower() in _NOT_PLURAL or _REFERENCE.search(sentence[:m.start()]) or \
+                re.fullmatch(r"(?:19|20)\d\d", m.group(1)) or _VERB_NEXT.match(sentence, m.end()):
+            continue
+        unit = unit if last.endswith("s") or last.isupper() else unit + "s"
+        out.append((_ask(sentence, m.span(), "how many " + unit), m.group(0)))
     for m in MONEY.finditer(sentence):
-        out.append((_ask(sentence, m, m.span(), "how much"), m.group(0)))
+        out.append((_ask(sentence, m.span(), "how much"), m.group(0)))
     for m in PERCENT.finditer(sentence):
-        out.append((_ask(sentence, m, m.span(), "what percentage"), m.group(0)))
+        out.append((_ask(sentence, m.span(), "what percentage"), m.group(0)))
     for m in TIME.finditer(sentence):
-        out.append((_ask(sentence, m, m.span(), m.group(0).split()[0] + " when"), m.group(1)))
+        out.append((_ask(sentence, m.span(), m.group(0).split()[0] + " when"), m.group(1)))
     for m in SYSTEM.finditer(sentence):
-        out.append((_ask(sentence, m, m.span(), "which system"), m.group(1)))
-    for m in ROLE.finditer(sentence):
-        out.append((_ask(sentence, m, m.span(), "whom" if m.start() else "who"), m.group(1)))
+        out.append((_ask(sentence, m.span(), "which system"), m.group(1)))
     return out
 
 
-RULE = re.compile(r"^(?P<subj>[A-Z][^,;:]{3,80}?) (?P<modal>must not|may not|may never|cannot|must|may|can) "
+def agents(sentence: str) -> list[re.Match]:
+    """The agents a sentence names after a verb of authority or reporting (at most four words, not a number)."""
+    return [m for m in AGENT.finditer(sentence) if not re.search(r"\d", m.group("agent"))
+            and not {w.lower() for w in m.group("agent").split()} & _NOT_AGENT]
+
+
+def agent_questions(sentence: str) -> list[tuple[str, str]]:
+    """"Requests are approved by their department head." -> "Requests are approved by whom?" "department head"."""
+    out = []
+    for m in agents(sentence):
+        out.append((_ask(sentence, m.span(), f"{m.group('verb')} whom"), m.group("agent")))
+    return out
+
+
+RULE = re.compile(r"^(?P<subj>[A-Z/][^,;:]{3,80}?) (?P<modal>must not|may not|may never|cannot|must|may|can) "
                   r"(?P<rest>be [^;]{3,150}|[a-z][^;]{3,150})\.$")
 DEFINITION = re.compile(r"^(?P<subj>[A-Z][^,;:]{3,80}?) (?P<verb>is|are) (?P<how>classified|defined) as (?P<what>.{3,150})\.$")
 
 
 def _lower_first(text: str) -> str:
-    first = text.split()[0]
+    """"Annual leave" -> "annual leave" inside a question; names keep their case ("HR", "LeaveTrack", "/var",
+    a Title Case name such as "Filesystem Hierarchy Standard")."""
+    words = text.split()
+    first = words[0]
     keep = len(first) > 1 and (first.isupper() or any(c.isupper() for c in first[1:]))  # "HR", "LeaveTrack"
-    return text if keep else text[0].lower() + text[1:]
+    title = len(words) > 1 and all(w[:1].isupper() for w in words if len(w) > 3)
+    return text if keep or title or first.startswith("/") else text[0].lower() + text[1:]
 
 
-def rule_questions(sentence: str) -> list[tuple[str, str]]:
+def rule_questions(sentence: str, others: list[str] = (), subject: str | None = None) -> list[tuple[str, str]]:
     """Must/may rules as yes/no questions, definitions as "how is X classified" questions.
 
     "Personal software may not be installed on company laptops." -> "May personal software be installed
-    on company laptops?" "No". A rule that names a role also gives a "No" question with another role in
-    its place ("... notify their line manager" -> "... notify their department head?"), so "Yes" is
-    not the answer to every rule question. Rules of two clauses ("... and is recorded ...") are skipped.
+    on company laptops?" "No". A positive rule that names an agent also gives a "No" question with
+    another agent of the document (``others``) in its place ("... notify their line manager" ->
+    "... notify their department head?"), so "Yes" is not the answer to every rule question. Rules of
+    two clauses ("... and is recorded ...") are skipped; "This directory must ..." names the section's
+    ``subject``.
     """
     out = []
     m = RULE.match(sentence)
-    if m and not re.search(r"\band (?:is|are|must|may|can|will)\b", m.group("rest")):
+    subj = _this(m.group("subj"), subject) if m else None
+    if subj and not re.search(r"\band (?:is|are|must|may|can|will)\b", m.group("rest")) \
+            and not re.search(r"\b(?:is|are|was|were|that|which|who)\b", subj):
         modal = m.group("modal")
         ask = "Can" if modal in ("can", "cannot") else modal.split()[0].capitalize()
-        question = f"{ask} {_lower_first(m.group('subj'))} {m.group('rest')}?"
+        question = f"{ask} {subj} {m.group('rest')}?"
         negated = modal in ("must not", "may not", "may never", "cannot")
         out.append((question, "No" if negated else "Yes"))
-        role = ROLE.search(question)
-        if role and not negated:
-            other = ROLES[(ROLES.index(role.group(1)) + 1 + len(question) % (len(ROLES) - 1)) % len(ROLES)]
-            out.append((question[:role.start(1)] + other + question[role.end(1):], "No"))
+        found = agents(question)
+        swaps = [o for o in others if found and o.lower() != found[0].group("agent").lower()]
+        if swaps and not negated:
+            a = found[0]
+            other = swaps[len(question) % len(swaps)]
+            out.append((question[:a.start("agent")] + other + question[a.end("agent"):], "No"))
     m = DEFINITION.match(sentence)
     if m:
         out.append((f"How {m.group('verb')} {_lower_first(m.group('subj'))} {m.group('how')}?", m.group("what")))
     return out
+
+
+PLACE = re.compile(r"^(?P<subj>[A-Z/][^,;:()]{3,80}?) (?P<modal>must|should|may|shall)(?: (?:now|also|only|always|"
+                   r"generally))? be (?P<verb>placed|stored|located|installed|kept|put|written|created|saved|filed|"
+                   r"submitted|booked|recorded) (?P<prep>in|into|within|under|on|through) (?P<loc>[^,;]{2,60}?)"
+                   r"(?:\.$|[,;]|\s(?=if |when |unless |or |and |where |because |except |instead |at |before |by ))")
+CONTAINS = re.compile(r"^(?P<subj>(?:The |This )?[A-Z/][^,;:()]{1,60}?) (?P<verb>contains|contain|holds|hold|includes|"
+                      r"include) (?P<what>[^,;:()]{3,90}?)(?:\.$|[,;]| which | that | such as )")
+USED_FOR = re.compile(r"^(?P<subj>[A-Z/][^,;:()]{2,60}?) (?P<be>is|are) (?:only |mainly |primarily )?used for "
+                      r"(?P<what>[^,;:()]{3,90}?)(?:\.$|[,;])")
+THIS = re.compile(r"^(?:This|The) (?:directory|hierarchy|file|folder|section|tree|policy|document|chapter|system)\b",
+                  re.IGNORECASE)
+
+
+def _this(subj: str, subject: str | None) -> str | None:
+    """A rule's subject, with the section's ``subject`` for "this directory" ("Files under this directory" ->
+    "files under /run"); None when the section names none."""
+    m = re.search(r"\b[Tt]his (?:directory|hierarchy|folder|tree)$", subj)
+    if m is None:
+        return _lower_first(subj)
+    if not subject:
+        return None
+    return _lower_first(subj[:m.start()] + subject) if m.start() else subject
+
+
+def _own_subject(subj: str, subject: str | None) -> str | None:
+    """The sentence's subject, or the section's ``subject`` when the sentence says "This directory ...";
+    None for a pronoun or a clause ("It may also", "This")."""
+    if THIS.match(subj):
+        return subject or None
+    if subj.split()[0].lower() in {"it", "this", "they", "these", "that", "those", "there"} or \
+            re.search(r"\b(?:may|must|can|should|will|is|are|which|that)\b", subj):
+        return None
+    return _lower_first(subj)
+
+
+def place_questions(sentence: str, subject: str | None = None) -> list[tuple[str, str]]:
+    """Where a requirement puts something, what a thing contains, what it is used for.
+
+    "Lock files must now be stored in /var/lock." -> "Where must lock files be stored?" "/var/lock";
+    "/lib contains shared libraries." -> "What does /lib contain?" "shared libraries". "This directory
+    ..." names the section's ``subject`` instead.
+    """
+    out = []
+    m = PLACE.match(sentence)
+    if m and (subj := _own_subject(m.group("subj"), subject)):
+        loc = re.split(r" rather than | instead of ", m.group("loc"))[0].strip()
+        out.append((f"Where {m.group('modal')} {subj} be {m.group('verb')}?", loc))
+    m = CONTAINS.match(sentence)
+    if m and (subj := _own_subject(m.group("subj"), subject)) and len(m.group("what").split()) <= 12:
+        plural = m.group("verb") in ("contain", "hold", "include")
+        verb = {"contains": "contain", "holds": "hold", "includes": "include"}.get(m.group("verb"), m.group("verb"))
+        out.append((f"What {'do' if plural else 'does'} {subj} {verb}?", m.group("what").strip()))
+    m = USED_FOR.match(sentence)
+    if m and (subj := _own_subject(m.group("subj"), subject)) and len(m.group("what").split()) <= 12:
+        out.append((f"What {m.group('be')} {subj} used for?", m.group("what").strip()))
+    return out
+
+
+def heading_questions(headings: list[str]) -> list[tuple[str, str]]:
+    """A heading that says what its subject is for ("5.9. /var/lock : Lock files") -> "What is /var/lock for?"."""
+    numbered = [h for h in headings if re.match(r"^\d", h)]
+    out = []
+    for h in numbered:
+        subject, desc = _subject(h)
+        if desc and len(desc.split()) <= 12:
+            out.append((f"What is {subject} for?", desc))
+    return out[-1:]  # the deepest: the chunk's own subject
 
 
 def table_questions(text: str) -> list[tuple[str, str]]:
@@ -149,20 +298,70 @@ def chunk_fields(chunk: dict) -> dict:
             "section": chunk["section"]}
 
 
+def document_agents(chunks: list[dict]) -> list[str]:
+    """Every agent the document names (first-seen order, case-insensitively distinct): the swaps of "No" rules."""
+    seen: dict[str, str] = {}
+    for c in chunks:
+        for s in _sentences(c["text"]):
+            for m in agents(s):
+                seen.setdefault(m.group("agent").lower(), m.group("agent"))
+    return list(seen.values())
+
+
+def answerable_questions(chunk: dict, others: list[str] = ()) -> list[tuple[str, str]]:
+    """Every answerable (question, answer) the rules above make of one chunk (heading questions excepted)."""
+    subject = next((sj for h in reversed(chunk["headings"]) if re.match(r"^\d", h)
+                    for sj, desc in [_subject(h)] if desc is not None), None)
+    out = [qa for s in _sentences(chunk["text"])
+           for qa in number_questions(s) + agent_questions(s) + rule_questions(s, others, subject)
+           + place_questions(s, subject)]
+    return out + table_questions(chunk["text"])
+
+
 def synthesize(chunks: list[dict], *, seed: int = 0, unanswerable_share: float = 0.3) -> list[dict]:
     """Q/A rows ``{question, answer, answerable, chunk_id, context, headings, section}`` for ``chunks``;
     about ``unanswerable_share`` of them are unanswerable."""
     rng = random.Random(seed)
+    others = document_agents(chunks)
     rows: list[dict] = []
+    asked: set[str] = set()  # a question once per document (heading and unanswerable ones repeat across chunks)
     for c in chunks:
         base = chunk_fields(c)
-        answerable = [qa for s in _sentences(c["text"]) for qa in number_questions(s) + rule_questions(s)]
-        answerable += table_questions(c["text"])
+        answerable = answerable_questions(c, others)
+        answerable += [qa for qa in heading_questions(c["headings"]) if qa[0] not in asked]
+        asked.update(q for q, _ in answerable)
         rows += [{**base, "question": q, "answer": a, "answerable": True} for q, a in answerable]
         lowered = c["text"].lower()
         candidates = [t.format(topic=_topic(c["headings"])) for t, keys in UNANSWERABLE
                       if not any(k in lowered for k in keys)]
         want = max(1, round(len(answerable) * unanswerable_share / (1 - unanswerable_share))) if answerable else 1
+        candidates = [q for q in candidates if q not in asked]
         rng.shuffle(candidates)
-        rows += [{**base, "question": q, "answer": REFUSAL, "answerable": False} for q in candidates[:want]]
-    return rows
+        picked = candidates[:want]
+        asked.update(picked)
+        rows += [{**base, "question": q, "answer": REFUSAL, "answerable": False, "_spare": not answerable}
+                 for q in picked]
+    return _balance_yes_no(_trim_unanswerable(rows, unanswerable_share, rng), rng)
+
+
+def _trim_unanswerable(rows: list[dict], share: float, rng: random.Random) -> list[dict]:
+    """Drop unanswerable rows until about ``share`` of all rows are unanswerable, those of chunks that gave no
+    answerable question first: a long document has many small chunks (one question each, and at least one
+    beside every chunk's single answerable one), and so many would make refusing the norm."""
+    n_ans = sum(r["answerable"] for r in rows)
+    spare = [i for i, r in enumerate(rows) if r.pop("_spare", False)]
+    rest = [i for i, r in enumerate(rows) if not r["answerable"] and i not in set(spare)]
+    excess = sum(not r["answerable"] for r in rows) - round(n_ans * share / (1 - share))
+    rng.shuffle(spare)
+    rng.shuffle(rest)
+    drop = set((spare + rest)[:max(0, excess)])
+    return [r for i, r in enumerate(rows) if i not in drop]
+
+
+def _balance_yes_no(rows: list[dict], rng: random.Random) -> list[dict]:
+    """At most twice as many "Yes" rule questions as "No" ones, plus five: most rules a document states are
+    positive, and a model trained on them answers "Yes" to whatever it is asked."""
+    yes = [i for i, r in enumerate(rows) if r["answer"] == "Yes"]
+    cap = 2 * sum(r["answer"] == "No" for r in rows) + 5
+    drop = set(rng.sample(yes, len(yes) - cap)) if len(yes) > cap else set()
+    return [r for i, r in enumerate(rows) if i not in drop]

@@ -1,4 +1,4 @@
-"""Teacher-written Q/A: any OpenAI-compatible endpoint asked for questions per policy chunk.
+"""Teacher-written Q/A: any OpenAI-compatible endpoint asked for questions per document chunk.
 
 Ollama, vLLM, a hosted API or ``lorakit serve``: the prompt constrains the teacher to the policy
 (answers copied from the excerpt; unanswerable questions about plausible details the excerpt lacks,
@@ -26,13 +26,14 @@ SCHEMA = {
     "required": ["questions"], "additionalProperties": False,
 }
 
-PROMPT = """You write exam questions about one excerpt of a company policy, to train an assistant that answers
-only from the excerpt it is given.
+PROMPT = """You write questions about one excerpt of a document, the way its readers would ask them, to train an
+assistant that answers only from the excerpt it is given.
 
-Write {n} questions. About 70% must be answerable from the excerpt alone: the answer is a short phrase copied from
-the excerpt (a number with its unit, a date, a time, a name or a role), not a sentence. About 30% must be plausible
-questions about details this excerpt does NOT state (for example accrual rates, carry-over caps, approval chains,
-exceptions); their answer is exactly "{refusal}". Never use knowledge from outside the excerpt.
+Write {n} questions in your own words (do not copy the sentence's word order). About 70% must be answerable from the
+excerpt alone: the answer is a short phrase copied from the excerpt (a number with its unit, a date, a time, a name,
+a place or a role), not a sentence. About 30% must be plausible questions on the excerpt's own topic about details it
+does NOT state (a limit, an exception, who decides, what happens otherwise); their answer is exactly "{refusal}".
+Never use knowledge from outside the excerpt.
 
 Reply with JSON only: {{"questions": [{{"question": "...", "answer": "...", "answerable": true}}, ...]}}
 

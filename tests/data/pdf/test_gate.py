@@ -70,7 +70,7 @@ def test_gate_splits_by_section_and_records_every_drop(tmp_path):
 
 def test_an_answer_from_the_heading_path_is_grounded():
     """The model is shown the excerpt's heading path ("5.9. /var/lock : Lock files"), so an answer may come from it."""
-    row = {"question": "What is /var/lock for?", "answer": "Lock files", "context": "Device lock files go here.",
+    row = {"question": "What is /var/lock for?", "answer": "Lock files", "context": "Serial devices are locked here.",
            "headings": ["Filesystem Hierarchy Standard", "5.9. /var/lock : Lock files"]}
     assert heuristic_problem(row) is None
     assert heuristic_problem({**row, "headings": []}) == "answer not grounded in its context"

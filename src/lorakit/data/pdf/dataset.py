@@ -30,9 +30,8 @@ logger = logging.getLogger("lorakit")
 
 # how a reader might open a question; train variants get one, the first form of every question has none
 LEAD_INS = ["According to the document, ", "Per the excerpt, ", "Based on the text: ", "Quick question: "]
-WH = re.compile(r"\b(?:how many (?:[a-z-]+ )*?[a-z-]+s|how much|what percentage|(?:before|by|until|after) when|"
-                r"which system|[a-z]+ (?:by|to) whom|notify whom|inform whom|contact whom|whom|who|where|"
-                r"what (?:does|do|is|are))\b", re.IGNORECASE)
+WH = re.compile(r"\b(?:how many (?:[a-z-]+ )*?[a-z-]+s|how much|what percentage|(?:by|after) what (?:time|date)|"
+                r"which system|whom|who|where|what (?:does|do|is|are))\b", re.IGNORECASE)
 STOPWORDS = set("a an the of to in on for and or is are be been must may can per with by at as their its which who "
                 "that this these those it they there".split())
 

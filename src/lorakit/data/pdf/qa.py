@@ -9,7 +9,9 @@ Answerable:
 - a number with its unit ("receive 25 working days of paid annual leave per calendar year", "at most 14
   characters") becomes a "how many <unit>" question answered with that phrase; the unit is any plural
   noun or measurement unit the sentence uses; likewise money in a currency ("how much"), percentages
-  ("what percentage"), times and dates ("before when") and CamelCase names ("which system");
+  ("what percentage"), times and dates ("by what time") and CamelCase names ("which system"); each asked
+  the way a reader asks where the syntax allows ("Within how many months must overtime be taken?"), else
+  in the sentence's own order;
 - an agent after a verb of authority or reporting ("approved by their department head", "escalated to
   the HR business partner") becomes a "by whom" / "to whom" question;
 - a must/may rule becomes a yes/no question ("Personal software may not be installed ..." -> "May
@@ -57,7 +59,8 @@ _REFERENCE = re.compile(r"(?:section|chapter|version|page|figure|table|step|item
 MONEY = re.compile(r"\b(?:up to )?(?:(?:EUR|USD|GBP|CHF|JPY)\s?|[€$£])\d+(?:[.,]\d+)*(?: per [a-z]+)?")
 PERCENT = re.compile(r"\b(?:up to )?\d+(?:\.\d+)?(?: percent\b|%)")
 TIME = re.compile(rf"\b(?:before|by|until|after)\s+(\d{{1,2}}:\d{{2}}|\d{{1,2}}\s+(?:{_MONTHS})|(?:{_MONTHS})\s+\d{{4}})\b")
-SYSTEM = re.compile(r"\b(?:the )?([A-Z][a-z]+[A-Z][A-Za-z]+)(?: (?:system|portal|platform|repository|tool))?")
+SYSTEM = re.compile(r"(?<![\w/.<>-])(?:the )?([A-Z][a-z]+[A-Z][A-Za-z]+)(?![\w/.<>-])"
+                    r"(?: (?:system|portal|platform|repository|tool))?")
 # an agent: who does something ("approved by their department head") or is told ("notify the Compliance Officer")
 AGENT = re.compile(
     r"\b(?P<verb>(?:approved|authori[sz]ed|signed|countersigned|reviewed|decided|granted|confirmed|issued|"
@@ -119,15 +122,66 @@ def _topic(headings: list[str]) -> str:
     return _lower_first(headings[-1]) if headings else "this topic"
 
 
+_AUX = re.compile(r"\b(must|may|can|should|shall|will|would|could|is|are|was|were|has|have)\b")
+_PREP = {"in", "on", "at", "for", "through", "within", "to", "by", "from", "under", "after", "before", "during", "per",
+         "into", "with", "via"}
+_CLAUSE = _PREP | {"and", "or", "if", "when", "which", "that", "who", "must", "may", "is", "are", "can", "should",
+                   "will", "unless", "but"}
+
+
 def _ask(sentence: str, span: tuple[int, int], wh: str) -> str:
-    """The sentence with ``span`` replaced by the question phrase ``wh`` ("... receive how many days ...?")."""
+    """A question asking for ``span`` of ``sentence`` with the question phrase ``wh``: fronted the way a reader
+    asks when the syntax allows it ("Overtime must be taken within 3 months." -> "Within how many months must
+    overtime be taken?"), else in place ("... receive how many days ...?")."""
+    fronted = _front(sentence, span, wh)
+    if fronted:
+        return fronted
     stem = (sentence[:span[0]] + wh + sentence[span[1]:]) if span[0] else wh.capitalize() + sentence[span[1]:]
     stem = stem.rstrip(".:;, ")
     return stem[0].upper() + stem[1:] + "?"
 
 
+def _front(sentence: str, span: tuple[int, int], wh: str) -> str | None:
+    """``wh`` moved to the front: a preposition before the span goes with it ("within how many months"), an
+    "of" phrase after a quantity too ("how many days of paid leave"); the subject and the last auxiliary
+    before the span swap ("must overtime be taken"), or a plain present verb gets "do"/"does" ("do full-time
+    employees receive"). None where that is not safe: a comma or a negation before the span, a past verb, no
+    subject."""
+    before, after = sentence[:span[0]].split(), sentence[span[1]:].rstrip(" .;:")
+    if not before or "," in sentence[:span[0]]:
+        return None
+    if before[-1].lower() in _PREP:
+        wh, before = f"{before[-1].lower()} {wh}", before[:-1]
+    if "how many" in wh and after.startswith(" of "):
+        of = []
+        for w in after[4:].split():
+            if w.lower() in _CLAUSE or not re.fullmatch(r"[\w-]+", w):
+                break
+            of.append(w)
+        if of:
+            wh, after = f"{wh} of {' '.join(of)}", after[4 + len(" ".join(of)):]
+    head = " ".join(before)
+    aux = list(_AUX.finditer(head))
+    if aux:
+        a = aux[-1]
+        subj, rest = head[:a.start()].strip(), head[a.end():].strip()
+        if not subj or rest.startswith("not ") or rest == "not":
+            return None
+        q = f"{wh} {a.group(1)} {_lower_first(subj)}" + (f" {rest}" if rest else "") + after
+    else:
+        verb = before[-1]
+        if len(before) < 2 or not verb.isalpha() or not verb.islower() or verb in _CLAUSE or verb.endswith("ed"):
+            return None
+        plural = not verb.endswith("s") or verb.endswith("ss")
+        base = verb if plural else verb[:-2] if verb.endswith(("ches", "shes", "xes", "sses")) else verb[:-1]
+        q = f"{wh} {'do' if plural else 'does'} {_lower_first(' '.join(before[:-1]))} {base}" + after
+    if q.startswith("whom "):
+        q = "who " + q[5:]  # how readers ask: "Who must employees notify ...?"
+    return q[0].upper() + q[1:] + "?"
+
+
 def number_questions(sentence: str) -> list[tuple[str, str]]:
-    """"how many <unit>", "how much", "what percentage", "by when" and "which system" questions."""
+    """"how many <unit>", "how much", "what percentage", "by what time" and "which system" questions."""
     out = []
     for m in NUMBER_UNIT.finditer(sentence):
         unit = m.group(2)
@@ -142,7 +196,8 @@ def number_questions(sentence: str) -> list[tuple[str, str]]:
     for m in PERCENT.finditer(sentence):
         out.append((_ask(sentence, m.span(), "what percentage"), m.group(0)))
     for m in TIME.finditer(sentence):
-        out.append((_ask(sentence, m.span(), m.group(0).split()[0] + " when"), m.group(1)))
+        word, kind = m.group(0).split()[0], "time" if ":" in m.group(1) else "date"
+        out.append((_ask(sentence, m.span(), f"{'after' if word == 'after' else 'by'} what {kind}"), m.group(1)))
     for m in SYSTEM.finditer(sentence):
         out.append((_ask(sentence, m.span(), "which system"), m.group(1)))
     return out
@@ -155,10 +210,11 @@ def agents(sentence: str) -> list[re.Match]:
 
 
 def agent_questions(sentence: str) -> list[tuple[str, str]]:
-    """"Requests are approved by their department head." -> "Requests are approved by whom?" "department head"."""
+    """"Requests are approved by their department head." -> "By whom are requests approved?" "department head"."""
     out = []
     for m in agents(sentence):
-        out.append((_ask(sentence, m.span(), f"{m.group('verb')} whom"), m.group("agent")))
+        start = m.start() + len(m.group("verb")) + 1  # the agent with its determiner ("their line manager")
+        out.append((_ask(sentence, (start, m.end()), "whom"), m.group("agent")))
     return out
 
 
@@ -190,7 +246,7 @@ def rule_questions(sentence: str, others: list[str] = (), subject: str | None = 
     out = []
     m = RULE.match(sentence)
     subj = _this(m.group("subj"), subject) if m else None
-    if subj and not re.search(r"\band (?:is|are|must|may|can|will)\b", m.group("rest")) \
+    if subj and not re.search(r"\b(?:and|but|or) (?:is|are|must|may|can|will|should)\b", m.group("rest")) \
             and not re.search(r"\b(?:is|are|was|were|that|which|who)\b", subj):
         modal = m.group("modal")
         ask = "Can" if modal in ("can", "cannot") else modal.split()[0].capitalize()
@@ -221,9 +277,15 @@ THIS = re.compile(r"^(?:This|The) (?:directory|hierarchy|file|folder|section|tre
                   re.IGNORECASE)
 
 
+_SUBORDINATE = {"if", "when", "although", "while", "unless", "because", "since", "as", "where", "whether", "though",
+                "but", "and", "or", "however", "for", "so", "once", "after", "before"}
+
+
 def _this(subj: str, subject: str | None) -> str | None:
     """A rule's subject, with the section's ``subject`` for "this directory" ("Files under this directory" ->
-    "files under /run"); None when the section names none."""
+    "files under /run"); None when the section names none, or the "subject" opens a clause ("If /var ...")."""
+    if subj.split()[0].lower() in _SUBORDINATE:
+        return None
     m = re.search(r"\b[Tt]his (?:directory|hierarchy|folder|tree)$", subj)
     if m is None:
         return _lower_first(subj)
@@ -237,7 +299,7 @@ def _own_subject(subj: str, subject: str | None) -> str | None:
     None for a pronoun or a clause ("It may also", "This")."""
     if THIS.match(subj):
         return subject or None
-    if subj.split()[0].lower() in {"it", "this", "they", "these", "that", "those", "there"} or \
+    if subj.split()[0].lower() in {"it", "this", "they", "these", "that", "those", "there"} | _SUBORDINATE or \
             re.search(r"\b(?:may|must|can|should|will|is|are|which|that)\b", subj):
         return None
     return _lower_first(subj)
@@ -254,7 +316,8 @@ def place_questions(sentence: str, subject: str | None = None) -> list[tuple[str
     m = PLACE.match(sentence)
     if m and (subj := _own_subject(m.group("subj"), subject)):
         loc = re.split(r" rather than | instead of ", m.group("loc"))[0].strip()
-        out.append((f"Where {m.group('modal')} {subj} be {m.group('verb')}?", loc))
+        if not loc.lower().startswith("either"):  # "either / or /boot": the alternatives are cut at "or"
+                out.append((f"Where {m.group('modal')} {subj} be {m.group('verb')}?", loc))
     m = CONTAINS.match(sentence)
     if m and (subj := _own_subject(m.group("subj"), subject)) and len(m.group("what").split()) <= 12:
         plural = m.group("verb") in ("contain", "hold", "include")

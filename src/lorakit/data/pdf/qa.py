@@ -26,13 +26,15 @@ Answerable:
 - a table cell becomes "What is the <column> for <row>?" (from Markdown, or the chunker's
   ``row, column = value`` serialisation).
 
-Unanswerable: questions about attributes any subject can have (a limit, who is responsible, how often,
-a deadline, a cost, what happens on a breach, ...) asked about the chunk's own subject (its deepest
-numbered heading), kept only when the chunk has none of the attribute's keywords and no other chunk
-asked it already (a long document's many small chunks of one section would otherwise ask the same few
+Unanswerable: questions about attributes any subject can have (a limit, who is responsible, where it is
+recorded, a deadline, a cost, what happens on a breach, ...), opened by varied question words (what, how,
+who, where, which, when, are: with mostly "Who ...?" among them a model learns to refuse every who
+question), asked about the chunk's own subject (its "X : description" heading, else its deepest numbered
+heading of more than one word), kept only when the chunk has none of the attribute's keywords and no other
+chunk asked it already (a long document's many small chunks of one section would otherwise ask the same few
 questions again and again); a chunk that gave no answerable question gets one, as long as about
-``unanswerable_share`` of all questions stay unanswerable. Their answer is
-exactly :data:`REFUSAL`. Questions that belong to another chunk, shown with this one, are made later
+``unanswerable_share`` of all questions stay unanswerable. Their answer is exactly :data:`REFUSAL`.
+Questions that belong to another chunk, shown with this one, are made later
 (:func:`lorakit.data.pdf.dataset.split_rows`).
 
 Every row keeps its chunk id, heading path and top-level section (the split unit).
@@ -73,7 +75,7 @@ _NOT_AGENT = {"same", "other", "following", "above", "below", "end", "rest", "us
 TRIPLE = re.compile(r"(?:^|[.|]\s*)([A-Z][^,.|=\n]{2,40}), ([^,.|=\n]{2,30}) = ([^|=\n]+?)(?=\.\s|\.$|\s*\|)")
 # (question about TOPIC, keywords whose presence would make it answerable): attributes any rule, object or
 # process can have, in no domain's words; a question is kept for a chunk only when it has none of its keywords
-UNANSWERABLE = [
+UNANSWERABLE = [  # question words as varied as the answerable questions', or a model learns "Who ...?" -> refuse
     ("What is the maximum size allowed for {topic}?", ("size", "large", "maximum", "limit", "byte", "at most")),
     ("How long must {topic} be kept?", ("kept", "keep", "retain", "retention", "delete", "remov", "clear", "long")),
     ("Who is responsible for {topic}?", ("responsib", "maintain", "administrator", "owner", "manager", "officer")),
@@ -81,13 +83,12 @@ UNANSWERABLE = [
     ("Are there exceptions to {topic}?", ("except", "unless", "only", "instead", "other than")),
     ("What is the deadline for {topic}?", ("deadline", "before", "until", "by the", "within", "advance")),
     ("How much does {topic} cost?", ("cost", "price", "eur", "fee", "$", "paid", "pay")),
-    ("Who pays for {topic}?", ("pay", "paid", "cost", "reimburs", "expense", "fund", "eur")),
-    ("Who may access {topic}?", ("access", "permission", "readable", "writable", "owner", "user")),
+    ("Where is {topic} recorded?", ("record", "system", "log", "stor", "regist", "kept", "locat", "where")),
     ("Which format must {topic} use?", ("format", "encod", "ascii", "form ", "template")),
     ("What happens if the rules on {topic} are not followed?", ("breach", "disciplin", "violat", "penalt", "fail",
                                                                   "sanction")),
-    ("Who should be contacted with questions about {topic}?", ("contact", "mailing list", "email", "phone",
-                                                                 "notify", "report")),
+    ("How many times a year is {topic} checked?", ("check", "audit", "inspect", "every", "year", "month")),
+    ("When was {topic} introduced?", ("introduc", "since", "version", "history", "release", "19", "20")),
 ]
 
 

@@ -1,5 +1,5 @@
 from lorakit.data.pdf.gate import gate, heuristic_problem
-from lorakit.data.pdf.qa import REFUSAL, agent_questions, number_questions, rule_questions, synthesize, table_questions
+from lorakit.data.pdf.qa import REFUSAL, agent_questions, is_agent, number_questions, rule_questions, synthesize, table_questions
 
 
 CTX = "Full-time employees receive 25 working days of paid annual leave per calendar year."
@@ -19,6 +19,16 @@ def test_number_and_table_questions_are_answered_from_the_text():
         ("To whom must incidents be reported within 1 hour?", "Security Desk")]
     assert agent_questions("Employees who are unwell must notify their line manager.") == [
         ("Who must employees who are unwell notify?", "line manager")]
+    assert agent_questions("Claims above EUR 1,000 need the approval of the department head.") == [
+        ("Who do claims above EUR 1,000 need the approval of?", "department head")]
+    assert agent_questions("The line manager must respond to a request within 3 working days.") == [
+        ("Who must respond to a request within 3 working days?", "line manager")]  # the subject of an active rule
+    assert agent_questions("Complaints are submitted in writing to the Works Council.") == [
+        ("To whom are complaints submitted in writing?", "Works Council")]
+    # an agent is a person or a body by its form, not by a list of roles
+    assert [is_agent(p) for p in ("Security Operations Centre", "records custodian", "base name", "boot loader")] == [
+        True, True, False, False]
+    assert agent_questions("/bin contains commands that may be used by both the system administrator.") == []
     # where fronting is not safe (a comma before the number), the sentence keeps its order
     assert number_questions("If late, staff pay 5 euros.") == [("If late, staff pay how many euros?", "5 euros")]
     table = "| Leave type | Days per year |\n|---|---|\n| Sick leave | 10 paid |"

@@ -63,15 +63,29 @@ PERCENT = re.compile(r"\b(?:up to )?\d+(?:\.\d+)?(?: percent\b|%)")
 TIME = re.compile(rf"\b(?:before|by|until|after)\s+(\d{{1,2}}:\d{{2}}|\d{{1,2}}\s+(?:{_MONTHS})|(?:{_MONTHS})\s+\d{{4}})\b")
 SYSTEM = re.compile(r"(?<![\w/.<>-])(?:the )?([A-Z][a-z]+[A-Z][A-Za-z]+)(?![\w/.<>-])"
                     r"(?: (?:system|portal|platform|repository|tool))?")
-# an agent: who does something ("approved by their department head") or is told ("notify the Compliance Officer")
+# an agent: who does something ("approved by their department head", "submitted in writing to the line manager",
+# "the approval of the Compliance Officer") or is told ("notify the Security Operations Centre"): a noun phrase
+# after such a verb whose head is a person or a body by its form (see :func:`is_agent`)
+_DET = r"(?:the|their|your|his|her|its|a|an)"
 AGENT = re.compile(
-    r"\b(?P<verb>(?:approved|authori[sz]ed|signed|countersigned|reviewed|decided|granted|confirmed|issued|"
-    r"maintained|owned|managed|checked|appointed|agreed|performed|handled|processed|chaired|led|run) by|(?:sent|given|reported|escalated|notified|submitted|addressed|forwarded|handed|"
-    r"assigned|returned) to|notify|inform|contact|consult) "
-    r"(?:the |their |your |his |her |its )(?P<agent>(?:[A-Za-z][\w-]* ){0,3}?[A-Za-z][\w-]*?)"
-    r"(?=[.,;:?]|$| (?:at|within|before|after|by|in|on|if|and|or|for|when|who|that|which|of|about|with|as)\b)")
+    r"\b(?P<verb>(?:[a-z]+ed|sent|given|run|led|made|kept|held|told)(?: in writing| in advance| by phone| by email| in person)? "
+    r"(?:by|to|with)|(?:approval|permission|consent|signature) of|notify|inform|contact|consult|tell) "
+    rf"(?P<det>{_DET} )?(?P<agent>(?:[A-Za-z][\w-]* ){{0,3}}?[A-Za-z][\w-]*?)"
+    r"(?=[.,;:?]|$| (?:at|within|before|after|by|in|on|if|and|or|for|when|who|that|which|of|about|with|as|every|"
+    r"during|unless|once)\b)")
+# heads of agent noun phrases: agent suffixes ("manager", "officer", "administrator", "first aiders", "employee",
+# "department head") and the usual names of bodies; -er/-or words that name no one are listed in _NOT_AGENT
+_AGENT_HEAD = re.compile(r"(?:[a-z]{2,}(?:er|or|ist|ee|ian)|head|team|desk|office|board|department|centre|center|staff|"
+                         r"person|owner)s?", re.IGNORECASE)
 _NOT_AGENT = {"same", "other", "following", "above", "below", "end", "rest", "use", "next", "first", "last", "way",
-              "fact", "extent", "time", "case"}
+              "fact", "extent", "time", "case", "number", "order", "paper", "letter", "folder", "under", "after",
+              "never", "however", "whether", "either", "neither", "further", "rather", "later", "filter", "buffer",
+              "header", "footer", "border", "parameter", "character", "register", "computer", "container", "pointer",
+              "counter", "layer", "error", "factor", "sector", "vector", "floor", "door", "colour", "color", "water",
+              "power", "matter", "chapter", "quarter", "corner", "cover", "answer", "former", "latter", "upper",
+              "lower", "inner", "outer", "manner", "identifier", "server", "printer", "driver", "loader", "compiler",
+              "interpreter", "viewer", "editor", "processor", "monitor", "selector", "descriptor", "calendar",
+              "partition", "directory", "fee", "degree", "free", "tree", "three", "guarantee", "coffee"}
 TRIPLE = re.compile(r"(?:^|[.|]\s*)([A-Z][^,.|=\n]{2,40}), ([^,.|=\n]{2,30}) = ([^|=\n]+?)(?=\.\s|\.$|\s*\|)")
 # (question about TOPIC, keywords whose presence would make it answerable): attributes any rule, object or
 # process can have, in no domain's words; a question is kept for a chunk only when it has none of its keywords
@@ -118,9 +132,10 @@ def _topic(headings: list[str]) -> str:
         subject, _ = _subject(h)
         if len(subject.split()) > 1:
             return _lower_first(subject)
-    if numbered:
-        return _lower_first(_subject(numbered[-1])[0])
-    return _lower_first(headings[-1]) if headings else "this topic"
+    titles = [h for h in headings if not re.match(r"^\d", h)]  # "1.1. Purpose" of a document: the document's title
+    if titles:
+        return _lower_first(titles[0])
+    return _lower_first(_subject(numbered[-1])[0]) if numbered else "this topic"
 
 
 _AUX = re.compile(r"\b(must|may|can|should|shall|will|would|could|is|are|was|were|has|have)\b")
@@ -146,11 +161,12 @@ def _front(sentence: str, span: tuple[int, int], wh: str) -> str | None:
     """``wh`` moved to the front: a preposition before the span goes with it ("within how many months"), an
     "of" phrase after a quantity too ("how many days of paid leave"); the subject and the last auxiliary
     before the span swap ("must overtime be taken"), or a plain present verb gets "do"/"does" ("do full-time
-    employees receive"). None where that is not safe: a comma or a negation before the span, a past verb, no
-    subject."""
+    employees receive"). None where that is not safe: a comma or a negation before the span, an auxiliary of a
+    relative clause ("commands that may be used by"), a second clause after it, a past verb, no subject."""
     before, after = sentence[:span[0]].split(), sentence[span[1]:].rstrip(" .;:")
-    if not before or "," in sentence[:span[0]]:
-        return None
+    if not before or re.search(r",\s", sentence[:span[0]]) \
+            or re.search(r"\b(?:and|but|or) (?:is|are|must|may|can|will)\b", after):
+        return None  # a clause before or after the fact: moving it out would garble the sentence
     if before[-1].lower() in _PREP:
         wh, before = f"{before[-1].lower()} {wh}", before[:-1]
     if "how many" in wh and after.startswith(" of "):
@@ -166,7 +182,7 @@ def _front(sentence: str, span: tuple[int, int], wh: str) -> str | None:
     if aux:
         a = aux[-1]
         subj, rest = head[:a.start()].strip(), head[a.end():].strip()
-        if not subj or rest.startswith("not ") or rest == "not":
+        if not subj or rest.startswith("not ") or rest == "not" or subj.split()[-1].lower() in ("that", "which", "who"):
             return None
         q = f"{wh} {a.group(1)} {_lower_first(subj)}" + (f" {rest}" if rest else "") + after
     else:
@@ -187,7 +203,8 @@ def number_questions(sentence: str) -> list[tuple[str, str]]:
     for m in NUMBER_UNIT.finditer(sentence):
         unit = m.group(2)
         last = unit.split()[-1]
-        if last.lower() in _NOT_PLURAL or _REFERENCE.search(sentence[:m.start()]) or \
+        if last.lower() in _NOT_PLURAL or _REFERENCE.search(sentence[:m.start()]) or set(unit.split()) & _PREP or \
+                re.search(r"(?:EUR|USD|GBP|CHF|JPY|[€$£])\s?$", sentence[:m.start()]) or \
                 re.fullmatch(r"(?:19|20)\d\d", m.group(1)) or _VERB_NEXT.match(sentence, m.end()):
             continue
         unit = unit if last.endswith("s") or last.isupper() else unit + "s"
@@ -204,18 +221,39 @@ def number_questions(sentence: str) -> list[tuple[str, str]]:
     return out
 
 
+_NOT_IN_AGENT = {"the", "a", "an", "both", "and", "or", "all", "any", "each", "this", "that", "these", "those"}
+
+
+def is_agent(phrase: str) -> bool:
+    """Whether a noun phrase names a person or a body by its form: a Capitalised name of two or more words
+    ("Compliance Officer", "Security Operations Centre") or an agent head ("line manager", "department head", "custodian")."""
+    words = phrase.split()
+    if not words or re.search(r"\d", phrase) or {w.lower() for w in words} & (_NOT_AGENT | _NOT_IN_AGENT):
+        return False
+    if len(words) >= 2 and all(w[:1].isupper() for w in words):
+        return True
+    last = words[-1].lower()
+    return bool(_AGENT_HEAD.fullmatch(last)) and last.rstrip("s") not in _NOT_AGENT
+
+
 def agents(sentence: str) -> list[re.Match]:
-    """The agents a sentence names after a verb of authority or reporting (at most four words, not a number)."""
-    return [m for m in AGENT.finditer(sentence) if not re.search(r"\d", m.group("agent"))
-            and not {w.lower() for w in m.group("agent").split()} & _NOT_AGENT]
+    """The agents a sentence names after a verb of authority or reporting (at most four words; with a
+    determiner unless a Capitalised name)."""
+    return [m for m in AGENT.finditer(sentence) if is_agent(m.group("agent"))
+            and (m.group("det") or all(w[:1].isupper() for w in m.group("agent").split()))]  # "by developer or ..."
 
 
 def agent_questions(sentence: str) -> list[tuple[str, str]]:
-    """"Requests are approved by their department head." -> "By whom are requests approved?" "department head"."""
+    """"Requests are approved by their department head." -> "By whom are requests approved?" "department
+    head"; "The line manager must respond within 3 days." -> "Who must respond within 3 days?"."""
     out = []
     for m in agents(sentence):
-        start = m.start() + len(m.group("verb")) + 1  # the agent with its determiner ("their line manager")
+        start = m.start("det") if m.group("det") else m.start("agent")  # with its determiner ("their line manager")
         out.append((_ask(sentence, (start, m.end()), "whom"), m.group("agent")))
+    m = re.match(rf"^(?:{_DET.replace('(?:', '(?:', 1)} )?(?P<agent>[^,;:]{{2,50}}?) (?P<modal>must|may|can|should|"
+                 r"shall|will) (?P<rest>(?!be |not |never )[a-z][^;]{3,150}?)\.?$", sentence, re.IGNORECASE)
+    if m and is_agent(m.group("agent")):
+        out.append((f"Who {m.group('modal')} {m.group('rest')}?", m.group("agent")))
     return out
 
 

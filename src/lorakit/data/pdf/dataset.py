@@ -75,6 +75,19 @@ def _lacks(chunk: dict, answer: str) -> bool:
     return normalize_answer(answer) not in normalize_answer(chunk["text"])
 
 
+def _wrong_excerpts(own: dict, answer: str, pool: list[dict], k: int, rng: random.Random) -> list[dict]:
+    """``k`` chunks that lack ``answer``: each, by a coin flip, from ``own``'s section where one is left (the
+    right topic without the fact: what a reader's unanswerable question looks like) or from anywhere."""
+    lacking = [c for c in pool if c["id"] != own["id"] and _lacks(c, answer)]
+    near = [c for c in lacking if c["section"] == own["section"]]
+    out: list[dict] = []
+    for _ in range(min(k, len(lacking))):
+        side = [c for c in (near if near and rng.random() < 0.5 else lacking) if c not in out]
+        if side:
+            out.append(rng.choice(side))
+    return out
+
+
 def split_rows(rows: list[dict], chunks: dict[str, dict], *, mode: str, train: bool, rng: random.Random,
                wrong_excerpt_share: float, variants: int) -> list[tuple[str, str, str]]:
     """``(user message, answer, category)`` triples for one split's gated Q/A ``rows``."""
@@ -100,8 +113,7 @@ def split_rows(rows: list[dict], chunks: dict[str, dict], *, mode: str, train: b
             out.append((user_message(lq, [own] if grounded else None), r["answer"], cat))
         if grounded and r["answerable"]:
             k = int(wrong_excerpt_share) + (rng.random() < wrong_excerpt_share % 1)
-            wrong = [chunks[c] for c in pool if c != own["id"] and _lacks(chunks[c], r["answer"])]
-            for i, other in enumerate(rng.sample(wrong, min(k, len(wrong)))):
+            for i, other in enumerate(_wrong_excerpts(own, r["answer"], [chunks[c] for c in pool], k, rng)):
                 q = lq if lq and (i + len(out)) % 2 else r["question"]  # refusal depends on the excerpt, in either wording
                 out.append((user_message(q, [other]), REFUSAL, "wrong_excerpt"))
     if train:

@@ -35,7 +35,10 @@ chunk asked it already (a long document's many small chunks of one section would
 questions again and again); a chunk that gave no answerable question gets one, as long as about
 ``unanswerable_share`` of all questions stay unanswerable. Their answer is exactly :data:`REFUSAL`.
 Questions that belong to another chunk, shown with this one, are made later
-(:func:`lorakit.data.pdf.dataset.split_rows`).
+(:func:`lorakit.data.pdf.dataset.split_rows`). ``lorakit run`` asks for none of the template ones by default
+(``data.options.unanswerable_share: 0``): trained on them, the model refused real readers' answerable
+questions of the same shape ("Where are accidents at work recorded?"); refusing is learned from other
+chunks' questions instead (docs/policy-qa.md has the measurements).
 
 Every row keeps its chunk id, heading path and top-level section (the split unit).
 """

@@ -1,5 +1,6 @@
 from lorakit.data.pdf.gate import gate, heuristic_problem
-from lorakit.data.pdf.qa import REFUSAL, agent_questions, is_agent, number_questions, rule_questions, synthesize, table_questions
+from lorakit.data.pdf.qa import (REFUSAL, agent_questions, is_agent, number_questions, rule_questions, synthesize,
+                                 table_questions)
 
 
 CTX = "Full-time employees receive 25 working days of paid annual leave per calendar year."
@@ -40,7 +41,8 @@ def test_rules_become_yes_no_questions_and_definitions_how_questions():
         ("May personal software be installed on company laptops?", "No")]
     assert rule_questions("Resignations must be sent to the line manager.") == [
         ("Must resignations be sent to the line manager?", "Yes")]  # no other agent in the document: no swap
-    (q, a), (q2, a2) = rule_questions("Resignations must be sent to the line manager.", ["line manager", "data steward"])
+    others = ["line manager", "data steward"]  # the agents of the same document
+    (q, a), (q2, a2) = rule_questions("Resignations must be sent to the line manager.", others)
     assert (q, a) == ("Must resignations be sent to the line manager?", "Yes")
     assert (q2, a2) == ("Must resignations be sent to the data steward?", "No")  # another agent of the same document
     assert rule_questions("Passwords must be long and are changed every year.") == []  # two clauses: skipped

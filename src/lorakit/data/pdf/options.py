@@ -31,9 +31,9 @@ class PdfQAOptions(BaseModel):
     chunk_tokens: int = Field(CHUNK_TOKENS, ge=32, description="chunk size in tokens (HybridChunker, the model's tokenizer)")
     eval_share: float = Field(EVAL_SHARE, gt=0, lt=1, description="share of top-level sections held out for eval")
     unanswerable_share: float = Field(
-        0.0, ge=0, lt=1, description="share of synthesized questions asked from templates about attributes a chunk "
-        "lacks (its size, deadline, ...); 0: refusals are learned from other chunks' questions only (wrong_excerpt_share), "
-        "which over-refuses real questions less: see docs/policy-qa.md")
+        0.0, ge=0, lt=1, description="share of synthesized questions asked from templates about attributes a "
+        "chunk lacks (its size, deadline, ...); 0: refusals are learned from other chunks' questions only "
+        "(wrong_excerpt_share), which over-refuses real questions less: see docs/policy-qa.md")
     wrong_excerpt_share: float = Field(
         0.5, ge=0, le=2, description="grounded: per answerable question, this many extra rows pair it with another "
         "chunk's excerpt, answered with the refusal (refusal must depend on the excerpt, not the question)")

@@ -71,7 +71,8 @@ SYSTEM = re.compile(r"(?<![\w/.<>-])(?:the )?([A-Z][a-z]+[A-Z][A-Za-z]+)(?![\w/.
 # after such a verb whose head is a person or a body by its form (see :func:`is_agent`)
 _DET = r"(?:the|their|your|his|her|its|a|an)"
 AGENT = re.compile(
-    r"\b(?P<verb>(?:[a-z]+ed|sent|given|run|led|made|kept|held|told)(?: in writing| in advance| by phone| by email| in person)? "
+    r"\b(?P<verb>(?:[a-z]+ed|sent|given|run|led|made|kept|held|told)"
+    r"(?: in writing| in advance| by phone| by email| in person)? "
     r"(?:by|to|with)|(?:approval|permission|consent|signature) of|notify|inform|contact|consult|tell) "
     rf"(?P<det>{_DET} )?(?P<agent>(?:[A-Za-z][\w-]* ){{0,3}}?[A-Za-z][\w-]*?)"
     r"(?=[.,;:?]|$| (?:at|within|before|after|by|in|on|if|and|or|for|when|who|that|which|of|about|with|as|every|"
@@ -229,7 +230,8 @@ _NOT_IN_AGENT = {"the", "a", "an", "both", "and", "or", "all", "any", "each", "t
 
 def is_agent(phrase: str) -> bool:
     """Whether a noun phrase names a person or a body by its form: a Capitalised name of two or more words
-    ("Compliance Officer", "Security Operations Centre") or an agent head ("line manager", "department head", "custodian")."""
+    ("Compliance Officer", "Security Operations Centre") or an agent head ("line manager", "department head",
+    "records custodian")."""
     words = phrase.split()
     if not words or re.search(r"\d", phrase) or {w.lower() for w in words} & (_NOT_AGENT | _NOT_IN_AGENT):
         return False
@@ -253,7 +255,7 @@ def agent_questions(sentence: str) -> list[tuple[str, str]]:
     for m in agents(sentence):
         start = m.start("det") if m.group("det") else m.start("agent")  # with its determiner ("their line manager")
         out.append((_ask(sentence, (start, m.end()), "whom"), m.group("agent")))
-    m = re.match(rf"^(?:{_DET.replace('(?:', '(?:', 1)} )?(?P<agent>[^,;:]{{2,50}}?) (?P<modal>must|may|can|should|"
+    m = re.match(rf"^(?:{_DET} )?(?P<agent>[^,;:]{{2,50}}?) (?P<modal>must|may|can|should|"
                  r"shall|will) (?P<rest>(?!be |not |never )[a-z][^;]{3,150}?)\.?$", sentence, re.IGNORECASE)
     if m and is_agent(m.group("agent")):
         out.append((f"Who {m.group('modal')} {m.group('rest')}?", m.group("agent")))

@@ -9,10 +9,12 @@ pytestmark = pytest.mark.slow
 def test_converted_checkpoint_has_the_gguf_logits(smollm2_dir):
     from transformers import AutoModelForCausalLM
 
+    from lorakit.io import gguf_parsed_once
     from lorakit.models.loader import resolve_model
 
     src = resolve_model("smollm2-135m")
-    gguf = AutoModelForCausalLM.from_pretrained(src.path, gguf_file=src.gguf_file)
+    with gguf_parsed_once():  # transformers reads the file for the config and again for the weights
+        gguf = AutoModelForCausalLM.from_pretrained(src.path, gguf_file=src.gguf_file)
     plain = AutoModelForCausalLM.from_pretrained(smollm2_dir)
     ids = torch.tensor([[1, 504, 3458, 282, 2767, 314, 253, 1164]])
     with torch.inference_mode():

@@ -54,3 +54,38 @@ def test_atomic_writes_get_the_umask_mode_not_mkstemps_0600(tmp_path):
         os.umask(old)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755
+
+
+def _gguf(path, value: str):
+    import gguf
+
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_string("test.value", value)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def _value(reader) -> str:
+    field = reader.fields["test.value"]
+    return bytes(field.parts[field.data[0]]).decode()
+
+
+def test_a_gguf_is_parsed_once_per_block_and_again_once_rewritten(tmp_path):
+    import gguf
+
+    from lorakit.io import gguf_parsed_once
+
+    path = _gguf(tmp_path / "m.gguf", "first")
+    original = gguf.GGUFReader
+    with gguf_parsed_once():
+        from gguf import GGUFReader  # as transformers imports it: at the call
+
+        a, b = GGUFReader(str(path)), gguf.GGUFReader(path)
+        assert a is b and _value(a) == "first"
+        _gguf(path, "second, longer")  # rewritten in the block: a new size, so parsed again
+        assert _value(GGUFReader(path)) == "second, longer"
+    assert gguf.GGUFReader is original and _value(gguf.GGUFReader(path)) == "second, longer"
+

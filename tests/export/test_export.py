@@ -9,6 +9,15 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _parse_each_gguf_once():
+    """A 49k-token GGUF vocabulary takes ~7 s to parse; the tests below read the exported files again."""
+    from lorakit.io import gguf_parsed_once
+
+    with gguf_parsed_once():
+        yield
+
+
 @pytest.fixture(scope="module")
 def exported(trained_run, tmp_path_factory):
     from lorakit.export import export

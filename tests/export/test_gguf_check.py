@@ -10,6 +10,15 @@ CHAT = [{"role": "system", "content": "Answer with JSON."},
         {"role": "user", "content": "where is my order ORD-12345? <not special> ünïcode ✓"}]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _parse_each_gguf_once():
+    """The real GGUFs (49k-token vocabularies) take ~9 s to parse; each is read several times here."""
+    from lorakit.io import gguf_parsed_once
+
+    with gguf_parsed_once():
+        yield
+
+
 @pytest.fixture(scope="module")
 def tiny_gguf(tiny_model_dir, tmp_path_factory) -> Path:
     from lorakit.export.gguf_writer import write_gguf

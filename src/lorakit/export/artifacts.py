@@ -20,7 +20,7 @@ from pathlib import Path
 
 from lorakit.errors import EvalError, ExportError
 from lorakit.export.card import write_card
-from lorakit.io import atomic_dir, read_json, write_json
+from lorakit.io import atomic_dir, gguf_parsed_once, read_json, write_json
 from lorakit.rundir import RunDir
 
 logger = logging.getLogger("lorakit")
@@ -71,7 +71,7 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, *, quan
                     # where the weights trained over live on this machine: lorakit's record, never the PEFT config
                     "training_base": rec.get("model_dir"),
                     "system_prompt": rec.get("system_prompt"), "path": str(out)}
-    with atomic_dir(out) as tmp:  # a failed export leaves no half-written folder
+    with atomic_dir(out) as tmp, gguf_parsed_once():  # a failed export leaves no half-written folder
         if fmt == "peft":
             for f in run.adapter.iterdir():
                 if f.is_file():

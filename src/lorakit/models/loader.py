@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lorakit.errors import ModelLoadError
-from lorakit.io import atomic_dir
+from lorakit.io import atomic_dir, gguf_parsed_once
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -164,9 +164,10 @@ def _convert_gguf(src: ModelSource, target: Path) -> None:
     """Dequantize a GGUF file once into a plain safetensors folder (see module docstring)."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(src.path, gguf_file=src.gguf_file)
-    quantized = AutoModelForCausalLM.from_pretrained(src.path, gguf_file=src.gguf_file)
-    config = AutoConfig.from_pretrained(src.path, gguf_file=src.gguf_file)
+    with gguf_parsed_once():
+        tok = AutoTokenizer.from_pretrained(src.path, gguf_file=src.gguf_file)
+        quantized = AutoModelForCausalLM.from_pretrained(src.path, gguf_file=src.gguf_file)
+        config = AutoConfig.from_pretrained(src.path, gguf_file=src.gguf_file)
     if hasattr(config, "quantization_config"):
         del config.quantization_config
     plain = AutoModelForCausalLM.from_config(config)

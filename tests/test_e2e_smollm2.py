@@ -85,6 +85,16 @@ def test_real_model_exports_to_gguf_and_ollama_with_parity(tmp_path):
     check = rec["check"]
     assert check["passed"] and check["answers_identical"] == 3
     assert check["logits_rel_gap"] < 1e-2 and check["template_identical"] and check["chat_template_in_gguf"]
+    # what llama.cpp reads: every tokenizer field equal to the source GGUF's, the 17 special tokens CONTROL
+    tokenizer = check["tokenizer"]
+    assert tokenizer["passed"] and tokenizer["differs_from_source"] == [] and tokenizer["special_tokens"] == 17
+    assert tokenizer["special_not_control"] == [] and tokenizer["vocab_mismatches"] == 0
+    from lorakit.export.gguf_check import llama_cpp_available
+
+    if llama_cpp_available():  # llama.cpp itself: same prompt ids, same greedy answers as transformers
+        assert check["llama_cpp"]["prompt_ids_identical"] == 3 and check["llama_cpp"]["answers_identical"] == 3
+    else:
+        assert "skipped" in check["llama_cpp"]
 
 
 def test_real_model_dpo_and_grpo_from_an_sft_run_through_the_cli(tmp_path):

@@ -222,6 +222,9 @@ class EvalConfig(_Strict):
         True, description="end an answer once it cannot become a JSON object (first character not '{'); "
         "scores are unchanged under strict parsing, the saved raw output is then only its first words"
     )
+    prefix_cache: bool = Field(
+        True, description="encode the tokens every prompt shares (the base arm's task instruction, a system prompt) "
+        "once, not once per item: fp32 answers are identical; in bf16 they differ like those of another batch size")
 
 
 class RunConfig(_Strict):

@@ -26,16 +26,6 @@ def tiny_gguf(tiny_model_dir, tmp_path_factory) -> Path:
     return write_gguf(tiny_model_dir, tmp_path_factory.mktemp("gguf") / "model.gguf")
 
 
-@pytest.fixture(scope="module")
-def smollm2_gguf(smollm2_dir, tmp_path_factory) -> Path:
-    """The real SmolLM2 (no adapter) exported by lorakit, f16."""
-    from lorakit.export.artifacts import source_gguf
-    from lorakit.export.gguf_writer import write_gguf
-
-    return write_gguf(smollm2_dir, tmp_path_factory.mktemp("smol-gguf") / "model.gguf",
-                      source_gguf=source_gguf("smollm2-135m"))
-
-
 def test_every_special_token_is_control_and_the_rest_normal(tiny_gguf, tiny_model_dir):
     import gguf
     from transformers import AutoTokenizer
@@ -50,22 +40,6 @@ def test_every_special_token_is_control_and_the_rest_normal(tiny_gguf, tiny_mode
     assert [i for i, t in enumerate(types) if t == gguf.TokenType.CONTROL] == sorted(special)
     assert all(types[i] == gguf.TokenType.NORMAL for i in range(len(types)) if i not in special)
     assert fields["tokenizer.ggml.add_bos_token"] is False and fields["tokenizer.ggml.add_space_prefix"] is False
-
-
-@pytest.mark.slow
-def test_real_export_carries_the_source_gguf_tokenizer_field_for_field(smollm2_gguf, smollm2_dir):
-    from transformers import AutoTokenizer
-
-    from lorakit.export.artifacts import source_gguf
-    from lorakit.export.gguf_check import TOKENIZER_FIELDS, read_tokenizer_fields, tokenizer_metadata_check
-
-    ours, theirs = read_tokenizer_fields(smollm2_gguf), read_tokenizer_fields(source_gguf("smollm2-135m"))
-    for key in TOKENIZER_FIELDS:
-        assert ours[key] == theirs[key], key
-    assert ours["tokenizer.chat_template"] == theirs["tokenizer.chat_template"]
-    check = tokenizer_metadata_check(smollm2_gguf, AutoTokenizer.from_pretrained(smollm2_dir),
-                                     source_gguf("smollm2-135m"))
-    assert check["passed"] and check["special_tokens"] == 17 and check["differs_from_source"] == []
 
 
 def test_the_check_fails_on_special_tokens_typed_as_text(tiny_model_dir, tmp_path, monkeypatch):
@@ -103,17 +77,5 @@ def test_llama_cpp_tokenizes_a_chat_prompt_like_the_training_tokenizer(tiny_gguf
     assert ids.count(tok.convert_tokens_to_ids("<|im_start|>")) == 3
 
 
-@pytest.mark.llamacpp
-@pytest.mark.slow
-def test_llama_cpp_answers_the_real_export_like_transformers(smollm2_gguf, smollm2_dir):
-    _llama_cpp()
-    from lorakit.generation.generate import generate
-    from lorakit.export.gguf_check import llama_cpp_check
-    from lorakit.models import load_model
-
-    model, tok, _ = load_model(smollm2_dir)
-    prompts = [CHAT, [{"role": "user", "content": "Name three colours, comma separated."}]]
-    want = generate(model.eval(), tok, prompts, batch_size=1, max_new_tokens=24)
-    check = llama_cpp_check(smollm2_gguf, tok, prompts, want, max_new_tokens=24)
-    assert check["prompt_ids_identical"] == 2
-    assert check["answers_identical"] == 2, check["differing_items"]
+# The real SmolLM2 export (tokenizer fields equal to the source GGUF's, llama.cpp's answers equal to
+# transformers') is checked by the export check itself: tests/test_e2e_smollm2.py asserts each part of it.

@@ -148,7 +148,7 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
         else:
             raw = generate(model, tok, prompts, batch_size=cfg.eval.batch_size,
                            max_new_tokens=cfg.eval.max_new_tokens, on_batch=lambda n: bar.advance(job, n),
-                           grammar=grammar, processor=processor, forced=forced,
+                           grammar=grammar, processor=processor, forced=forced, prefix_cache=cfg.eval.prefix_cache,
                            stop_when_not_json=(cfg.eval.stop_when_not_json and grammar is None
                                                and task.response_schema is not None))
     seconds = time.perf_counter() - t0
@@ -173,6 +173,7 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
         "failures": worst_failures(items, expected, raw, verdicts),
         "by_category": aggregate_by(verdicts, [ex.category for ex in items]),
         "seconds": round(seconds, 1),
+        **({"prefix_cache": cfg.eval.prefix_cache} if tok is not None else {}),
         # answers the decoder closed itself because max_new_tokens was running out (constrained arms only)
         **({"force_closed": len(forced)} if grammar is not None else {}),
         "system_prompt": prompts[0][0]["content"] if prompts and prompts[0][0]["role"] == "system" else None,

@@ -493,8 +493,8 @@ def serve(
     cfg = serve_config(config, set_, runs, flags)
     run_serve(cfg.runs, host=cfg.host, port=cfg.port, base_model=cfg.base_model, adapter_dir=cfg.adapters,
               max_batch=cfg.max_batch, batch_wait_ms=cfg.batch_wait_ms, precision=cfg.precision,
-              device=cfg.device, api_key_env=cfg.api_key_env, limits=Limits(max_body_bytes=cfg.max_body_bytes,
-                                                         max_messages=cfg.max_messages, max_tokens=cfg.max_tokens))
+              device=cfg.device, api_key_env=cfg.api_key_env, prefix_cache=cfg.prefix_cache,
+              limits=Limits(max_body_bytes=cfg.max_body_bytes, max_messages=cfg.max_messages, max_tokens=cfg.max_tokens))
 
 
 @app.command()

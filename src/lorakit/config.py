@@ -253,6 +253,9 @@ class ServeConfig(_Strict):
     precision: Literal["auto", "bf16", "fp16", "fp32"] = Field(
         "auto", description="auto: bf16 on Ampere+ GPUs, fp16 on older ones, bf16 on CPUs with fast bf16, else fp32")
     device: str = Field("auto", description="auto: cuda when present, else cpu; or cpu, cuda, cuda:1, ...")
+    prefix_cache: bool = Field(True, description="encode a prompt prefix that recurs (a system prompt) once per "
+                               "adapter and reuse it; fp32 answers are identical, bf16 ones differ like another "
+                               "batch's")
 
 
 class ExportConfig(_Strict):

@@ -29,7 +29,7 @@ def adapters_from_runs(runs: list[str]) -> tuple[str | None, dict[str, Path]]:
 
 def build_app(runs: list[str], *, base_model: str | None = None, adapter_dir: Path | None = None,
               max_batch: int = 16, batch_wait_ms: float = 10.0, precision: str = "auto", limits=None,
-              api_key_env: str = "LORAKIT_API_KEY", device: str = "auto"):
+              api_key_env: str = "LORAKIT_API_KEY", device: str = "auto", prefix_cache: bool = True):
     from lorakit.serve.app import create_app
     from lorakit.serve.engine import Engine
 
@@ -38,7 +38,7 @@ def build_app(runs: list[str], *, base_model: str | None = None, adapter_dir: Pa
     if adapter_dir is not None and not Path(adapter_dir).is_dir():
         raise ServeError(f"--adapters {adapter_dir} is not a folder")
     engine = Engine(base, adapters, adapter_dir, max_batch=max_batch, batch_wait_ms=batch_wait_ms, precision=precision,
-                    device=device)
+                    device=device, prefix_cache=prefix_cache)
     return create_app(engine, limits, api_key=os.environ.get(api_key_env) or None), engine
 
 

@@ -123,9 +123,10 @@ def gguf_parsed_once() -> Iterator[None]:
     An export check opens its GGUF four times (transformers reads it for the config, the weights and the
     tokenizer; the metadata check once more) and the source GGUF twice; converting a GGUF model opens it
     three times. ``GGUFReader`` decodes every vocabulary string in Python (~9 s for a 49k vocabulary on
-    this machine), which made the parse, not the check, most of an export's time (tiny model: 50 s -> 24 s). transformers imports ``GGUFReader`` from ``gguf`` at each call,
-    so swapping the module attribute for the block is enough; a reader is read-only once built, and a
-    file rewritten in between (new size or mtime) is parsed again.
+    this machine), which made the parse, not the check, most of an export's time (tiny model: 50 s -> 24 s).
+    transformers imports ``GGUFReader`` from ``gguf`` at each call, so swapping the module attribute for
+    the block is enough; a reader is read-only once built, and a file rewritten in between (new size or
+    mtime) is parsed again.
     """
     import gguf
 

@@ -99,8 +99,8 @@ class SharedPrefix:
 
 
 def _cache_arg(model) -> str:
-    """The keyword the model's forward takes its KV cache by: ``cache`` (transformers >= 5.2x), else the older
-    ``past_key_values`` (deprecated since; both work in between, with a warning for the old one)."""
+    """The keyword the model's forward takes its KV cache by: ``cache`` in newer transformers 5 releases (5.24
+    here, where ``past_key_values`` still works with a deprecation warning), else ``past_key_values``."""
     import inspect
 
     inner = model.get_base_model() if hasattr(model, "get_base_model") else model

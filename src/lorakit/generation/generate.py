@@ -61,6 +61,8 @@ def generate(model, tok, conversations: list[list[dict]], *, batch_size: int, ma
     texts = [tok.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations]
     ids = tok(texts, add_special_tokens=False)["input_ids"]  # tokenized once: sorted by length, then padded
     prefix = prefill_shared_prefix(model, ids) if prefix_cache and len(ids) > 1 else None
+    if prefix is not None:
+        log.info("prefix cache: the %d prompts share their first %d tokens; encoded once", len(ids), len(prefix.ids))
     order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
     out: list[str] = [""] * len(ids)
     for start in range(0, len(order), batch_size):
@@ -139,7 +141,6 @@ def prefill_shared_prefix(model, ids: list[list[int]]) -> SharedPrefix | None:
     device = next(model.parameters()).device
     with torch.inference_mode():
         model(input_ids=torch.tensor([ids[0][:n]], device=device), use_cache=True, **{_cache_arg(model): cache})
-    log.info("prefix cache: the %d prompts share their first %d tokens; encoded once", len(ids), n)
     return SharedPrefix(ids[0][:n], [(layer.keys, layer.values) for layer in cache.layers])
 
 

@@ -209,6 +209,7 @@ class Engine:
                 return None
         prefix = prefill_shared_prefix(self.model, ids)
         if prefix is not None:
+            logger.info("prefix cache: %d tokens encoded for %s, kept for later requests", len(prefix.ids), adapter)
             self._prefixes[(adapter, tuple(prefix.ids))] = prefix
             while len(self._prefixes) > PREFIXES:
                 self._prefixes.popitem(last=False)

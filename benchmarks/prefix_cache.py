@@ -71,11 +71,11 @@ def main() -> None:
                 for arm in ("off", "on"):
                     t0 = time.perf_counter()
                     answers[arm] = generate(model, tok, prompts, batch_size=args.batch_size,
-                                            prefix_cache=arm == "on", **kw)
+                                            prefix_cache=arm, **kw)
                     seconds[arm].append(time.perf_counter() - t0)
             if precision == "bf16" and decoding == "free":
                 answers["half"] = generate(model, tok, prompts, batch_size=max(1, args.batch_size // 2),
-                                           prefix_cache=False, **kw)
+                                           prefix_cache="off", **kw)
             metrics = {arm: aggregate([scorer.score(r, e, ex.category) for r, e, ex in zip(out, expected, items)])
                        for arm, out in answers.items()}
             same = {arm: sum(a == b for a, b in zip(answers["off"], out)) for arm, out in answers.items() if arm != "off"}

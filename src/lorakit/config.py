@@ -222,9 +222,9 @@ class EvalConfig(_Strict):
         True, description="end an answer once it cannot become a JSON object (first character not '{'); "
         "scores are unchanged under strict parsing, the saved raw output is then only its first words"
     )
-    prefix_cache: bool = Field(
-        True, description="encode the tokens every prompt shares (the base arm's task instruction, a system prompt) "
-        "once, not once per item: fp32 answers are identical; in bf16 they differ like those of another batch size")
+    prefix_cache: Literal["auto", "on", "off"] = Field(
+        "auto", description="encode the tokens every prompt shares (the base arm's task instruction, a system prompt) "
+        "once, not once per item; auto: in fp32 only, where answers are identical (in bf16 some answers change)")
 
 
 class RunConfig(_Strict):
@@ -253,9 +253,9 @@ class ServeConfig(_Strict):
     precision: Literal["auto", "bf16", "fp16", "fp32"] = Field(
         "auto", description="auto: bf16 on Ampere+ GPUs, fp16 on older ones, bf16 on CPUs with fast bf16, else fp32")
     device: str = Field("auto", description="auto: cuda when present, else cpu; or cpu, cuda, cuda:1, ...")
-    prefix_cache: bool = Field(True, description="encode a prompt prefix that recurs (a system prompt) once per "
-                               "adapter and reuse it; fp32 answers are identical, bf16 ones differ like another "
-                               "batch's")
+    prefix_cache: Literal["auto", "on", "off"] = Field(
+        "auto", description="encode a prompt prefix that recurs (a system prompt) once per adapter and reuse it; "
+        "auto: in fp32 only, where answers are identical (in bf16 some answers change)")
 
 
 class ExportConfig(_Strict):

@@ -65,10 +65,20 @@ def test_the_prefix_cache_changes_no_answer_in_fp32(smollm2_dir, caplog):
               "of order ORD-99812 to my office? It ships tomorrow and I will not be home.", "Cancel my plan."]]
     grammar = compile_schema(get_task("support_ticket").response_schema)
     for kw in ({}, {"grammar": grammar}):
-        plain = generate(model, tok, convs, batch_size=4, max_new_tokens=12, prefix_cache=False, **kw)
+        plain = generate(model, tok, convs, batch_size=4, max_new_tokens=12, prefix_cache="off", **kw)
         with caplog.at_level(logging.INFO, logger="lorakit.generation.generate"):
             cached = generate(model, tok, convs, batch_size=3, max_new_tokens=12, **kw)
         assert cached == plain
     assert "share their first" in caplog.text
     shared = len(tok(tok.apply_chat_template([system], tokenize=False), add_special_tokens=False)["input_ids"])
     assert f"share their first {shared + 3} tokens" in caplog.text  # the system turn and "<|im_start|>user\n"
+
+
+def test_the_prefix_cache_is_on_by_itself_only_where_it_is_exact():
+    from lorakit.generation.generate import use_prefix_cache
+
+    fp32, bf16 = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2).to(torch.bfloat16)
+    assert use_prefix_cache(fp32, "auto") and not use_prefix_cache(bf16, "auto")
+    assert use_prefix_cache(bf16, "on") and not use_prefix_cache(fp32, "off")
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # fp32 weights computing in bf16: not exact either
+        assert not use_prefix_cache(fp32, "auto")

@@ -25,7 +25,7 @@ def test_a_recurring_system_prompt_is_encoded_once_and_changes_no_answer(trained
 
     run_dir, cfg = trained_run
     engines = [Engine(cfg.model.name, {"ticket": run_dir}, precision="fp32", device="cpu", prefix_cache=on)
-               for on in (True, False)]
+               for on in ("auto", "off")]
     system = {"role": "system", "content": "You read customer support tickets and answer with one JSON object: the "
               "intent, the priority, the product and the order id. Nothing else."}
 
@@ -37,6 +37,7 @@ def test_a_recurring_system_prompt_is_encoded_once_and_changes_no_answer(trained
         for texts in (["where is ORD-12345?"], ["refund please, it broke", "hi"], ["cancel ORD-99812 today"]):
             assert answers(engines[0], adapter, texts) == answers(engines[1], adapter, texts)
     cached = engines[0]
+    assert cached.prefix_cache and not engines[1].prefix_cache  # auto: on in fp32
     assert sorted(adapter for adapter, _ in cached._prefixes) == ["base", "ticket"] and not engines[1]._prefixes
     cached.load_adapter("ticket", run_dir)  # new weights under the name: its encoded prefix is stale
     assert [adapter for adapter, _ in cached._prefixes] == ["base"]

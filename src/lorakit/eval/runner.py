@@ -120,7 +120,7 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
     """One arm: ``loaded`` (from :func:`load_for_eval`) answers every item with ``decoding``; scored and saved."""
     from rich.progress import Progress
 
-    from lorakit.generation.generate import generate
+    from lorakit.generation.generate import generate, use_prefix_cache
 
     model, tok, tuned_system = loaded
     scorer = scorer or make_scorer(task, items, expected)
@@ -173,7 +173,7 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
         "failures": worst_failures(items, expected, raw, verdicts),
         "by_category": aggregate_by(verdicts, [ex.category for ex in items]),
         "seconds": round(seconds, 1),
-        **({"prefix_cache": cfg.eval.prefix_cache} if tok is not None else {}),
+        **({"prefix_cache": use_prefix_cache(model, cfg.eval.prefix_cache)} if tok is not None else {}),
         # answers the decoder closed itself because max_new_tokens was running out (constrained arms only)
         **({"force_closed": len(forced)} if grammar is not None else {}),
         "system_prompt": prompts[0][0]["content"] if prompts and prompts[0][0]["role"] == "system" else None,

@@ -111,7 +111,8 @@ class Engine:
 
     def __init__(self, base_model: str, adapters: dict[str, Path] | None = None, adapter_dir: Path | None = None,
                  *, max_batch: int = 16, batch_wait_ms: float = 10.0, precision: str = "auto", device: str = "auto",
-                 prefix_cache: bool = True):
+                 prefix_cache: str = "auto"):
+        from lorakit.generation.generate import use_prefix_cache
         from lorakit.models import load
         from lorakit.runtime import pick_device, resolve_precision, setup_threads
 
@@ -130,7 +131,8 @@ class Engine:
         self.queue: asyncio.Queue | None = None
         self.batches = 0
         # (adapter, prefix token ids) -> its keys and values, most recently used last; see _shared_prefix
-        self.prefix_cache = prefix_cache
+        self.prefix_cache = use_prefix_cache(self.model, prefix_cache)
+        logger.info("prefix cache: %s (%s)", "on" if self.prefix_cache else "off", prefix_cache)
         self._prefixes: OrderedDict[tuple, Any] = OrderedDict()
         for name, path in (adapters or {}).items():
             self.load_adapter(name, Path(path))

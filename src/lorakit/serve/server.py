@@ -29,7 +29,7 @@ def adapters_from_runs(runs: list[str]) -> tuple[str | None, dict[str, Path]]:
 
 def build_app(runs: list[str], *, base_model: str | None = None, adapter_dir: Path | None = None,
               max_batch: int = 16, batch_wait_ms: float = 10.0, precision: str = "auto", limits=None,
-              api_key_env: str = "LORAKIT_API_KEY", device: str = "auto", prefix_cache: bool = True):
+              api_key_env: str = "LORAKIT_API_KEY", device: str = "auto", prefix_cache: str = "auto"):
     from lorakit.serve.app import create_app
     from lorakit.serve.engine import Engine
 

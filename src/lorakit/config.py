@@ -131,6 +131,15 @@ class TrainConfig(_Strict):
     method: Literal["sft", "dpo", "grpo"] = Field(
         "sft", description="sft: supervised on the train rows; dpo: preference pairs (train.dpo), the starting model "
         "(train.init_from, else the base) as the reference; grpo: sampled answers scored by a reward (train.grpo)")
+    head: Literal["lm", "classification"] = Field(
+        "lm", description="lm: answers are generated text; classification: for label tasks (every train answer "
+        "from a closed label set): LoRA + a linear head on the prompt's last token (PEFT SEQ_CLS), trained with "
+        "cross-entropy over the labels, answering with a label in one forward pass (eval, predict, serve; GGUF "
+        "cannot carry the head)")
+    head_init: Literal["label_words", "random"] = Field(
+        "label_words", description="train.head=classification: label_words starts each label's row of the head at "
+        "the embedding of the label's words (track_order -> 'track order'; labels with no letters start random); "
+        "random: transformers' initialisation")
     init_from: Path | None = Field(
         None, description="start from this run's adapter (a run folder or an adapter folder) instead of a fresh "
         "LoRA; its LoRA shape replaces train.lora")
@@ -165,6 +174,16 @@ class TrainConfig(_Strict):
         [], description="experiment trackers that receive loss, lr, tokens/s and every eval arm's metrics, in the "
         "run folder (tensorboard/, mlruns/, wandb/ offline); pip install 'lorakit[tracking]'")
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _head_needs_sft(self):
+        if self.head == "classification" and self.method != "sft":
+            raise ValueError(f"train.head=classification trains with cross-entropy over the labels (method sft); "
+                             f"train.method={self.method} needs train.head=lm")
+        if self.head == "classification" and self.init_from is not None:
+            raise ValueError("train.head=classification starts from a fresh LoRA and head; train.init_from (an "
+                             "adapter of the language-model head) does not fit it: drop train.init_from")
+        return self
 
 
 class OpenAIBackend(_Strict):

@@ -50,11 +50,15 @@ def predict(run_dir: str | Path, lines: Iterable[str], *, constrained: bool = Fa
     from lorakit.generation.generate import generate
     from lorakit.eval.runner import load_trained
 
+    from lorakit.models.head import Classifier
+
     cfg, model, tok, system = load_trained(run_dir, device)
     task = get_task(cfg.data.task)
     system = system if system is not None else (task.train_prompt or None)
-    grammar = None
-    if constrained and task.response_schema is not None:
+    grammar, head = None, isinstance(model, Classifier)
+    if head:
+        logger.info("%s answers with its classification head (%d labels)", run_dir, len(model.labels))
+    elif constrained and task.response_schema is not None:
         from lorakit.generation.constrained import compile_schema
 
         grammar = compile_schema(task.response_schema)
@@ -63,8 +67,11 @@ def predict(run_dir: str | Path, lines: Iterable[str], *, constrained: bool = Fa
     pending: list[list[dict]] = []
 
     def flush():
-        answers = generate(model, tok, pending, batch_size=batch_size, grammar=grammar,
-                           max_new_tokens=max_new_tokens or cfg.eval.max_new_tokens)
+        if head:  # one forward pass per batch: the most probable label
+            answers = model.classify(pending, batch_size=batch_size)
+        else:
+            answers = generate(model, tok, pending, batch_size=batch_size, grammar=grammar,
+                               max_new_tokens=max_new_tokens or cfg.eval.max_new_tokens)
         pending.clear()
         for a in answers:
             yield json.dumps(task.format_prediction(a), ensure_ascii=False)

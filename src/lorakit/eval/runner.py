@@ -43,10 +43,14 @@ def load_for_eval(cfg: RunConfig, which: str, device: str, precision: str):
 
 
 def load_merged(base_model: str, adapter: Path | None, device: str, precision: str):
-    """``(model, tok)``: ``base_model`` with ``adapter`` (checked) merged into it, in ``precision``, ready to generate."""
+    """``(model, tok)``: ``base_model`` with ``adapter`` (checked) merged into it, in ``precision``, ready to generate;
+    a classification-head adapter gives a :class:`~lorakit.models.head.Classifier`, which answers with its labels."""
     from lorakit.models import load
+    from lorakit.models.head import Classifier, is_head_model, read_labels
 
     model, tok, _ = load(base_model, adapter=adapter, device=device, precision=precision)
+    if is_head_model(model):
+        return Classifier(model, tok, read_labels(adapter)), tok
     return model, tok
 
 
@@ -121,12 +125,15 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
     from rich.progress import Progress
 
     from lorakit.generation.generate import generate, use_prefix_cache
+    from lorakit.models.head import Classifier
 
     model, tok, tuned_system = loaded
+    head = isinstance(model, Classifier)  # answers with a label whatever the decoding: computed once, reused
     scorer = scorer or make_scorer(task, items, expected)
-    grammar = _grammars(task, scorer, items, expected) if decoding == "constrained" and tok is not None else None
+    grammar = (_grammars(task, scorer, items, expected) if decoding == "constrained" and tok is not None and not head
+               else None)
     processor = None
-    if decoding not in ("free", "constrained"):
+    if decoding not in ("free", "constrained") and not head:
         processor = (task.decoders or {}).get(decoding)
         if processor is None or tok is None:
             raise EvalError(f"decoding {decoding!r} is not available for task {task.name} with the "
@@ -138,7 +145,9 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
     t0 = time.perf_counter()
     with Progress(transient=False) as bar:
         job = bar.add_task(f"eval {name}", total=len(items))
-        if tok is None:  # the openai backend
+        if head:
+            raw = model.classify(prompts, batch_size=cfg.eval.batch_size, on_batch=lambda n: bar.advance(job, n))
+        elif tok is None:  # the openai backend
             if decoding == "constrained" and task.response_schema is None:
                 raise EvalError("constrained decoding over the openai backend needs a task with a JSON Schema "
                                 "(sent as response_format)")
@@ -173,12 +182,24 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
         "failures": worst_failures(items, expected, raw, verdicts),
         "by_category": aggregate_by(verdicts, [ex.category for ex in items]),
         "seconds": round(seconds, 1),
-        **({"prefix_cache": use_prefix_cache(model, cfg.eval.prefix_cache)} if tok is not None else {}),
+        **({"prefix_cache": use_prefix_cache(model, cfg.eval.prefix_cache)} if tok is not None and not head else {}),
+        **({"answered_by": "classification head", "head_labels": len(model.labels),
+            "expected_outside_labels": _outside(expected, model.labels)} if head else {}),
         # answers the decoder closed itself because max_new_tokens was running out (constrained arms only)
         **({"force_closed": len(forced)} if grammar is not None else {}),
         "system_prompt": prompts[0][0]["content"] if prompts and prompts[0][0]["role"] == "system" else None,
         "_verdicts": verdicts,
     }
+
+
+def _outside(expected: list, labels: list[str]) -> int:
+    """Items whose expected answer is none of the head's labels: it cannot answer them right (said, and counted)."""
+    known = set(labels)
+    n = sum(str(e).strip() not in known for e in expected)
+    if n:
+        logger.warning("%d of %d eval items expect an answer that is none of the head's %d labels; they are scored "
+                       "as given and count as wrong", n, len(expected), len(labels))
+    return n
 
 
 def worst_failures(items: list[ChatExample], expected: list, raw: list[str], verdicts: list[dict],
@@ -292,6 +313,7 @@ def check_constrained_budget(cfg: RunConfig, task, loaded: tuple) -> None:
 def evaluate(cfg: RunConfig) -> dict:
     """Evaluate the configured models on the eval file; writes ``results.json`` and predictions."""
     from lorakit.eval.judge import judge_from_config
+    from lorakit.models.head import Classifier
 
     task, eval_file, items, expected, device, precision, train_file = _setup(cfg)
     task.check_decodings(cfg.eval.decoding, local=cfg.eval.backend == "local")
@@ -307,7 +329,7 @@ def evaluate(cfg: RunConfig) -> dict:
     models, loaded_models = {}, {}
     for which in cfg.eval.models:
         loaded = load_for_eval(cfg, which, device, precision)  # one load per model, shared by its decoding arms
-        if not models:
+        if not models and not isinstance(loaded[0], Classifier):
             check_constrained_budget(cfg, task, loaded)
         for decoding in cfg.eval.decoding:
             models[arm_name(which, decoding)] = evaluate_model(cfg, which, items, expected, task, decoding, loaded,
@@ -330,9 +352,13 @@ def evaluate(cfg: RunConfig) -> dict:
     }
     if retrieval is not None:
         results["retrieval"] = retrieval
-    if {"base", "tuned"} <= set(loaded_models) and cfg.eval.kl_items and cfg.eval.backend == "local":
+    if any(isinstance(m[0], Classifier) for m in loaded_models.values()):
+        logger.info("KL(tuned || base) and the general prompts: skipped, a classification head does not generate text")
+        results["head"] = {"labels": loaded_models["tuned"][0].labels}
+    elif {"base", "tuned"} <= set(loaded_models) and cfg.eval.kl_items and cfg.eval.backend == "local":
         results["divergence"] = _divergence(loaded_models, items[:cfg.eval.kl_items], task, device)
-    if {"base", "tuned"} <= set(loaded_models) and cfg.eval.general_prompts and cfg.eval.backend == "local":
+    if ({"base", "tuned"} <= set(loaded_models) and cfg.eval.general_prompts and cfg.eval.backend == "local"
+            and "head" not in results):
         from lorakit.eval.general import general_drift
 
         (base, tok, _), (tuned, _, _) = loaded_models["base"], loaded_models["tuned"]

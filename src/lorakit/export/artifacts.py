@@ -62,6 +62,11 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, *, quan
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; one of: {', '.join(FORMATS)}")
     rec, run = _record(run_dir), RunDir(run_dir)
+    if rec.get("head") == "classification" and fmt in ("gguf", "ollama"):
+        raise ExportError(f"{run_dir} was trained with train.head=classification: its answers come from a linear "
+                          f"head over {len(rec.get('labels') or [])} labels, which GGUF (and so llama.cpp and Ollama) "
+                          "cannot carry; export it as peft (the adapter with its head and labels.json) or merged (a "
+                          "transformers *ForSequenceClassification folder), or retrain with train.head=lm for a GGUF")
     out = Path(out) if out else run.export_dir(fmt)
     from lorakit.models.loader import load_tokenizer, public_base
 

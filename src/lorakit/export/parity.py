@@ -66,10 +66,66 @@ def logits_gap(a, b, tok, prompts: list[list[dict]]) -> float:
 LOGIT_TOLERANCE = {"f16": 1e-2, "q8_0": 5e-2}
 
 
+def _load_exported_head(fmt: str, path: Path, rec: dict, training_base: str | None):
+    """A classification-head export as a user loads it: ``AutoPeftModelForSequenceClassification`` or
+    ``AutoModelForSequenceClassification``, labels from the folder."""
+    import shutil
+    import tempfile
+
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification
+
+    from lorakit.models.head import Classifier, read_labels
+    from lorakit.models.loader import load_tokenizer
+
+    tok = load_tokenizer(str(path))
+    if fmt == "merged":
+        model = AutoModelForSequenceClassification.from_pretrained(path)
+        return Classifier(model.eval(), tok, [model.config.id2label[i] for i in range(model.config.num_labels)])
+    labels = read_labels(path)
+    with tempfile.TemporaryDirectory() as tmp:  # the base named by hub id in the export: read from this machine
+        copy = Path(tmp) / "adapter"
+        shutil.copytree(path, copy)
+        base = AutoModelForSequenceClassification.from_pretrained(training_base or rec["model_dir"],
+                                                                  num_labels=len(labels))
+        base.config.pad_token_id = tok.pad_token_id
+        model = PeftModel.from_pretrained(base, str(copy)).merge_and_unload()
+    return Classifier(model.eval(), tok, labels)
+
+
+def check_head_parity(run_dir: Path, rec: dict, fmt: str, path: Path, n: int,
+                      training_base: str | None = None) -> dict:
+    """A classification head's export: the same label, and probabilities within 1e-5, on ``n`` eval items."""
+    import torch
+
+    from lorakit.eval.runner import load_for_eval
+    from lorakit.export.artifacts import eval_sample
+
+    cfg, prompts = eval_sample(run_dir, n)
+    reference, _, _ = load_for_eval(cfg, "tuned", "cpu", "fp32")
+    exported = _load_exported_head(fmt, path, rec, training_base)
+    exported.model.to(torch.float32)
+    want, got = reference.probabilities(prompts), exported.probabilities(prompts)
+    same = (want.argmax(-1) == got.argmax(-1)).tolist()
+    gap = float((want - got).abs().max()) if len(prompts) else 0.0
+    out = {"items": len(prompts), "precision": "fp32", "answers_identical": sum(same), "probability_gap": gap,
+           "labels_identical": exported.labels == reference.labels,
+           "differing_items": [{"item": i, "evaluated": reference.labels[int(want[i].argmax())],
+                                "exported": exported.labels[int(got[i].argmax())]}
+                               for i, ok in enumerate(same) if not ok][:5]}
+    out["passed"] = bool(all(same) and gap < 1e-5 and out["labels_identical"])
+    out["summary"] = (f"{sum(same)}/{len(prompts)} labels identical, largest probability gap {gap:.1e}, "
+                      f"label names identical: {out['labels_identical']}")
+    return out
+
+
 def check_parity(run_dir: Path, rec: dict, fmt: str, path: Path, n: int, training_base: str | None = None,
                  quant: str = "f16") -> dict:
     """Re-answer ``n`` eval items with the exported artifact and the evaluated model; compare."""
     import torch
+
+    if rec.get("head") == "classification":
+        return check_head_parity(run_dir, rec, fmt, path, n, training_base)
 
     from lorakit.generation.generate import generate
     from lorakit.eval.runner import load_for_eval

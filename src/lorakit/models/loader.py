@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -222,30 +223,57 @@ def nf4_config():
                               bnb_4bit_compute_dtype=torch.bfloat16)
 
 
-def load_model(name: str, *, dtype: str = "float32", quantization: str = "none",
-               device: str = "cpu") -> tuple[PreTrainedModel, PreTrainedTokenizerBase, str]:
+@contextmanager
+def _quiet_fresh_head(quiet: bool):
+    """transformers reports the new head's weights as missing from the base checkpoint: expected for a
+    classification head (training initialises it, an adapter brings it), so that report is not shown."""
+    if not quiet:
+        yield
+        return
+    from transformers.utils import logging as hf_logging
+
+    before = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(before)
+
+
+def load_model(name: str, *, dtype: str = "float32", quantization: str = "none", device: str = "cpu",
+               labels: list[str] | None = None) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, str]:
     """Load ``(model, tokenizer, model_dir)`` for a preset name, local folder or hub id.
 
     ``quantization="nf4"`` loads the weights in 4-bit on ``device`` (bitsandbytes runs NF4 on CPU
-    too since 0.49); otherwise the model is returned on CPU in ``dtype``.
+    too since 0.49); otherwise the model is returned on CPU in ``dtype``. ``labels``: the model's
+    ``*ForSequenceClassification`` form with one output per label (a fresh head; see models.head).
     """
     import torch
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
     src = resolve_model(name)
+    auto, extra = AutoModelForCausalLM, {}
+    if labels is not None:
+        auto = AutoModelForSequenceClassification
+        extra = {"num_labels": len(labels), "id2label": dict(enumerate(labels)),
+                 "label2id": {v: i for i, v in enumerate(labels)}}
     try:
         model_dir = local_model_dir(src)
         tok = load_tokenizer(model_dir)
-        if quantization == "nf4":
-            model = AutoModelForCausalLM.from_pretrained(model_dir, quantization_config=nf4_config(),
-                                                         dtype=torch.bfloat16, device_map={"": device})
-        else:
-            model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype))
+        with _quiet_fresh_head(labels is not None):
+            if quantization == "nf4":
+                model = auto.from_pretrained(model_dir, quantization_config=nf4_config(), dtype=torch.bfloat16,
+                                             device_map={"": device}, **extra)
+            else:
+                model = auto.from_pretrained(model_dir, dtype=getattr(torch, dtype), **extra)
     except ModelLoadError:
         raise
     except (OSError, ValueError) as e:
         raise ModelLoadError(f"could not load model {name!r} from {src.path}: {e}") from e
-    model.generation_config.pad_token_id = tok.pad_token_id
+    if labels is not None:
+        model.config.pad_token_id = tok.pad_token_id
+    else:
+        model.generation_config.pad_token_id = tok.pad_token_id
     return model, tok, model_dir
 
 
@@ -255,12 +283,18 @@ def load(name: str, *, adapter: str | Path | None = None, merge: bool = True, de
     (checked first) merged in (``merge=False``: attached as a PEFT model), cast to ``precision`` (bf16 or fp16;
     None or fp32: as loaded, float32), on ``device``, in eval mode. Returns ``(model, tokenizer, model_dir)``.
 
+    An adapter with a ``labels.json`` (``train.head: classification``) loads as the base's
+    ``*ForSequenceClassification`` model with its trained head: wrap it in :class:`lorakit.models.head.Classifier`.
+
     Eval, predict, mining, export and the server's base all load through here; training builds its own
     (quantized base, trainable LoRA) with :func:`load_model`.
     """
     import torch
 
-    model, tok, model_dir = load_model(name)
+    from lorakit.models.head import read_labels
+
+    labels = read_labels(adapter) if adapter is not None else None
+    model, tok, model_dir = load_model(name, labels=labels)
     if adapter is not None:
         from peft import PeftModel
 

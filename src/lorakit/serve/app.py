@@ -229,7 +229,7 @@ def create_app(engine: Engine, limits: Limits | None = None, api_key: str | None
 
     @app.get("/health")
     async def health() -> dict:
-        return {"status": "ok", "base_model": engine.base_name, "adapters": sorted(engine.loaded)}
+        return {"status": "ok", "base_model": engine.base_name, "adapters": sorted([*engine.loaded, *engine.heads])}
 
     @app.get("/v1/models")
     async def models(request: Request) -> dict:
@@ -254,6 +254,10 @@ def create_app(engine: Engine, limits: Limits | None = None, api_key: str | None
                                               "content": m.text()} for m in req.messages],
                   max_tokens=max_tokens, temperature=_temperature(req.temperature), top_p=req.top_p or 1.0,
                   stop=req.stop or [], grammar=grammar_for(req.response_format))
+        if job.grammar is not None and adapter in engine.heads:
+            raise APIError(400, f"model {req.model!r} is a classification head: it answers with one of its "
+                           f"{len(engine.heads[adapter].labels)} labels, so response_format cannot apply; send the "
+                           "request without it", param="response_format", code="response_format_unsupported")
         if job.grammar is not None:
             try:
                 need = await asyncio.to_thread(engine.min_answer_tokens, job.grammar)

@@ -125,7 +125,8 @@ class Engine:
         self.tok.padding_side = "left"
         logger.info("serving %s on %s in %s", base_model, self.device, self.precision)
         self.adapter_dir = Path(adapter_dir).resolve() if adapter_dir else None
-        self.loaded: dict[str, Path] = {}
+        self.loaded: dict[str, Path] = {}  # language-model adapters, on the shared base as PEFT adapters
+        self.heads: dict[str, Any] = {}  # classification-head adapters: each its own Classifier (another model class)
         self.max_batch, self.batch_wait = max_batch, batch_wait_ms / 1000
         self.lock = threading.Lock()  # adapters are loaded and used by one thread at a time
         self.queue: asyncio.Queue | None = None
@@ -139,7 +140,7 @@ class Engine:
 
     # adapters -------------------------------------------------------------
     def model_names(self) -> list[str]:
-        names = {BASE, *self.loaded}
+        names = {BASE, *self.loaded, *self.heads}
         if self.adapter_dir:
             names |= {p.name for p in self.adapter_dir.iterdir() if self._adapter_path(p) is not None
                       and NAME_RE.match(p.name)}
@@ -154,7 +155,7 @@ class Engine:
 
     def resolve(self, name: str) -> str | None:
         """The adapter serving model ``name`` (loading it from the adapter folder on first use), or None."""
-        if name == BASE or name in self.loaded:
+        if name == BASE or name in self.loaded or name in self.heads:
             return name
         if not NAME_RE.match(name) or self.adapter_dir is None:
             return None
@@ -165,7 +166,7 @@ class Engine:
         if path is None:
             return None
         with self.lock:
-            if name not in self.loaded:
+            if name not in self.loaded and name not in self.heads:
                 self.load_adapter(name, path)
         return name
 
@@ -173,6 +174,7 @@ class Engine:
         from peft import PeftModel
 
         from lorakit.models.adapter import check_adapter
+        from lorakit.models.head import read_labels
 
         if not NAME_RE.match(name) or name == BASE:
             raise ServeError(f"adapter name {name!r} must match {NAME_RE.pattern} and not be '{BASE}'")
@@ -180,6 +182,9 @@ class Engine:
         if not (path / "adapter_config.json").is_file():
             raise ServeError(f"{path} holds no adapter (adapter_config.json); pass a run folder or an adapter folder")
         check_adapter(path)
+        if read_labels(path) is not None:
+            self._load_head(name, path)
+            return
         if isinstance(self.model, PeftModel):
             self.model.load_adapter(str(path), adapter_name=name)
         else:
@@ -188,6 +193,35 @@ class Engine:
         self.loaded[name] = path
         for key in [k for k in self._prefixes if k[0] == name]:  # encoded with the weights this name had before
             del self._prefixes[key]
+
+    def _load_head(self, name: str, path: Path) -> None:
+        """A classification-head adapter (train.head: classification): its own merged model, answering with a label."""
+        from lorakit.models import load
+        from lorakit.models.head import Classifier, read_labels
+
+        model, tok, _ = load(self.base_name, adapter=path, device=self.device, precision=self.precision)
+        self.heads[name] = Classifier(model, tok, read_labels(path))
+        self.loaded.pop(name, None)
+        logger.info("serving %s as a classification head over %d labels", name, len(self.heads[name].labels))
+
+    def _classify_batch(self, jobs: list[Job]) -> list[dict[str, Any]]:
+        """Answer ``jobs`` with their adapter's head: one forward pass, the most probable label each (sampling
+        settings do not apply: a label is chosen, not sampled)."""
+        from lorakit.models.head import prompt_ids
+
+        head = self.heads[jobs[0].adapter]
+        with self.lock:
+            labels = head.classify([j.messages for j in jobs], batch_size=len(jobs))
+            self.batches += 1
+        results = []
+        for j, label in zip(jobs, labels):
+            j.prompt_tokens = len(prompt_ids(head.tok, j.messages, head.max_len))
+            if j.stream is not None:
+                j.loop.call_soon_threadsafe(j.stream.put_nowait, label)
+            results.append({"text": label, "finish_reason": "stop", "prompt_tokens": j.prompt_tokens,
+                            "completion_tokens": len(head.tok(label, add_special_tokens=False)["input_ids"]),
+                            "batch_size": len(jobs)})
+        return results
 
     # prefix cache ---------------------------------------------------------
     def _shared_prefix(self, adapter: str, jobs: list[Job], ids: list[list[int]]):
@@ -277,6 +311,8 @@ class Engine:
         """Answer ``jobs`` (same adapter and sampling) with one call of the generation eval uses."""
         from lorakit.generation.generate import generate_batch
 
+        if jobs[0].adapter in self.heads:
+            return self._classify_batch(jobs)
         texts = [self.tok.apply_chat_template(j.messages, add_generation_prompt=True, tokenize=False) for j in jobs]
         ids = [self.tok(t, add_special_tokens=False)["input_ids"] for t in texts]
         for j, i in zip(jobs, ids):

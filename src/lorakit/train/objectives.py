@@ -78,6 +78,67 @@ class SFT:
         return {}
 
 
+class Classify:
+    """``train.head: classification``: cross-entropy of each row's label over the head's logits, per row.
+
+    The rows' prompts are encoded as generation would see them (chat template with the generation prompt); the
+    label is the row's answer (see :func:`lorakit.models.head.closed_label_set`).
+    """
+
+    name = "sft"
+
+    def __init__(self, cfg: RunConfig, train_file: Path, tok, labels: list[str]):
+        from lorakit.models.head import prompt_ids
+
+        self.examples = train_rows(cfg, train_file)
+        self.labels = labels
+        index = {v: i for i, v in enumerate(labels)}
+        self.data = [(prompt_ids(tok, ex.messages[:-1], cfg.train.max_seq_len), index[ex.answer.strip()])
+                     for ex in self.examples]
+        self.skipped = 0  # an over-long prompt keeps its end, as at answer time: no row is left out
+        self.lengths = [len(ids) for ids, _ in self.data]
+        self.pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+        self.source = train_file
+
+    @staticmethod
+    def labels_of(cfg: RunConfig, train_file: Path) -> list[str]:
+        from lorakit.models.head import closed_label_set
+
+        return closed_label_set([ex.answer for ex in train_rows(cfg, train_file)], str(train_file))
+
+    system_prompt = SFT.system_prompt
+
+    def collate(self, rows: list[int]):
+        import torch
+
+        from lorakit.models.head import pad_right
+
+        ids, mask = pad_right([self.data[j][0] for j in rows], self.pad)
+        return ids, torch.tensor([self.data[j][1] for j in rows], dtype=torch.long), mask
+
+    def weight(self, batch) -> int:
+        return int(batch[1].shape[0])
+
+    def shard(self, batch, dist):
+        return dist.shard(batch)
+
+    def loss(self, model, batch, device: str):
+        import torch.nn.functional as F
+
+        from lorakit.models.head import head_logits
+
+        ids, target, mask = (t.to(device) for t in batch)
+        logits = head_logits(model, ids, mask).float()
+        loss_sum = F.cross_entropy(logits, target, reduction="sum")
+        return loss_sum, {"correct": int((logits.argmax(-1) == target).sum())}
+
+    def summary(self, sums: dict, weight: float) -> dict:
+        return {"train_accuracy": round(sums.get("correct", 0) / max(weight, 1), 4)}
+
+    def record(self) -> dict:
+        return {"head": "classification", "labels": self.labels}
+
+
 class DPO:
     """Preference pairs: the sigmoid DPO loss against the starting model, divided by the pairs of the step."""
 

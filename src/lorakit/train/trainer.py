@@ -29,11 +29,13 @@ from lorakit.train.data import batch_order
 logger = logging.getLogger(__name__)
 
 
-def build_lora_model(model, lora, precision: str, device: str, quantized: bool = False, start: Path | None = None):
+def build_lora_model(model, lora, precision: str, device: str, quantized: bool = False, start: Path | None = None,
+                     task_type: str = "CAUSAL_LM"):
     """Wrap ``model`` with LoRA; on CPU the frozen base is stored in bf16, adapters stay fp32.
 
     ``start``: an adapter folder whose weights (and LoRA shape) the training starts from, instead of a
     fresh LoRA. A ``quantized`` (NF4) base is already placed and typed by its loader and is left as it is.
+    ``task_type="SEQ_CLS"``: a classification model, whose head PEFT trains in full beside the LoRA weights.
     """
     import torch
     from peft import LoraConfig, PeftModel, get_peft_model
@@ -44,7 +46,7 @@ def build_lora_model(model, lora, precision: str, device: str, quantized: bool =
         peft_model = PeftModel.from_pretrained(model, str(start), is_trainable=True)
     else:
         cfg = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                         target_modules=lora.target_modules, task_type="CAUSAL_LM")
+                         target_modules=lora.target_modules, task_type=task_type)
         peft_model = get_peft_model(model, cfg)
     for p in peft_model.parameters():
         if p.requires_grad:
@@ -135,9 +137,13 @@ def _peak_rss_mb() -> float | None:
 
 
 def _save_adapter(model, tok, out: Path, record: dict) -> None:
+    from lorakit.models.head import write_labels
+
     with atomic_dir(out) as tmp:
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
+        if record.get("labels"):  # a classification head: its outputs' names travel with its weights
+            write_labels(tmp, record["labels"])
         # lets eval, export and serve tell a damaged copy from the adapter that was trained
         write_run_record(tmp, {**record, "adapter_sha256": sha256_file(tmp / "adapter_model.safetensors")})
 
@@ -182,9 +188,11 @@ def pairs_file(cfg: RunConfig) -> Path:
     return Path(cfg.train.dpo.pairs_file or RunDir(cfg.output_dir).pairs)
 
 
-def _objective(cfg: RunConfig, train_file: Path | None, tok, reward):
-    from lorakit.train.objectives import DPO, GRPO, SFT
+def _objective(cfg: RunConfig, train_file: Path | None, tok, reward, labels: list[str] | None = None):
+    from lorakit.train.objectives import DPO, GRPO, SFT, Classify
 
+    if labels is not None:
+        return Classify(cfg, train_file, tok, labels)
     if cfg.train.method == "sft":
         return SFT(cfg, train_file, tok)
     if cfg.train.method == "grpo":
@@ -248,11 +256,24 @@ class TrainRecipe:
         seed_everything(t.seed)
         self.device = device = dist.device(pick_device(t.device))
         self.precision = precision = resolve_precision(device, t.precision)
-        model, self.tok, self.model_dir = load_model(cfg.model.name, quantization=t.quantization, device=device)
+        labels = None
+        if t.head == "classification":
+            from lorakit.train.objectives import Classify
+
+            labels = Classify.labels_of(cfg, train_file)
+            if dist.is_main:
+                logger.info("train.head=classification: %d labels from the train answers", len(labels))
+        model, self.tok, self.model_dir = load_model(cfg.model.name, quantization=t.quantization, device=device,
+                                                     labels=labels)
+        if labels is not None and t.head_init == "label_words":
+            from lorakit.models.head import init_from_label_words
+
+            init_from_label_words(model, self.tok, labels)
         if device == "cpu":
             model.set_attn_implementation("eager")  # 1.4x faster than SDPA for short CPU training sequences
-        self.model = model = build_lora_model(model, t.lora, precision, device, t.quantization == "nf4", self.start)
-        self.objective = objective = _objective(cfg, train_file, self.tok, self.reward)
+        self.model = model = build_lora_model(model, t.lora, precision, device, t.quantization == "nf4", self.start,
+                                              task_type="SEQ_CLS" if labels is not None else "CAUSAL_LM")
+        self.objective = objective = _objective(cfg, train_file, self.tok, self.reward, labels)
         if not objective.data:
             raise TrainError(f"no training example fits max_seq_len={t.max_seq_len}; raise it")
         if objective.name == "dpo":  # the model as it starts, before a checkpoint is loaded into it

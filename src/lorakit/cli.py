@@ -552,6 +552,10 @@ def _console_logging(level: int) -> None:
         handler.setFormatter(logging.Formatter("lorakit: %(message)s"))
         logger.addHandler(handler)
     logger.setLevel(level)
+    # a library calling the module-level logging.info() (rouge-score does, while scoring) would otherwise run
+    # logging.basicConfig(): a second stderr handler on the root, and every later lorakit line printed twice
+    if not logging.root.handlers:
+        logging.root.addHandler(logging.NullHandler())
 
 
 @app.callback()

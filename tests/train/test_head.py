@@ -196,3 +196,4 @@ def test_head_logits_pool_each_row_at_its_last_real_token(tiny_model_dir):
         batched = head_logits(model, ids, mask)
         alone = head_logits(model, torch.tensor([rows[0]]), torch.ones(1, 3, dtype=torch.long))
     torch.testing.assert_close(batched[0:1], alone, rtol=0, atol=1e-5)
+

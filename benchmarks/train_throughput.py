@@ -18,7 +18,10 @@ Arms, each in its own child process (clean peak-RSS numbers), run one after the 
 - ``lorakit-rank-dropout`` (ask for it with ``--arms``): as ``lorakit-demo`` plus
   ``train.lora.rank_dropout=0.2`` (dropout on LoRA A's output instead of its input), for its step cost;
 - ``lorakit-qlora`` (ask for it with ``--arms``): as ``lorakit`` with the base in 4-bit NF4, for
-  peak memory of LoRA vs QLoRA.
+  peak memory of LoRA vs QLoRA;
+- any arm with ``+tcmalloc`` (``trl-best+tcmalloc``, ``lorakit-demo+tcmalloc``): the same arm with
+  gperftools' tcmalloc preloaded (``apt install libtcmalloc-minimal4``), as the ``lorakit`` command
+  does when the machine has it; every other arm runs on glibc's malloc.
 
 Both see the first ``steps x batch`` rows of the same generated train file, the same learning-rate
 schedule (cosine, 5% warm-up, lr 1e-3) and seed. Tokens/s counts real (non-padding) tokens. Each
@@ -100,6 +103,23 @@ LORAKIT_ARMS = {
 }
 
 
+TCMALLOC_SUFFIX = "+tcmalloc"  # any arm with this suffix: the same arm with tcmalloc preloaded
+
+
+def _arm_env(arm: str) -> dict:
+    """The child's environment: glibc's malloc (LORAKIT_ALLOCATOR=system), or tcmalloc for a ``+tcmalloc`` arm."""
+    from lorakit.runtime import find_tcmalloc
+
+    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "LORAKIT_ALLOCATOR": "system"}
+    env["LD_PRELOAD"] = ":".join(p for p in env.get("LD_PRELOAD", "").split(":") if p and "tcmalloc" not in p)
+    if arm.endswith(TCMALLOC_SUFFIX):
+        lib = find_tcmalloc()
+        if lib is None:
+            raise SystemExit(f"{arm}: tcmalloc not found; apt install libtcmalloc-minimal4")
+        env["LD_PRELOAD"] = ":".join(p for p in (lib, env["LD_PRELOAD"]) if p)
+    return env
+
+
 def _child_lorakit(out: Path, train_file: Path, eval_file: Path, steps: int, batch: int, lr: float,
                    dropout: float, quantization: str = "none", rank_dropout: float = 0.0) -> dict:
     from lorakit.config import load_config
@@ -152,8 +172,9 @@ def main() -> None:
     ap.add_argument("--eval-file", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.arm:
+        args.arm = args.arm.removesuffix(TCMALLOC_SUFFIX)  # the allocator was chosen by the parent's environment
         return _child(args)
-    unknown = set(args.arms.split(",")) - {*TRL_ARMS, *LORAKIT_ARMS}
+    unknown = {a.removesuffix(TCMALLOC_SUFFIX) for a in args.arms.split(",")} - {*TRL_ARMS, *LORAKIT_ARMS}
     if unknown:
         ap.error(f"unknown arms {sorted(unknown)}; choose from {', '.join(TRL_ARMS + tuple(LORAKIT_ARMS))}")
     import importlib.util
@@ -175,7 +196,7 @@ def main() -> None:
                "--eval-file", str(data / "eval.jsonl"), "--steps", str(args.steps),
                "--batch-size", str(args.batch_size), "--lr", str(args.lr)]
         out.mkdir(parents=True, exist_ok=True)
-        subprocess.run(cmd, check=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+        subprocess.run(cmd, check=True, env=_arm_env(arm))
         res = json.loads((out / "bench.json").read_text())
         res["tokens_per_second"] = round(res["tokens"] / res["seconds"], 1)
         res["seconds_per_step"] = round(res["seconds"] / args.steps, 2)

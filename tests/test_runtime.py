@@ -54,3 +54,42 @@ def test_train_puts_the_weights_on_the_forced_device(tiny_config):
     result = train(cfg)
     assert _devices(result.model) == {"cpu"}
     assert json.loads(result.adapter_dir.joinpath("run_record.json").read_text())["device"] == "cpu"
+
+
+def test_the_cli_restarts_with_tcmalloc_only_when_it_is_there_and_not_declined():
+    from lorakit.runtime import allocator_env
+
+    lib = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
+    env = allocator_env({"PATH": "/bin", "LD_PRELOAD": "/opt/other.so"}, lib)
+    assert env["LD_PRELOAD"] == f"{lib}:/opt/other.so" and env["LORAKIT_ALLOCATOR"] == "tcmalloc"
+    assert env["PATH"] == "/bin"
+    assert allocator_env(env, lib) is None  # the restarted process does not restart again
+    assert allocator_env({"LD_PRELOAD": lib}, lib) is None  # preloaded by the user already
+    assert allocator_env({"LORAKIT_ALLOCATOR": "system"}, lib) is None  # declined
+    assert allocator_env({}, None) is None  # not installed: glibc's malloc, as before
+
+
+def test_a_run_records_its_allocator(monkeypatch):
+    from lorakit.runtime import allocator
+
+    monkeypatch.setenv("LD_PRELOAD", "/usr/lib/libtcmalloc_minimal.so.4")
+    assert allocator() == "tcmalloc"
+    monkeypatch.delenv("LD_PRELOAD")
+    assert allocator() == "system"
+
+
+def test_the_restart_runs_the_same_command_under_tcmalloc():
+    import os
+    import subprocess
+    import sys
+
+    from lorakit.runtime import find_tcmalloc
+
+    if find_tcmalloc() is None:
+        pytest.skip("tcmalloc is not installed here (apt install libtcmalloc-minimal4)")
+    # the script only restarts; the help text can come from nothing but the restarted `python -m lorakit --help`
+    code = "import sys; sys.argv = ['lorakit', '--help']; from lorakit.cli import _restart_with_tcmalloc; " \
+           "_restart_with_tcmalloc()"
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "LORAKIT_ALLOCATOR")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert "Usage" in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -564,10 +565,25 @@ def _options(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="also
     if verbose and quiet:
         _fail(LorakitError("--verbose and --quiet exclude each other; give one"))
     _console_logging(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+    if os.environ.get("LORAKIT_ALLOCATOR") == "tcmalloc":
+        logging.getLogger("lorakit").debug("memory allocator: tcmalloc, preloaded because this machine has it "
+                                           "(LORAKIT_ALLOCATOR=system keeps the system's malloc)")
 
 
 def main() -> None:
+    _restart_with_tcmalloc()
     app(prog_name="lorakit")
+
+
+def _restart_with_tcmalloc() -> None:
+    """Re-run this command with tcmalloc preloaded when the machine has it (see runtime.allocator_env)."""
+    from lorakit.runtime import allocator_env, find_tcmalloc
+
+    if sys.platform != "linux":
+        return
+    env = allocator_env(dict(os.environ), find_tcmalloc())
+    if env is not None:
+        os.execve(sys.executable, [sys.executable, "-m", "lorakit", *sys.argv[1:]], env)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from lorakit.config import RunConfig, dump_config
 from lorakit.errors import ConfigError, TrainError
 from lorakit.io import atomic_dir, atomic_write_text, sha256_file
 from lorakit.rundir import RunDir, library_versions, write_run_record
+from lorakit.runtime import allocator
 from lorakit.train.checkpoint import describe, list_checkpoints, load_checkpoint, newest_intact, save_checkpoint
 from lorakit.train.data import batch_order
 
@@ -403,6 +404,7 @@ class TrainRecipe:
             "precision": self.precision,
             "quantization": cfg.train.quantization,
             "peak_rss_mb": _peak_rss_mb(),
+            "allocator": allocator(),  # tcmalloc when the lorakit command preloaded it (see runtime.allocator_env)
             "threads": self.threads,
             "processes": self.dist.world,
             "versions": library_versions(),

@@ -130,6 +130,9 @@ def test_export_gguf_is_refused_peft_and_merged_pass_the_check(head_run, tmp_pat
         assert record["check"]["passed"], record["check"]["summary"]
         assert record["check"]["answers_identical"] == 4
     assert (tmp_path / "peft" / "labels.json").is_file()
+    card = (tmp_path / "peft" / "README.md").read_text()
+    assert "AutoModelForSequenceClassification" in card and "GGUF cannot carry" in card
+    assert "AutoModelForCausalLM" not in card and "ollama create" not in card
     merged = json.loads((tmp_path / "merged" / "config.json").read_text())
     assert sorted(merged["id2label"].values()) == sorted(INTENTS)
 
@@ -174,6 +177,18 @@ def test_resume_reproduces_the_uninterrupted_head(head_run, tmp_path):
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)
     assert (resumed.adapter_dir / "labels.json").read_text() == (straight.adapter_dir / "labels.json").read_text()
+
+
+def test_dpo_cannot_start_from_a_head_adapter(head_run, tmp_path):
+    from lorakit.config import load_config
+    from lorakit.errors import ConfigError
+    from lorakit.train.trainer import starting_adapter
+
+    cfg, _ = head_run
+    dpo = load_config(None, [f"model.name={cfg.model.name}", "train.method=dpo", f"train.init_from={cfg.output_dir}",
+                             f"output_dir={tmp_path}"])
+    with pytest.raises(ConfigError, match="classification-head adapter .* train.head=lm"):
+        starting_adapter(dpo)
 
 
 def test_config_rejects_head_with_other_methods_or_init_from():

@@ -54,6 +54,23 @@ def _load_commands(record: dict, name: str) -> list[str]:
     return lines + ["```"]
 
 
+def _head_load_commands(record: dict) -> list[str]:
+    """How to load a classification-head export (train.head: classification): transformers only, no GGUF."""
+    here, base = "path/to/this/folder", record["base_model_name_or_path"]
+    py = {"peft": 'import json\nfrom peft import PeftModel\nfrom transformers import AutoModelForSequenceClassification\n'
+                  f'labels = json.load(open("{here}/labels.json"))["labels"]\n'
+                  f'base = AutoModelForSequenceClassification.from_pretrained("{base}", num_labels=len(labels))\n'
+                  f'model = PeftModel.from_pretrained(base, "{here}")',
+          "merged": 'from transformers import AutoModelForSequenceClassification\n'
+                    f'model = AutoModelForSequenceClassification.from_pretrained("{here}")  # labels: model.config.id2label'}
+    return ["### transformers / PEFT", "", "```python", py[record["format"]], "```", "",
+            "The answer is the label with the highest logit for the prompt's last token: the chat template with the "
+            "generation prompt and the system message above. One prompt at a time (or right-padded), "
+            "`model(**tok(prompt, return_tensors='pt')).logits` gives them.", "",
+            "### llama.cpp, Ollama, vLLM's GGUF loader", "",
+            "Not available: GGUF cannot carry the classification head. Train with `train.head: lm` for them."]
+
+
 def _results_table(run_dir: Path) -> list[str]:
     from lorakit.eval.report import headline_table
 
@@ -88,7 +105,8 @@ def model_card(record: dict, run_record: dict, run_dir: Path, chat_template: str
     lines += ([f"{'Passed' if check['passed'] else 'FAILED'}: {check['summary']} "
                f"(`lorakit export --check`, {check['items']} eval items, greedy)."] if check
               else ["Not checked: run `lorakit export RUN_DIR --format FORMAT --check`."])
-    lines += ["", "## Load it", ""] + _load_commands(record, name) + [""]
+    load = _head_load_commands(record) if run_record.get("head") == "classification" else _load_commands(record, name)
+    lines += ["", "## Load it", ""] + load + [""]
     return "\n".join(lines)
 
 

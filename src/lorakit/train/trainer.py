@@ -61,12 +61,17 @@ def starting_adapter(cfg: RunConfig) -> Path | None:
     Its base must be the config's model; its LoRA shape replaces ``train.lora`` (said when they differ).
     """
     from lorakit.models.adapter import check_adapter
+    from lorakit.models.head import read_labels
     from lorakit.rundir import RunRecord
 
     if cfg.train.init_from is None:
         return None
     given = Path(cfg.train.init_from)
     adapter = check_adapter(RunDir(given).adapter if (RunDir(given).adapter / "adapter_config.json").is_file() else given)
+    if read_labels(adapter) is not None:
+        raise ConfigError(f"train.init_from={given} is a classification-head adapter (train.head: classification); "
+                          f"{cfg.train.method.upper()} continues a language-model adapter: start from a run trained "
+                          "with train.head=lm, or drop train.init_from")
     record = adapter / "run_record.json"
     if record.is_file():
         rec = RunRecord.read(record)

@@ -61,14 +61,10 @@ def collate(items: list[Tokenized], pad_id: int, multiple: int = 8):
     """Right-padded tensors; lengths rounded up to ``multiple`` so kernels see few distinct shapes."""
     import torch
 
-    width = max(len(t.input_ids) for t in items)
-    width = -(-width // multiple) * multiple
-    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(items), width), IGNORE, dtype=torch.long)
-    mask = torch.zeros((len(items), width), dtype=torch.long)
+    from lorakit.models.head import pad_right
+
+    ids, mask = pad_right([t.input_ids for t in items], pad_id, multiple)
+    labels = torch.full_like(ids, IGNORE)
     for row, t in enumerate(items):
-        n = len(t.input_ids)
-        ids[row, :n] = torch.tensor(t.input_ids)
-        labels[row, :n] = torch.tensor(t.labels)
-        mask[row, :n] = 1
+        labels[row, :len(t.labels)] = torch.tensor(t.labels)
     return ids, labels, mask

@@ -81,7 +81,7 @@ def test_predictions_equal_after_save_and_load(head_run):
     from lorakit.models import load_tokenizer
 
     tok = load_tokenizer(str(RunDir(cfg.output_dir).adapter))
-    live = Classifier(result.model.eval(), tok, labels)
+    live = Classifier(result.model.eval(), tok)
     loaded, _ = load_merged(cfg.model.name, RunDir(cfg.output_dir).adapter, "cpu", "fp32")
     assert isinstance(loaded, Classifier) and loaded.labels == labels
     p_live, p_loaded = live.probabilities(convs), loaded.probabilities(convs)

@@ -46,11 +46,11 @@ def load_merged(base_model: str, adapter: Path | None, device: str, precision: s
     """``(model, tok)``: ``base_model`` with ``adapter`` (checked) merged into it, in ``precision``, ready to generate;
     a classification-head adapter gives a :class:`~lorakit.models.head.Classifier`, which answers with its labels."""
     from lorakit.models import load
-    from lorakit.models.head import Classifier, is_head_model, read_labels
+    from lorakit.models.head import Classifier, is_head_model
 
     model, tok, _ = load(base_model, adapter=adapter, device=device, precision=precision)
     if is_head_model(model):
-        return Classifier(model, tok, read_labels(adapter)), tok
+        return Classifier(model, tok), tok
     return model, tok
 
 
@@ -128,7 +128,7 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
     from lorakit.models.head import Classifier
 
     model, tok, tuned_system = loaded
-    head = isinstance(model, Classifier)  # answers with a label whatever the decoding: computed once, reused
+    head = isinstance(model, Classifier)  # answers with a label whatever the decoding (one forward pass each)
     scorer = scorer or make_scorer(task, items, expected)
     grammar = (_grammars(task, scorer, items, expected) if decoding == "constrained" and tok is not None and not head
                else None)

@@ -80,17 +80,17 @@ def _load_exported_head(fmt: str, path: Path, rec: dict, training_base: str | No
 
     tok = load_tokenizer(str(path))
     if fmt == "merged":
-        model = AutoModelForSequenceClassification.from_pretrained(path)
-        return Classifier(model.eval(), tok, [model.config.id2label[i] for i in range(model.config.num_labels)])
+        return Classifier(AutoModelForSequenceClassification.from_pretrained(path).eval(), tok)
     labels = read_labels(path)
     with tempfile.TemporaryDirectory() as tmp:  # the base named by hub id in the export: read from this machine
         copy = Path(tmp) / "adapter"
         shutil.copytree(path, copy)
-        base = AutoModelForSequenceClassification.from_pretrained(training_base or rec["model_dir"],
-                                                                  num_labels=len(labels))
+        base = AutoModelForSequenceClassification.from_pretrained(
+            training_base or rec["model_dir"], num_labels=len(labels), id2label=dict(enumerate(labels)),
+            label2id={v: i for i, v in enumerate(labels)})
         base.config.pad_token_id = tok.pad_token_id
         model = PeftModel.from_pretrained(base, str(copy)).merge_and_unload()
-    return Classifier(model.eval(), tok, labels)
+    return Classifier(model.eval(), tok)
 
 
 def check_head_parity(run_dir: Path, rec: dict, fmt: str, path: Path, n: int,

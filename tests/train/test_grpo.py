@@ -92,6 +92,9 @@ def test_grpo_moves_the_lora_weights_logs_rewards_and_resumes_exactly(tiny_confi
     log = [json.loads(line) for line in (cfg.output_dir / "train_log.jsonl").read_text().splitlines()]
     assert len(log) == 2 and {"reward", "reward_std", "trained_share"} <= log[0].keys()
     assert log[0]["reward"] > 0 and log[0]["reward_std"] > 0
+    # KL to the starting model: none before the first update, some after it (the starting LoRA weights are read,
+    # not autocast's cached copies of the current ones)
+    assert log[0]["kl"] == 0.0 and log[1]["kl"] > 0
     record = json.loads((straight.adapter_dir / "run_record.json").read_text())
     assert record["method"] == "grpo" and record["samples"] == 3
 

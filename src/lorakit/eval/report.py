@@ -188,6 +188,9 @@ def training_line(tr: dict) -> str:
         trained = "" if share is None else (f" ({100 * share:.0f}% of the last step's answers came from groups whose "
                                             "rewards differed: the rest carry no gradient)")
         line += f" Mean reward of the sampled answers: {r0:.3f} at step {s0}, {r1:.3f} at step {s1}{trained}."
+    if tr.get("kl_curve"):
+        step, kl = tr["kl_curve"][-1]
+        line += f" KL to the starting model at step {step}: {kl:.4g} per answer token."
     return line
 
 
@@ -423,6 +426,9 @@ def render_html(results: dict, rob: dict | None = None) -> str:
         if tr.get("sample_reward_curve"):
             reward = [[s, r] for s, r, _ in tr["sample_reward_curve"]]
             parts.append(f"<img alt='GRPO sampled reward' src='{loss_png(reward, 'mean reward of sampled answers')}'>")
+        if tr.get("kl_curve"):
+            parts.append(f"<img alt='GRPO KL to the starting model' "
+                         f"src='{loss_png(tr['kl_curve'], 'KL to the starting model (per answer token)')}'>")
     if results.get("general"):
         g = results["general"]
         parts += ["<h2>What tuning cost: general prompts</h2>", f"<p>{e(general_lines(g)[0])}</p>",

@@ -380,6 +380,8 @@ def evaluate(cfg: RunConfig) -> dict:
             if log and "reward" in log[0]:  # GRPO: the mean reward of the sampled answers, and the share trained on
                 results["training"]["sample_reward_curve"] = [[r["step"], r["reward"], r.get("trained_share")]
                                                               for r in log]
+                # and its KL to the starting model, on the steps that trained on some answer
+                results["training"]["kl_curve"] = [[r["step"], r["kl"]] for r in log if r.get("kl") is not None]
     # what produced these numbers: the eval-time config (--set overrides included) and the library versions
     results["config"] = cfg.model_dump(mode="json")
     results["versions"] = library_versions()

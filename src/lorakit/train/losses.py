@@ -31,13 +31,20 @@ def answer_loss(model, ids, labels, mask):
     return F.cross_entropy(logits, targets, reduction="sum"), int(keep.sum())
 
 
-def sequence_logps(model, ids, labels, mask):
-    """Per row: the summed log-probability of its answer tokens, and how many there are."""
+def token_logps(model, ids, labels, mask):
+    """The log-probability of every answer token (flat, in row order), and the row each belongs to."""
     import torch
     import torch.nn.functional as F
 
     logits, targets, keep = answer_logits(model, ids, labels, mask)
-    token_logps = -F.cross_entropy(logits, targets, reduction="none")
     rows = torch.arange(ids.shape[0], device=ids.device).unsqueeze(1).expand(-1, keep.shape[1])[keep]
-    logps = torch.zeros(ids.shape[0], device=ids.device, dtype=token_logps.dtype).index_add(0, rows, token_logps)
-    return logps, keep.sum(1)
+    return -F.cross_entropy(logits, targets, reduction="none"), rows
+
+
+def sequence_logps(model, ids, labels, mask):
+    """Per row: the summed log-probability of its answer tokens, and how many there are."""
+    import torch
+
+    tokens, rows = token_logps(model, ids, labels, mask)
+    logps = torch.zeros(ids.shape[0], device=ids.device, dtype=tokens.dtype).index_add(0, rows, tokens)
+    return logps, torch.bincount(rows, minlength=ids.shape[0])

@@ -24,7 +24,7 @@ from lorakit.io import atomic_write_text, read_json, sha256_file
 from lorakit.rundir import RunDir
 from lorakit.train.data import IGNORE, collate, tokenize_all
 from lorakit.train.dpo import collate_pairs, pair_loss, reference_logps, tokenize_pairs
-from lorakit.train.losses import answer_loss, sequence_logps
+from lorakit.train.losses import answer_loss, token_logps
 
 logger = logging.getLogger(__name__)
 
@@ -225,9 +225,11 @@ class GRPO:
     Every train row of a step is answered ``samples`` times by the model as it is (sampled, eval mode);
     each answer's advantage is its reward minus its group's mean, over the group's spread (TRL's
     ``scale_rewards="group"``). One update per batch of samples, so the policy ratio is 1 and the
-    loss is ``-advantage x`` the answer's mean token log-probability. No KL term (TRL's default
-    ``beta=0`` since 0.19); what tuning cost shows in the eval's general-prompt KL instead. Answers
-    whose group all scored the same carry no signal and are not run forward at all.
+    loss is ``-advantage x`` the answer's mean token log-probability. No KL term in the loss (TRL's
+    default ``beta=0`` since 0.19), but the KL to the starting model is logged every step (``kl``:
+    TRL's k3 estimate, ``exp(r) - r - 1`` with ``r`` = reference minus policy log-probability, averaged
+    over the answer tokens trained on), from one extra no-grad forward with the starting LoRA weights
+    swapped in. Answers whose group all scored the same carry no signal and are not run forward at all.
     """
 
     name = "grpo"
@@ -250,7 +252,31 @@ class GRPO:
     system_prompt = SFT.system_prompt
 
     def bind(self, model, device: str, precision: str) -> None:
+        """The model it samples from; its trainable weights as they start (before a checkpoint is loaded) are
+        the reference for the logged KL: a copy of the LoRA weights only, a few MB."""
         self.model, self.device, self.precision = model, device, precision
+        self.start = [(p, p.detach().clone()) for p in model.parameters() if p.requires_grad]
+
+    def _reference_token_logps(self, model, ids, labels, mask):
+        """Per answer token, its log-probability under the starting weights (eval mode, no grad)."""
+        import torch
+
+        was_training = model.training
+        swapped = [(p, p.data) for p, _ in self.start]
+        # autocast caches its bf16 copies of the weights by tensor for the whole step: without clearing it the
+        # swapped-in weights would never be read (and the KL would be 0)
+        torch.clear_autocast_cache()
+        try:
+            for p, start in self.start:
+                p.data = start
+            model.eval()
+            with torch.no_grad():
+                return token_logps(model, ids, labels, mask)[0]
+        finally:
+            for p, current in swapped:
+                p.data = current
+            model.train(was_training)
+            torch.clear_autocast_cache()
 
     def _sample(self, convs: list[list[dict]]) -> list[str]:
         import torch
@@ -301,15 +327,22 @@ class GRPO:
         live = adv.abs() > 1e-6
         if not bool(live.any()):  # every group scored alike: nothing to learn from this batch
             return torch.zeros((), device=device), stats
-        logps, counts = sequence_logps(model, ids[live], labels[live], mask[live])
-        return -(adv[live] * logps / counts.clamp(min=1)).sum(), stats
+        ids, labels, mask, adv = ids[live], labels[live], mask[live], adv[live]
+        tokens, rows = token_logps(model, ids, labels, mask)
+        logps = torch.zeros(ids.shape[0], device=ids.device, dtype=tokens.dtype).index_add(0, rows, tokens)
+        counts = torch.bincount(rows, minlength=ids.shape[0])
+        diff = self._reference_token_logps(model, ids, labels, mask).float() - tokens.detach().float()
+        stats.update(kl_sum=float((diff.exp() - diff - 1).sum()), kl_tokens=float(tokens.numel()))
+        return -(adv * logps / counts.clamp(min=1)).sum(), stats
 
     def summary(self, sums: dict, weight: float) -> dict:
         """The step's reward mean and spread over all sampled answers, and the share that carried a signal."""
         mean = sums.get("reward", 0.0) / weight
         std = math.sqrt(max(sums.get("reward_sq", 0.0) / weight - mean ** 2, 0.0))
+        kl_tokens = sums.get("kl_tokens", 0.0)
         return {"reward": round(mean, 5), "reward_std": round(std, 5),
-                "trained_share": round(sums.get("trained_answers", 0.0) / weight, 4)}
+                "trained_share": round(sums.get("trained_answers", 0.0) / weight, 4),
+                "kl": float(f"{sums['kl_sum'] / kl_tokens:.4g}") if kl_tokens else None}  # small early: 4 digits
 
     def record(self) -> dict:
         s = self.settings

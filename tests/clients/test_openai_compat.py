@@ -14,7 +14,7 @@ def test_openai_backend_matches_in_process_eval(trained_run, server, api_key, mo
 
     run_dir, cfg = trained_run
     local = cfg.model_copy(deep=True)
-    local.eval.limit = 6
+    local.eval.limit = 4
     local.eval.decoding = ["free", "constrained"]
     local.eval.max_new_tokens = 48
     local.eval.stop_when_not_json = False  # an endpoint answers in full: compare like with like, item by item

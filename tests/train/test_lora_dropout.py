@@ -109,3 +109,16 @@ def test_without_dropout_skipping_the_input_cast_changes_no_value(tiny_model_dir
     torch.testing.assert_close(grads[0][0], grads[1][0], rtol=0, atol=0)
     for a, b in zip(grads[0][1], grads[1][1]):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_an_fp32_input_under_autocast_is_computed_in_bf16_as_autocast_would():
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 32, requires_grad=True)  # an fp32 residual stream, as on CUDA
+    w = torch.randn(8, 32, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = dropped_linear(x, w, 0.1, seed=3)
+        ref = F.linear(x.to(torch.bfloat16) * _keep(x.to(torch.bfloat16), 0.1, 3), w) * (1 / 0.9)
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out, ref, rtol=0, atol=0)
+    out.float().sum().backward()
+    assert x.grad.dtype == torch.float32 and w.grad.dtype == torch.float32

@@ -105,16 +105,20 @@ _DROPPED_LINEAR = None
 
 
 def dropped_linear(x, weight, p: float, seed: int):
-    """``F.linear(dropout(x, p), weight)`` in training, with ``weight`` cast to ``x``'s dtype as autocast would.
+    """``F.linear(dropout(x, p), weight)`` in training, in the dtype autocast would compute it in.
 
-    The cast is an autograd op outside the function, so the weight's gradient comes back in its own
-    dtype (fp32 adapters), as it does through autocast.
+    The casts are autograd ops outside the function, so the weight's gradient comes back in its own
+    dtype (fp32 adapters), as it does through autocast. On CPU the input is already bf16 (the base is
+    stored in bf16): no copy; on CUDA the fp32 residual stream is cast, as autocast's linear would.
     """
     import torch
 
     global _DROPPED_LINEAR
     if _DROPPED_LINEAR is None:
         _DROPPED_LINEAR = _function()
+    device = x.device.type
+    if torch.is_autocast_enabled(device) and x.dtype != torch.get_autocast_dtype(device):
+        x = x.to(torch.get_autocast_dtype(device))
     w = weight if weight.dtype == x.dtype else weight.to(x.dtype)
     with torch.autocast(device_type=x.device.type, enabled=False):
         return _DROPPED_LINEAR.apply(x, w, p, seed)

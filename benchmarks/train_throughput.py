@@ -25,8 +25,9 @@ Arms, each in its own child process (clean peak-RSS numbers), run one after the 
 
 Both see the first ``steps x batch`` rows of the same generated train file, the same learning-rate
 schedule (cosine, 5% warm-up, lr 1e-3) and seed. Tokens/s counts real (non-padding) tokens. Each
-adapter is then evaluated by ``lorakit eval`` on the same eval items. Prints a JSON summary and a
-Markdown table for docs/benchmarks.md.
+adapter is then evaluated by ``lorakit eval`` on the same eval items. The bf16 matmul rate of the
+machine (2048^3) is measured before and after the arms, and each arm's share of the better one is
+4 x parameters x tokens/s over it. Prints a JSON summary and a Markdown table for docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -158,6 +159,35 @@ def _evaluate(out: Path, train_file: Path, eval_file: Path, items: int) -> dict:
                                                                  "field:intent")}
 
 
+def matmul_peak_gflops(n: int = 2048, reps: int = 5) -> float:
+    """This machine's bf16 matmul rate (best of ``reps`` n^3 products) with the threads lorakit uses."""
+    import torch
+
+    from lorakit.runtime import setup_threads
+
+    setup_threads()
+    a, b = torch.randn(n, n).bfloat16(), torch.randn(n, n).bfloat16()
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n ** 3 / best / 1e9
+
+
+def model_parameters(name: str = "smollm2-135m") -> int:
+    """The base model's parameter count, from its config on the meta device (no weights read)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from lorakit.models.loader import local_model_dir, resolve_model
+
+    config = AutoConfig.from_pretrained(local_model_dir(resolve_model(name)))
+    with torch.device("meta"):
+        return sum(p.numel() for p in AutoModelForCausalLM.from_config(config).parameters())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=60)
@@ -189,6 +219,12 @@ def main() -> None:
     data = work / "data"
     if not (data / "train.jsonl").is_file():
         gen("support_ticket", data, n_train=max(2000, args.steps * args.batch_size), n_eval=800, seed=0)
+    # model FLOPs per trained token: forward 2N + backward 2N (activation gradients; the frozen base gets no
+    # weight gradient); attention's own FLOPs are left out, and so is lorakit's saving of the LM head on prompts
+    flops_per_token = 4 * model_parameters()
+    peak_before = matmul_peak_gflops()
+    print(f"bf16 matmul peak (2048^3): {peak_before:.0f} GFLOP/s; model FLOPs per token: "
+          f"{flops_per_token / 1e9:.2f} GFLOP", flush=True)
     results = {}
     for arm in args.arms.split(","):
         out = work / arm
@@ -204,23 +240,29 @@ def main() -> None:
             res["eval"] = _evaluate(out, data / "train.jsonl", data / "eval.jsonl", args.eval_items)
         results[arm] = res
         print(arm, json.dumps(res), flush=True)
+    peak_after = matmul_peak_gflops()
+    peak = max(peak_before, peak_after)  # the machine's best in this run: the shares are not flattered by a slow spell
+    for res in results.values():
+        res["share_of_peak"] = round(flops_per_token * res["tokens_per_second"] / (peak * 1e9), 3)
     speedups = {}
     for anchor in TRL_ARMS:
         if anchor in results:
             ref = results[anchor]["tokens_per_second"]
             speedups[anchor] = {a: round(r["tokens_per_second"] / ref, 2) for a, r in results.items()}
     summary = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "steps": args.steps,
-               "batch_size": args.batch_size, "arms": results, "speedup_vs": speedups}
+               "batch_size": args.batch_size, "matmul_peak_gflops": [round(peak_before), round(peak_after)],
+               "flops_per_token": flops_per_token, "arms": results, "speedup_vs": speedups}
     print(json.dumps(summary, indent=2))
     anchors = list(speedups)
-    print("\n| arm | precision | tokens/s | s/step | peak RSS (MB) | intent acc | exact match |"
+    print(f"\nbf16 matmul peak: {peak_before:.0f} GFLOP/s before the arms, {peak_after:.0f} after")
+    print("| arm | precision | tokens/s | s/step | peak RSS (MB) | share of matmul peak | intent acc | exact match |"
           + "".join(f" vs {a} |" for a in anchors))
-    print("|---|---|---|---|---|---|---|" + "---|" * len(anchors))
+    print("|---|---|---|---|---|---|---|---|" + "---|" * len(anchors))
     for arm, r in results.items():
         ev = r.get("eval", {})
         pct = {k: f"{100 * ev[k]:.1f}%" if k in ev else "-" for k in ("field:intent", "exact_match")}
         print(f"| {arm} | {r['precision']} | {r['tokens_per_second']} | {r['seconds_per_step']} | {r['peak_rss_mb']} | "
-              f"{pct['field:intent']} | {pct['exact_match']} |" + "".join(f" {speedups[a][arm]}x |" for a in anchors))
+              f"{100 * r['share_of_peak']:.1f}% | {pct['field:intent']} | {pct['exact_match']} |" + "".join(f" {speedups[a][arm]}x |" for a in anchors))
 
 
 if __name__ == "__main__":

@@ -81,9 +81,9 @@ def test_real_model_exports_to_gguf_and_ollama_with_parity(tmp_path):
     cfg = load_config(None, [f"output_dir={tmp_path / 'run'}", "data.n_train=16", "data.n_eval=4", "train.batch_size=4",
                              "train.max_steps=2", "train.lr=1e-3", "eval.batch_size=4", "eval.max_new_tokens=32"])
     train(cfg)
-    rec = export(tmp_path / "run", "ollama", tmp_path / "ollama", check=True, check_items=3)
+    rec = export(tmp_path / "run", "ollama", tmp_path / "ollama", check=True, check_items=2)
     check = rec["check"]
-    assert check["passed"] and check["answers_identical"] == 3
+    assert check["passed"] and check["answers_identical"] == 2
     assert check["logits_rel_gap"] < 1e-2 and check["template_identical"] and check["chat_template_in_gguf"]
     # what llama.cpp reads: every tokenizer field equal to the source GGUF's, the 17 special tokens CONTROL
     tokenizer = check["tokenizer"]
@@ -92,7 +92,7 @@ def test_real_model_exports_to_gguf_and_ollama_with_parity(tmp_path):
     from lorakit.export.gguf_check import llama_cpp_available
 
     if llama_cpp_available():  # llama.cpp itself: same prompt ids, same greedy answers as transformers
-        assert check["llama_cpp"]["prompt_ids_identical"] == 3 and check["llama_cpp"]["answers_identical"] == 3
+        assert check["llama_cpp"]["prompt_ids_identical"] == 2 and check["llama_cpp"]["answers_identical"] == 2
     else:
         assert "skipped" in check["llama_cpp"]
 

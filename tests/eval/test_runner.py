@@ -115,6 +115,7 @@ def test_robustness_suite_keeps_labels_and_reports_attack_success(tiny_config):
     from lorakit.eval.runner import evaluate_robustness
 
     train(tiny_config)
+    tiny_config = tiny_config.model_copy(update={"eval": tiny_config.eval.model_copy(update={"limit": 4})})
     rob = evaluate_robustness(tiny_config)
     n_attacks = len(ATTACKS) + 1  # + the empty message
     assert rob["n_variants"] == rob["n_clean"] * n_attacks and rob["n_clean"] > 0

@@ -72,7 +72,7 @@ def test_a_small_budget_still_gets_valid_json_and_a_too_small_one_a_400(client):
     assert "max_tokens >= " in r.json()["error"]["message"]
 
 
-def test_200_concurrent_requests_from_16_clients_all_answer_their_own_question(server, api_key):
+def test_96_concurrent_requests_from_16_clients_all_answer_their_own_question(server, api_key):
     """Each request's schema admits exactly one answer, unique to it: a batching mix-up cannot pass."""
     batches_before = server.engine.batches
 
@@ -86,11 +86,11 @@ def test_200_concurrent_requests_from_16_clients_all_answer_their_own_question(s
         return i, r.status_code, r.text
 
     with ThreadPoolExecutor(16) as pool:
-        results = list(pool.map(one, range(200)))
+        results = list(pool.map(one, range(96)))
     assert all(code == 200 for _, code, _ in results), [t for _, c, t in results if c != 200][:3]
     for i, _, text in results:
         assert json.loads(json.loads(text)["choices"][0]["message"]["content"]) == {"id": f"req-{i}"}
-    assert server.engine.batches - batches_before < 200  # requests were batched together
+    assert server.engine.batches - batches_before < 96  # requests were batched together
 
 
 def test_streaming_yields_the_same_text_as_a_plain_request(client):

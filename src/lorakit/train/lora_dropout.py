@@ -17,7 +17,7 @@ exact, so skipping it changes no value (``peft.helpers.disable_input_dtype_casti
 
 from __future__ import annotations
 
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 
 
 _SIGNED = {2: "int16", 4: "int32", 8: "int64"}
@@ -161,11 +161,10 @@ def lean_lora_dropout(model):
         lora_a.forward = forward
         layer.lora_dropout[name] = torch.nn.Identity()
         swapped.append((layer, name, lora_a, dropout))
-    with ExitStack() as stack:
-        stack.enter_context(disable_input_dtype_casting(model))
-        try:
+    try:
+        with disable_input_dtype_casting(model):
             yield
-        finally:
-            for layer, name, lora_a, dropout in swapped:
-                del lora_a.forward
-                layer.lora_dropout[name] = dropout
+    finally:
+        for layer, name, lora_a, dropout in swapped:
+            del lora_a.forward
+            layer.lora_dropout[name] = dropout

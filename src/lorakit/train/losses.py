@@ -41,10 +41,15 @@ def token_logps(model, ids, labels, mask):
     return -F.cross_entropy(logits, targets, reduction="none"), rows
 
 
-def sequence_logps(model, ids, labels, mask):
-    """Per row: the summed log-probability of its answer tokens, and how many there are."""
+def row_sums(tokens, rows, n: int):
+    """Per row of ``n``: the sum of its tokens' values (from :func:`token_logps`), and how many there are."""
     import torch
 
+    sums = torch.zeros(n, device=tokens.device, dtype=tokens.dtype).index_add(0, rows, tokens)
+    return sums, torch.bincount(rows, minlength=n)
+
+
+def sequence_logps(model, ids, labels, mask):
+    """Per row: the summed log-probability of its answer tokens, and how many there are."""
     tokens, rows = token_logps(model, ids, labels, mask)
-    logps = torch.zeros(ids.shape[0], device=ids.device, dtype=tokens.dtype).index_add(0, rows, tokens)
-    return logps, torch.bincount(rows, minlength=ids.shape[0])
+    return row_sums(tokens, rows, ids.shape[0])

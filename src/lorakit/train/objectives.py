@@ -24,7 +24,7 @@ from lorakit.io import atomic_write_text, read_json, sha256_file
 from lorakit.rundir import RunDir
 from lorakit.train.data import IGNORE, collate, tokenize_all
 from lorakit.train.dpo import collate_pairs, pair_loss, reference_logps, tokenize_pairs
-from lorakit.train.losses import answer_loss, token_logps
+from lorakit.train.losses import answer_loss, row_sums, token_logps
 
 logger = logging.getLogger(__name__)
 
@@ -328,9 +328,8 @@ class GRPO:
         if not bool(live.any()):  # every group scored alike: nothing to learn from this batch
             return torch.zeros((), device=device), stats
         ids, labels, mask, adv = ids[live], labels[live], mask[live], adv[live]
-        tokens, rows = token_logps(model, ids, labels, mask)
-        logps = torch.zeros(ids.shape[0], device=ids.device, dtype=tokens.dtype).index_add(0, rows, tokens)
-        counts = torch.bincount(rows, minlength=ids.shape[0])
+        tokens, rows = token_logps(model, ids, labels, mask)  # per token: the KL below needs them
+        logps, counts = row_sums(tokens, rows, ids.shape[0])
         diff = self._reference_token_logps(model, ids, labels, mask).float() - tokens.detach().float()
         stats.update(kl_sum=float((diff.exp() - diff - 1).sum()), kl_tokens=float(tokens.numel()))
         return -(adv * logps / counts.clamp(min=1)).sum(), stats

@@ -124,3 +124,36 @@ def test_an_fp32_input_under_autocast_is_computed_in_bf16_as_autocast_would():
     torch.testing.assert_close(out, ref, rtol=0, atol=0)
     out.float().sum().backward()
     assert x.grad.dtype == torch.float32 and w.grad.dtype == torch.float32
+
+
+def test_the_hashed_mask_drops_p_and_a_compiled_step_computes_the_very_same_mask():
+    """The mask a compiled training step uses (hash_keep): p dropped, new per seed, and bit-identical compiled
+    and eager (an odd size: the compiled kernel's vector tail must match too)."""
+    from lorakit.train.lora_dropout import hash_keep
+
+    x = torch.ones(3, 37, 101, dtype=torch.bfloat16)
+    seed, other = torch.tensor(12345, dtype=torch.int32), torch.tensor(-7, dtype=torch.int32)
+    keep = hash_keep(x, 0.2, seed)
+    assert keep.dtype == torch.bfloat16 and keep.unique().tolist() == [0.0, 1.0]
+    assert abs(float((keep == 0).float().mean()) - 0.2) < 0.01
+    assert not torch.equal(keep, hash_keep(x, 0.2, other))
+    # neighbours are not correlated: the hash of index i says nothing about index i + 1
+    flat = keep.flatten().float()
+    assert abs(float(((flat[1:] == 0) & (flat[:-1] == 0)).float().mean()) - 0.04) < 0.01
+    compiled = torch.compile(hash_keep, dynamic=True)
+    assert torch.equal(compiled(x, 0.2, seed), keep)
+
+
+def test_hashed_dropped_linear_gradients_equal_autograd_on_the_same_mask():
+    from lorakit.train.lora_dropout import hash_keep
+
+    torch.manual_seed(0)
+    seed = torch.tensor(99, dtype=torch.int32)
+    x = torch.randn(3, 7, 16, requires_grad=True)
+    w = torch.randn(4, 16, requires_grad=True)
+    grad_out = torch.randn(3, 7, 4)
+    dropped_linear(x, w, 0.3, seed).backward(grad_out)
+    x2, w2 = x.detach().clone().requires_grad_(), w.detach().clone().requires_grad_()
+    (F.linear(x2 * hash_keep(x2, 0.3, seed), w2) * (1 / 0.7)).backward(grad_out)
+    torch.testing.assert_close(x.grad, x2.grad, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(w.grad, w2.grad, rtol=1e-6, atol=1e-6)

@@ -125,7 +125,7 @@ def head_logits(model, ids, mask):
 
     inner = model.get_base_model() if hasattr(model, "get_base_model") else model
     backbone = getattr(inner, inner.base_model_prefix)
-    hidden = backbone(input_ids=ids, attention_mask=mask).last_hidden_state
+    hidden = backbone(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
     last = mask.sum(dim=1) - 1
     return inner.score(hidden[torch.arange(ids.shape[0], device=ids.device), last])
 

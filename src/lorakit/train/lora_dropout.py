@@ -101,10 +101,63 @@ def _function():
     return DroppedLinear
 
 
-_DROPPED_LINEAR = None
+_MIX = 0x45D9F3B  # the multiplier of Thomas Mueller's 32-bit integer hash
 
 
-def dropped_linear(x, weight, p: float, seed: int):
+def _mix32(h):
+    """A 32-bit integer hash in int32 torch ops (wrapping multiply; ``>> 16 & 0xFFFF`` is a logical shift)."""
+    for _ in range(2):
+        h = (((h >> 16) & 0xFFFF) ^ h) * _MIX
+    return ((h >> 16) & 0xFFFF) ^ h
+
+
+def hash_keep(x, p: float, seed):
+    """The 0/1 keep mask for ``x`` in ``x``'s dtype, from a hash of each value's index and ``seed`` (an int32
+    tensor): pure pointwise torch ops, so a compiled step fuses the mask into the multiply that uses it,
+    where numpy's generator cannot be traced and inductor's own random numbers took 20x as long on CPU."""
+    import torch
+
+    idx = torch.arange(x.numel(), device=x.device, dtype=torch.int32).view(x.shape)
+    return ((_mix32(_mix32(idx) ^ seed) & 0xFFFF) >= round(p * 65536)).to(x.dtype)
+
+
+def _hash_function():
+    import torch
+
+    class HashDroppedLinear(torch.autograd.Function):
+        """As ``DroppedLinear``, with the mask from :func:`hash_keep`: it saves ``x``, ``w`` and the seed, and
+        backward computes the mask again (a few integer operations a value, fused by the compiler)."""
+
+        @staticmethod
+        def forward(ctx, x, w, p, seed):
+            ctx.save_for_backward(x, w, seed)
+            ctx.p = p
+            return torch.nn.functional.linear(x * hash_keep(x, p, seed), w) * (1.0 / (1.0 - p))
+
+        @staticmethod
+        def backward(ctx, grad):
+            x, w, seed = ctx.saved_tensors
+            keep = hash_keep(x, ctx.p, seed)
+            grad = grad * (1.0 / (1.0 - ctx.p))
+            grad_x = (grad @ w) * keep if ctx.needs_input_grad[0] else None
+            grad_w = None
+            if ctx.needs_input_grad[1]:
+                grad_w = grad.reshape(-1, grad.shape[-1]).T @ (x * keep).reshape(-1, x.shape[-1])
+            return grad_x, grad_w, None, None
+
+    return HashDroppedLinear
+
+
+_FUNCTIONS: dict = {}  # hashed (a tensor seed) -> the autograd.Function
+
+
+def _define_functions() -> None:
+    """Defined once, outside any compiled region: a compiler cannot trace a class definition."""
+    if not _FUNCTIONS:
+        _FUNCTIONS.update({False: _function(), True: _hash_function()})
+
+
+def dropped_linear(x, weight, p: float, seed):
     """``F.linear(dropout(x, p), weight)`` in training, in the dtype autocast would compute it in.
 
     The casts are autograd ops outside the function, so the weight's gradient comes back in its own
@@ -113,15 +166,14 @@ def dropped_linear(x, weight, p: float, seed: int):
     """
     import torch
 
-    global _DROPPED_LINEAR
-    if _DROPPED_LINEAR is None:
-        _DROPPED_LINEAR = _function()
+    hashed = isinstance(seed, torch.Tensor)
+    _define_functions()
     device = x.device.type
     if torch.is_autocast_enabled(device) and x.dtype != torch.get_autocast_dtype(device):
         x = x.to(torch.get_autocast_dtype(device))
     w = weight if weight.dtype == x.dtype else weight.to(x.dtype)
     with torch.autocast(device_type=x.device.type, enabled=False):
-        return _DROPPED_LINEAR.apply(x, w, p, seed)
+        return _FUNCTIONS[hashed].apply(x, w, p, seed)
 
 
 def _lora_layers(model):
@@ -138,33 +190,55 @@ def _lora_layers(model):
 
 
 @contextmanager
-def lean_lora_dropout(model):
+def lean_lora_dropout(model, compiled: bool = False):
     """While the block runs: PEFT's input dropout through :func:`dropped_linear`, and no input dtype cast.
 
     Each layer's ``lora_A`` forward is replaced by an instance attribute (removed afterwards) and its
     ``nn.Dropout`` by an identity, so the saved adapter keeps PEFT's layout. Evaluation mode (no
-    dropout) goes through the plain ``lora_A``.
+    dropout) goes through the plain ``lora_A``. ``compiled``: the decoder layers run compiled (see
+    :func:`lorakit.train.compile.compiled_layers`), so the masks come from :func:`hash_keep`.
     """
     import torch
     from peft.helpers import disable_input_dtype_casting
 
+    _define_functions()
+    embeddings = model.get_input_embeddings()
+    # a compiled step hashes its masks from this seed: drawn from the global RNG (which checkpoints restore)
+    # at every forward, outside the compiled layers; each layer mixes in its own salt. A seed drawn inside a
+    # compiled layer was inlined into the mask's loop and drawn again for every 32 values.
+    step_seed = torch.zeros((), dtype=torch.int32, device=embeddings.weight.device)
+
+    def draw(module, args):
+        # only for a training forward: a no-grad one in between (GRPO's reference) would change, in place, the seed
+        # the pending backward recomputes its masks from
+        if module.training and torch.is_grad_enabled():
+            step_seed.copy_(torch.randint(-2**31, 2**31 - 1, (), dtype=torch.int32))
+
     swapped = []
-    for layer, name in _lora_layers(model):
+    for salt, (layer, name) in enumerate(_lora_layers(model)):
         lora_a, dropout = layer.lora_A[name], layer.lora_dropout[name]
 
-        def forward(x, lora_a=lora_a, p=dropout.p):
+        # the salt a tensor: every layer then shares one compiled graph (a Python int would be a constant of it)
+        salt = torch.tensor((salt + 1) * 0x9E3779B % 2**31, dtype=torch.int32, device=step_seed.device)
+
+        def forward(x, lora_a=lora_a, p=dropout.p, salt=salt):
             if not lora_a.training:  # no dropout: PEFT's own path
                 return type(lora_a).forward(lora_a, x)
+            if torch.compiler.is_compiling():  # traceable: the hashed mask, its seed a tensor (no graph break)
+                return dropped_linear(x, lora_a.weight, p, step_seed ^ salt)
             seed = int(torch.randint(2**62, (1,)).item())  # from the global RNG: checkpoints restore it
             return dropped_linear(x, lora_a.weight, p, seed)
 
         lora_a.forward = forward
         layer.lora_dropout[name] = torch.nn.Identity()
         swapped.append((layer, name, lora_a, dropout))
+    hook = embeddings.register_forward_pre_hook(draw) if swapped and compiled else None
     try:
         with disable_input_dtype_casting(model):
             yield
     finally:
+        if hook is not None:
+            hook.remove()
         for layer, name, lora_a, dropout in swapped:
             del lora_a.forward
             layer.lora_dropout[name] = dropout

@@ -13,7 +13,8 @@ def answer_logits(model, ids, labels, mask):
     import torch
 
     base = model.get_base_model()
-    hidden = base.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+    # use_cache=False: a training forward has no use for a KV cache, and building one costs a copy per layer
+    hidden = base.get_decoder()(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
     targets = labels[:, 1:]
     keep = targets != IGNORE
     logits = base.get_output_embeddings()(hidden[:, :-1][keep]).float()

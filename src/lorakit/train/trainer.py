@@ -249,6 +249,7 @@ class TrainRecipe:
     def __init__(self, cfg: RunConfig, *, resume: bool = False, reward=None):
         self.cfg, self.resume, self.reward = cfg, resume, reward
         self.step, self.log, self.seconds, self.tokens_seen = 0, [], 0.0, 0
+        self.compiled, self.first_step = False, None
 
     def setup(self) -> "TrainRecipe":
         import torch
@@ -319,13 +320,17 @@ class TrainRecipe:
     def training(self):
         """The model in training mode, with the progress bar and the train-time noise (NEFTune, LoRA dropouts)."""
         from lorakit.train import lora_dropout
+        from lorakit.train.compile import compiled_layers, should_compile
 
         t = self.cfg.train
+        compile_it, why = should_compile(t.compile, self.device, self.objective.name, self.total - self.step)
+        logger.info(why)
         self.model.train()
         try:
             with _Progress(self.total, self.step, enabled=self.dist.is_main) as self._progress, \
+                    compiled_layers(self.model, compile_it) as self.compiled, \
                     neftune(self.model, t.neftune_alpha), rank_dropout(self.model, t.lora.rank_dropout), \
-                    lora_dropout.lean_lora_dropout(self.model):
+                    lora_dropout.lean_lora_dropout(self.model, compiled=self.compiled):
                 yield self
         finally:
             self.tracker.close()
@@ -337,7 +342,7 @@ class TrainRecipe:
         from lorakit.runtime import autocast
 
         t, dist, objective = self.cfg.train, self.dist, self.objective
-        t0 = time.perf_counter()
+        t0, tokens_before = time.perf_counter(), self.tokens_seen
         batches = [self._micro_batch(self.step * t.grad_accum + k) for k in range(t.grad_accum)]
         weight = sum(objective.weight(b) for b in batches)  # global: every rank sees all rows
         self.tokens_seen += sum(int(b[2].sum()) for b in batches)
@@ -364,6 +369,10 @@ class TrainRecipe:
         loss = loss_total / weight
         if (self.step % t.log_every == 0 or self.step == self.total) and dist.is_main:
             self._log(loss, objective.summary(sums, weight))
+        if self.first_step is None:  # this process's first step: it includes compiling, when compiled
+            self.first_step = {"seconds": round(time.perf_counter() - t0, 2), "tokens": self.tokens_seen - tokens_before}
+            if self.compiled:
+                logger.info("first step (compiling the decoder layers): %.0f s", self.first_step["seconds"])
         rate = self.tokens_seen / max(self.seconds, 1e-9)
         self._progress.update(self.step, f"loss {loss:.3f}  {rate:.0f} tok/s")
         return loss
@@ -414,6 +423,8 @@ class TrainRecipe:
             "peak_rss_mb": _peak_rss_mb(),
             "allocator": allocator(),  # tcmalloc when the lorakit command preloaded it (see runtime.allocator_env)
             "threads": self.threads,
+            "compiled": self.compiled,
+            "first_step": self.first_step,  # this process's first step (compiling included)
             "processes": self.dist.world,
             "versions": library_versions(),
             "resumed_from": str(self.resume_from) if self.resume_from else None,

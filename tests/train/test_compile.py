@@ -1,0 +1,88 @@
+"""train.compile: when auto compiles, and a compiled run trains the same model as an eager one."""
+
+import json
+
+import pytest
+import torch
+
+from lorakit.train.compile import MIN_STEPS, repeated_blocks, should_compile
+
+
+@pytest.mark.parametrize("setting,device,method,steps,expected", [
+    ("auto", "cpu", "sft", MIN_STEPS, True),
+    ("auto", "cpu", "dpo", 400, True),
+    ("auto", "cpu", "sft", MIN_STEPS - 1, False),  # too short to repay compiling
+    ("auto", "cpu", "grpo", 400, False),  # samples with the layers between steps
+    ("auto", "cuda:0", "sft", 400, False),  # measured on CPU only
+    (True, "cuda:0", "grpo", 1, True),
+    (False, "cpu", "sft", 400, False),
+])
+def test_auto_compiles_long_cpu_runs_of_sft_and_dpo_and_says_why(setting, device, method, steps, expected):
+    compile_it, why = should_compile(setting, device, method, steps)
+    assert compile_it is expected and why.startswith(f"train.compile={str(setting).lower()}")
+
+
+@pytest.fixture(autouse=True)
+def _trace_without_cpp(monkeypatch):
+    """The training tests trace and partition like inductor, then run the graphs eagerly: no C++ compiling (220 s
+    on 2 cores for these two tests with inductor). Inductor's own kernels for lorakit's op, the hashed dropout
+    mask, are checked in tests/train/test_lora_dropout.py; its speed in benchmarks/train_throughput.py."""
+    monkeypatch.setattr("lorakit.train.compile.BACKEND", "aot_eager")
+
+
+def _train(tiny_config, out, compile_setting, dropout):
+    from lorakit.train.trainer import train
+
+    cfg = tiny_config.model_copy(deep=True)
+    cfg.output_dir = out
+    cfg.train.compile, cfg.train.precision, cfg.train.lora.dropout = compile_setting, "fp32", dropout
+    cfg.train.max_steps, cfg.train.checkpoint_every = 3, 100
+    result = train(cfg)
+    return result, [json.loads(line)["loss"] for line in (out / "train_log.jsonl").read_text().splitlines()]
+
+
+def test_a_compiled_run_trains_as_the_eager_one_and_leaves_the_layers_eager(tiny_config, tmp_path):
+    """Dropout 0, fp32: the same losses (to float rounding of fused kernels); after training, the layers run
+    eagerly again (generation with a KV cache would recompile them) and the record says it was compiled."""
+    from torch._dynamo.utils import counters
+
+    torch._dynamo.reset()
+    counters.clear()
+    eager, eager_losses = _train(tiny_config, tmp_path / "eager", False, 0.0)
+    compiled, compiled_losses = _train(tiny_config, tmp_path / "compiled", True, 0.0)
+    assert compiled_losses == pytest.approx(eager_losses, rel=1e-4)
+    assert counters["stats"]["unique_graphs"] == 1  # every layer, the first one too, shares one graph
+    assert all(b._compiled_call_impl is None for b in repeated_blocks(compiled.model))
+    record = json.loads((tmp_path / "compiled" / "adapter" / "run_record.json").read_text())
+    assert record["compiled"] is True
+    assert json.loads((tmp_path / "eager" / "adapter" / "run_record.json").read_text())["compiled"] is False
+
+
+def test_compiled_lora_dropout_traces_without_graph_breaks_and_draws_new_masks(tiny_model_dir, monkeypatch):
+    """Under compile the adapted layers use the hashed mask: no break into eager (a break per adapted layer had
+    made a compiled step slower than an eager one), and a new mask every training forward."""
+    from torch._dynamo.utils import counters
+
+    from lorakit.train.compile import compiled_layers
+    from lorakit.train.lora_dropout import lean_lora_dropout
+    from tests.train.test_lora_dropout import _lora
+
+    monkeypatch.setattr("lorakit.train.compile.DYNAMIC", False)  # one shape here; symbolic shapes trace 3.7x slower
+    torch._dynamo.reset()
+    counters.clear()
+    model = _lora(tiny_model_dir, 0.3)
+    for name, p in model.named_parameters():
+        if "lora_B" in name:  # B starts at zero, and then no mask would show in the output
+            torch.nn.init.normal_(p.data)
+    ids = torch.randint(0, 1000, (2, 24))
+    with compiled_layers(model, True) as compiled, lean_lora_dropout(model, compiled=compiled), \
+            torch.autocast("cpu", dtype=torch.bfloat16):  # as training runs it: a bf16 base, fp32 adapters
+        first = model(input_ids=ids).logits
+        first.float().square().mean().backward()
+        second = model(input_ids=ids).logits
+    model.eval()  # after training, eager again: PEFT's own path, no dropout in eval mode
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        plain = model(input_ids=ids).logits
+    assert compiled and sum(counters["graph_break"].values()) == 0
+    assert not torch.equal(first, second) and not torch.equal(first, plain)
+    assert all(p.grad is not None for n, p in model.named_parameters() if "lora_A" in n)

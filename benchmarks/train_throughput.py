@@ -15,6 +15,9 @@ Arms, each in its own child process (clean peak-RSS numbers), run one after the 
   answer-only loss with the LM head on answer positions only, length-bucketed batches, bf16
   autocast with a bf16 frozen base where the CPU supports it;
 - ``lorakit-demo``: as ``lorakit`` with LoRA dropout 0 (the demo config's choice);
+- ``lorakit-compiled`` / ``lorakit-eager``, ``lorakit-demo-compiled`` / ``lorakit-demo-eager`` (ask for them with
+  ``--arms``): the same with ``train.compile`` true / false (the default, ``auto``, compiles runs of 150k tokens
+  or more); the table shows tokens/s over the whole run and after step 1, which holds the compiling;
 - ``lorakit-rank-dropout`` (ask for it with ``--arms``): as ``lorakit-demo`` plus
   ``train.lora.rank_dropout=0.2`` (dropout on LoRA A's output instead of its input), for its step cost;
 - ``lorakit-qlora`` (ask for it with ``--arms``): as ``lorakit`` with the base in 4-bit NF4, for
@@ -102,7 +105,9 @@ LORAKIT_ARMS = {
     "lorakit-rank-dropout": {"dropout": 0.0, "rank_dropout": 0.2},
     "lorakit-qlora": {"dropout": 0.05, "quantization": "nf4"},
     "lorakit-eager": {"dropout": 0.05, "compile": False},
+    "lorakit-compiled": {"dropout": 0.05, "compile": True},
     "lorakit-demo-eager": {"dropout": 0.0, "compile": False},
+    "lorakit-demo-compiled": {"dropout": 0.0, "compile": True},
 }
 
 

@@ -21,16 +21,25 @@ def test_converted_checkpoint_has_the_gguf_logits(smollm2_dir):
         torch.testing.assert_close(plain(ids).logits, gguf(ids).logits, rtol=0, atol=0)
 
 
-def test_real_model_trains_and_evaluates(tmp_path):
-    from transformers import AutoModelForCausalLM
-
+@pytest.fixture(scope="module")
+def sft_run(tmp_path_factory):
+    """One short SFT run of SmolLM2 that the tests below evaluate, export and start DPO / GRPO from (each had
+    trained its own: ~15 s apiece of data, model loading and steps)."""
     from lorakit.config import load_config
-    from lorakit.eval.runner import evaluate
     from lorakit.train.trainer import train
 
-    cfg = load_config(None, [f"output_dir={tmp_path}", "data.n_train=24", "data.n_eval=4", "train.batch_size=4",
-                             "train.max_steps=3", "train.lr=1e-3", "eval.max_new_tokens=48", "eval.models=[tuned]"])
-    result = train(cfg)
+    out = tmp_path_factory.mktemp("smollm2-sft")
+    cfg = load_config(None, [f"output_dir={out}", "data.n_train=24", "data.n_eval=4", "train.batch_size=4",
+                             "train.max_steps=3", "train.lr=1e-3", "eval.batch_size=4", "eval.max_new_tokens=32"])
+    return cfg, train(cfg)
+
+
+def test_real_model_trains_and_evaluates(sft_run):
+    from transformers import AutoModelForCausalLM
+
+    from lorakit.eval.runner import evaluate
+
+    cfg, result = sft_run
     trained = result.model.get_base_model()
     params = dict(trained.named_parameters())
     lora_b = [p for n, p in params.items() if "lora_B" in n]
@@ -40,7 +49,7 @@ def test_real_model_trains_and_evaluates(tmp_path):
     torch.testing.assert_close(params[f"{q}.base_layer.weight"], fresh.get_parameter(f"{q}.weight").to(params[f"{q}.base_layer.weight"].dtype),
                                rtol=0, atol=0)
 
-    results = evaluate(cfg)
+    results = evaluate(cfg.model_copy(update={"eval": cfg.eval.model_copy(update={"models": ["tuned"]})}))
     overall = results["models"]["tuned"]["overall"]
     assert overall["n"] == 4 and 0.0 <= overall["valid_json"] <= 1.0
     assert results["training"]["steps"] == 3
@@ -72,16 +81,12 @@ def test_qlora_nf4_trains_the_real_model_on_cpu(tmp_path):
     assert '"quantization": "nf4"' in record
 
 
-def test_real_model_exports_to_gguf_and_ollama_with_parity(tmp_path):
+def test_real_model_exports_to_gguf_and_ollama_with_parity(sft_run, tmp_path):
     """SmolLM2 + a briefly trained adapter -> GGUF (f16) + Modelfile; read back by transformers."""
-    from lorakit.config import load_config
     from lorakit.export import export
-    from lorakit.train.trainer import train
 
-    cfg = load_config(None, [f"output_dir={tmp_path / 'run'}", "data.n_train=16", "data.n_eval=4", "train.batch_size=4",
-                             "train.max_steps=2", "train.lr=1e-3", "eval.batch_size=4", "eval.max_new_tokens=32"])
-    train(cfg)
-    rec = export(tmp_path / "run", "ollama", tmp_path / "ollama", check=True, check_items=2)
+    cfg, _ = sft_run
+    rec = export(cfg.output_dir, "ollama", tmp_path / "ollama", check=True, check_items=2)
     check = rec["check"]
     assert check["passed"] and check["answers_identical"] == 2
     assert check["logits_rel_gap"] < 1e-2 and check["template_identical"] and check["chat_template_in_gguf"]
@@ -97,7 +102,7 @@ def test_real_model_exports_to_gguf_and_ollama_with_parity(tmp_path):
         assert "skipped" in check["llama_cpp"]
 
 
-def test_real_model_dpo_and_grpo_from_an_sft_run_through_the_cli(tmp_path):
+def test_real_model_dpo_and_grpo_from_an_sft_run_through_the_cli(sft_run, tmp_path):
     """`lorakit train CONFIG --set train.method=dpo|grpo` on SmolLM2, from a short SFT run: DPO mines its pairs from
     the SFT model's mistakes, GRPO samples and scores with the task's scorer; both move the SFT adapter."""
     import json
@@ -110,9 +115,7 @@ def test_real_model_dpo_and_grpo_from_an_sft_run_through_the_cli(tmp_path):
     common = ["--set", "data.n_train=24", "--set", "data.n_eval=4", "--set", "train.batch_size=2",
               "--set", "eval.max_new_tokens=16", "--set", "eval.batch_size=8", "--set", "train.lr=1e-3"]
     runner = CliRunner()
-    sft = tmp_path / "sft"
-    res = runner.invoke(app, ["train", "--set", f"output_dir={sft}", "--set", "train.max_steps=2", *common])
-    assert res.exit_code == 0, res.output
+    sft = sft_run[0].output_dir
     start = load_file(str(sft / "adapter" / "adapter_model.safetensors"))
     for method, extra in (("dpo", ["--set", "train.max_examples=4"]),
                           ("grpo", ["--set", "train.grpo.samples=2", "--set", "train.grpo.max_new_tokens=16"])):

@@ -5,20 +5,20 @@ import json
 import pytest
 import torch
 
-from lorakit.train.compile import MIN_STEPS, repeated_blocks, should_compile
+from lorakit.train.compile import MIN_TOKENS, repeated_blocks, should_compile
 
 
-@pytest.mark.parametrize("setting,device,method,steps,expected", [
-    ("auto", "cpu", "sft", MIN_STEPS, True),
-    ("auto", "cpu", "dpo", 400, True),
-    ("auto", "cpu", "sft", MIN_STEPS - 1, False),  # too short to repay compiling
-    ("auto", "cpu", "grpo", 400, False),  # samples with the layers between steps
-    ("auto", "cuda:0", "sft", 400, False),  # measured on CPU only
+@pytest.mark.parametrize("setting,device,method,tokens,expected", [
+    ("auto", "cpu", "sft", MIN_TOKENS, True),
+    ("auto", "cpu", "dpo", 10**6, True),
+    ("auto", "cpu", "sft", MIN_TOKENS - 1, False),  # too short to repay compiling
+    ("auto", "cpu", "grpo", 10**6, False),  # samples with the layers between steps
+    ("auto", "cuda:0", "sft", 10**6, False),  # measured on CPU only
     (True, "cuda:0", "grpo", 1, True),
-    (False, "cpu", "sft", 400, False),
+    (False, "cpu", "sft", 10**6, False),
 ])
-def test_auto_compiles_long_cpu_runs_of_sft_and_dpo_and_says_why(setting, device, method, steps, expected):
-    compile_it, why = should_compile(setting, device, method, steps)
+def test_auto_compiles_long_cpu_runs_of_sft_and_dpo_and_says_why(setting, device, method, tokens, expected):
+    compile_it, why = should_compile(setting, device, method, tokens)
     assert compile_it is expected and why.startswith(f"train.compile={str(setting).lower()}")
 
 

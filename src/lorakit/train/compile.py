@@ -8,7 +8,7 @@ LoRA scalings): measured side by side on SmolLM2-135M (docs/benchmarks.md), that
 tokens/s of eager, for ~15 s of compiling with a warm cache and ~1-2 min cold on 2 cores.
 
 ``auto`` compiles where that was measured to pay: SFT / classification / DPO on CPU, runs of at least
-:data:`MIN_STEPS` steps, with a C++ compiler present. GRPO is left eager: it samples answers with the same
+:data:`MIN_TOKENS` tokens, with a C++ compiler present. GRPO is left eager: it samples answers with the same
 layers between steps, in shapes (a KV cache, one token at a time) that would recompile them.
 """
 
@@ -22,10 +22,12 @@ logger = logging.getLogger(__name__)
 
 BACKEND = "inductor"  # torch.compile's; the unit tests trace with "aot_eager" (no C++ compiling, ~10x faster)
 DYNAMIC = True  # one graph for every sequence length
-MIN_STEPS = 50  # ~1-2 min of cold compiling on 2 cores; at ~2 s a step, a 1.6x speed-up repays it by ~50 steps
+# measured on SmolLM2-135M, 2 cores: cold compiling cost ~67 s and the defaults ran at 333 instead of 243 tokens/s,
+# so it pays from ~60k tokens on (~15 s and ~14k tokens with inductor's cache warm); 2.5x that, for slower spells
+MIN_TOKENS = 150_000
 
 
-def should_compile(setting: str | bool, device: str, method: str, steps: int) -> tuple[bool, str]:
+def should_compile(setting: str | bool, device: str, method: str, tokens: int) -> tuple[bool, str]:
     """Whether to compile, and why (logged: the user did not make this choice when ``setting`` is ``auto``)."""
     if setting != "auto":
         return bool(setting), f"train.compile={str(setting).lower()}"
@@ -33,11 +35,12 @@ def should_compile(setting: str | bool, device: str, method: str, steps: int) ->
         return False, "train.compile=auto: GRPO samples with the layers between steps, which would recompile them"
     if device != "cpu":
         return False, f"train.compile=auto compiles on CPU, where it was measured; on {device} set train.compile=true"
-    if steps < MIN_STEPS:
-        return False, f"train.compile=auto: {steps} steps are too few to repay compiling (under {MIN_STEPS})"
+    if tokens < MIN_TOKENS:
+        return False, (f"train.compile=auto: ~{tokens} tokens to train are too few to repay compiling "
+                       f"(under {MIN_TOKENS}); set train.compile=true to compile anyway")
     if shutil.which("g++") is None and shutil.which("c++") is None:
         return False, "train.compile=auto: no C++ compiler (g++) for torch.compile's CPU kernels"
-    return True, f"train.compile=auto: compiling the decoder layers ({steps} steps on CPU)"
+    return True, f"train.compile=auto: compiling the decoder layers (~{tokens} tokens to train on CPU)"
 
 
 def repeated_blocks(model) -> list:

@@ -7,7 +7,8 @@ Bernoulli(1 - p) mask per layer and step, scaled by 1 / (1 - p), before A) but s
 which the layer's other users already keep, and the mask as bits (on CPU; elsewhere a seed, and
 backward draws the mask again). No maintained library offers this on CPU, hence our own
 ``autograd.Function``; ``tests/train/test_lora_dropout.py`` checks its gradients against autograd's
-on the same mask.
+on the same mask. Inside compiled layers (``train.compile``) numpy cannot be traced: there the mask is
+:func:`hash_keep`, an integer hash of each value's index and a seed drawn once per forward.
 
 It also turns off PEFT's cast of the input to the adapter's dtype while training: with a bf16 base
 and fp32 adapters under bf16 autocast, that cast made an fp32 copy of every adapted layer's input,
@@ -64,6 +65,16 @@ def _keep(x, p: float, seed: int):
     return _ones_where(keep, x.shape, x.dtype) if isinstance(keep, np.ndarray) else keep.to(x.dtype)
 
 
+def _grads(ctx, grad, x, w, keep):
+    """The backward of ``F.linear(x * keep, w) / (1 - p)`` for ``x`` and ``w`` (None where not needed)."""
+    grad = grad * (1.0 / (1.0 - ctx.p))
+    grad_x = (grad @ w) * keep if ctx.needs_input_grad[0] else None
+    grad_w = None
+    if ctx.needs_input_grad[1]:
+        grad_w = grad.reshape(-1, grad.shape[-1]).T @ (x * keep).reshape(-1, x.shape[-1])
+    return grad_x, grad_w, None, None
+
+
 def _function():
     import numpy as np
     import torch
@@ -91,12 +102,7 @@ def _function():
                 keep = _keep(x, ctx.p, ctx.seed)
             else:
                 keep = _ones_where(np.unpackbits(ctx.bits, count=x.numel()), x.shape, x.dtype)
-            grad = grad * (1.0 / (1.0 - ctx.p))
-            grad_x = (grad @ w) * keep if ctx.needs_input_grad[0] else None
-            grad_w = None
-            if ctx.needs_input_grad[1]:
-                grad_w = grad.reshape(-1, grad.shape[-1]).T @ (x * keep).reshape(-1, x.shape[-1])
-            return grad_x, grad_w, None, None
+            return _grads(ctx, grad, x, w, keep)
 
     return DroppedLinear
 
@@ -138,12 +144,7 @@ def _hash_function():
         def backward(ctx, grad):
             x, w, seed = ctx.saved_tensors
             keep = hash_keep(x, ctx.p, seed)
-            grad = grad * (1.0 / (1.0 - ctx.p))
-            grad_x = (grad @ w) * keep if ctx.needs_input_grad[0] else None
-            grad_w = None
-            if ctx.needs_input_grad[1]:
-                grad_w = grad.reshape(-1, grad.shape[-1]).T @ (x * keep).reshape(-1, x.shape[-1])
-            return grad_x, grad_w, None, None
+            return _grads(ctx, grad, x, w, keep)
 
     return HashDroppedLinear
 

@@ -323,7 +323,9 @@ class TrainRecipe:
         from lorakit.train.compile import compiled_layers, should_compile
 
         t = self.cfg.train
-        compile_it, why = should_compile(t.compile, self.device, self.objective.name, self.total - self.step)
+        lengths = self.objective.lengths
+        tokens = (self.total - self.step) * t.grad_accum * t.batch_size * sum(lengths) // max(len(lengths), 1)
+        compile_it, why = should_compile(t.compile, self.device, self.objective.name, tokens)
         logger.info(why)
         self.model.train()
         try:

@@ -4,8 +4,8 @@ Regional compilation, as PyTorch's docs recommend for transformers: every decode
 graph (with dynamic sequence lengths), so a run compiles a layer or two, not the whole model, and the
 embeddings, the LM head on answer positions and the loss stay eager. On CPU, inductor fuses what eager
 runs as separate passes over memory (RMSNorm's casts and reductions, rotary embeddings, SiLU x up, the
-LoRA scalings): measured side by side on SmolLM2-135M (docs/benchmarks.md), that is about 1.6x the
-tokens/s of eager, for ~15 s of compiling with a warm cache and ~1-2 min cold on 2 cores.
+LoRA scalings): measured side by side on SmolLM2-135M (docs/benchmarks.md), 1.1-1.9x the tokens/s of
+eager after the first step, which holds the compiling: ~15-25 s with a warm cache, ~1-2.5 min cold on 2 cores.
 
 ``auto`` compiles where that was measured to pay: SFT / classification / DPO on CPU, runs of at least
 :data:`MIN_TOKENS` tokens, with a C++ compiler present. GRPO is left eager: it samples answers with the same
@@ -54,16 +54,21 @@ def repeated_blocks(model) -> list:
 def compiled_layers(model, enabled: bool):
     """While the block runs, each repeated block of ``model`` runs compiled (``nn.Module.compile``: the
     parameters, state dict and saved adapter are untouched); afterwards they run eagerly again."""
+    import torch
+
     blocks = repeated_blocks(model) if enabled else []
     if enabled and not blocks:
         logger.warning("train.compile: %s names no repeated blocks (_no_split_modules); training eagerly",
                        type(model).__name__)
     for block in blocks:
         block.compile(dynamic=DYNAMIC, backend=BACKEND)
+
     # the first block's input needs no gradient (frozen embeddings), the others' do: one graph for all of them
-    # instead of a second compile, at the cost of the first block's input gradient (~1% of a SmolLM2 step)
-    hook = model.get_input_embeddings().register_forward_hook(lambda m, a, out: out.requires_grad_()) \
-        if blocks else None
+    # instead of a second compile, at the cost of the first block's input gradient (1 block of SmolLM2's 30)
+    def needs_grad(module, args, out):
+        return out.requires_grad_() if torch.is_grad_enabled() else out  # not in a no-grad forward (GRPO's sampling)
+
+    hook = model.get_input_embeddings().register_forward_hook(needs_grad) if blocks else None
     try:
         yield bool(blocks)
     finally:

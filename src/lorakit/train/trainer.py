@@ -325,7 +325,8 @@ class TrainRecipe:
         t = self.cfg.train
         lengths = self.objective.lengths
         tokens = (self.total - self.step) * t.grad_accum * t.batch_size * sum(lengths) // max(len(lengths), 1)
-        compile_it, why = should_compile(t.compile, self.device, self.objective.name, tokens)
+        compile_it, why = should_compile(t.compile, self.device, self.objective.name, tokens, t.lora.dropout,
+                                         t.batch_size * t.grad_accum)
         logger.info(why)
         self.model.train()
         try:

@@ -8,19 +8,19 @@ import torch
 from lorakit.train.compile import MIN_TOKENS, repeated_blocks, should_compile
 
 
-@pytest.mark.parametrize("setting,device,method,tokens,expected", [
-    ("auto", "cpu", "sft", MIN_TOKENS, True),
-    ("auto", "cpu", ("sft", 0.05, 8), 10**6, True),  # LoRA dropout at batch 8: compiled was faster
-    ("auto", "cpu", ("sft", 0.05, 4), 10**6, False),  # at batch 4 it was not
-    ("auto", "cpu", "dpo", 10**6, True),
-    ("auto", "cpu", "sft", MIN_TOKENS - 1, False),  # too short to repay compiling
-    ("auto", "cpu", "grpo", 10**6, False),  # samples with the layers between steps
-    ("auto", "cuda:0", "sft", 10**6, False),  # measured on CPU only
-    (True, "cuda:0", "grpo", 1, True),
-    (False, "cpu", "sft", 10**6, False),
+@pytest.mark.parametrize("setting,device,method,tokens,dropout,batch,expected", [
+    ("auto", "cpu", "sft", MIN_TOKENS, 0.0, 4, True),
+    ("auto", "cpu", "sft", 10**6, 0.05, 8, True),  # LoRA dropout at batch 8: compiled was faster
+    ("auto", "cpu", "sft", 10**6, 0.05, 4, False),  # at batch 4 it was not
+    ("auto", "cpu", "dpo", 10**6, 0.0, 4, True),
+    ("auto", "cpu", "sft", MIN_TOKENS - 1, 0.0, 4, False),  # too short to repay compiling
+    ("auto", "cpu", "grpo", 10**6, 0.0, 4, False),  # samples with the layers between steps
+    ("auto", "cuda:0", "sft", 10**6, 0.0, 4, False),  # measured on CPU only
+    (True, "cuda:0", "grpo", 1, 0.05, 1, True),
+    (False, "cpu", "sft", 10**6, 0.0, 4, False),
 ])
-def test_auto_compiles_long_cpu_runs_of_sft_and_dpo_and_says_why(setting, device, method, tokens, expected):
-    method, dropout, batch = method if isinstance(method, tuple) else (method, 0.0, 4)
+def test_auto_compiles_long_cpu_runs_of_sft_and_dpo_and_says_why(setting, device, method, tokens, dropout, batch,
+                                                                 expected):
     compile_it, why = should_compile(setting, device, method, tokens, dropout, batch)
     assert compile_it is expected and why.startswith(f"train.compile={str(setting).lower()}")
 

@@ -164,6 +164,8 @@ def dropped_linear(x, weight, p: float, seed):
     The casts are autograd ops outside the function, so the weight's gradient comes back in its own
     dtype (fp32 adapters), as it does through autocast. On CPU the input is already bf16 (the base is
     stored in bf16): no copy; on CUDA the fp32 residual stream is cast, as autocast's linear would.
+    ``seed``: an int draws the mask from numpy's generator (eager); an int32 tensor hashes it
+    (:func:`hash_keep`, traceable inside compiled layers).
     """
     import torch
 

@@ -173,6 +173,11 @@ class TrainConfig(_Strict):
         "CPU for sft/dpo runs of 150k tokens or more, with LoRA dropout only at batches of 8+ (measured 1.1-1.9x "
         "tokens/s after the first step, which compiles: ~1-2.5 min cold on 2 cores, ~15-25 s with inductor's cache "
         "warm); true: any device and method; false: eager")
+    packing: bool = Field(
+        False, description="sft: run each batch as one row of its sequences end to end, with no padding (position "
+        "ids restart per sequence; transformers masks attention block by block, flash-attention varlen on CUDA). "
+        "Off by default: on CPU, beside lorakit's length-bucketed batches (~4% padding), it ran at 0.63-0.95x their "
+        "tokens/s with more memory (docs/training.md); on CUDA unmeasured")
     checkpoint_every: int = Field(50, ge=1)
     keep_checkpoints: int = Field(2, ge=1)
     log_every: int = Field(5, ge=1)
@@ -189,6 +194,9 @@ class TrainConfig(_Strict):
         if self.head == "classification" and self.init_from is not None:
             raise ValueError("train.head=classification starts from a fresh LoRA and head; train.init_from (an "
                              "adapter of the language-model head) does not fit it: drop train.init_from")
+        if self.packing and (self.method != "sft" or self.head != "lm"):
+            raise ValueError(f"train.packing packs sft batches of the language-model head; train.method={self.method}"
+                             f", train.head={self.head} runs its rows padded: drop train.packing")
         return self
 
 

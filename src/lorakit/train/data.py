@@ -68,3 +68,24 @@ def collate(items: list[Tokenized], pad_id: int, multiple: int = 8):
     for row, t in enumerate(items):
         labels[row, :len(t.labels)] = torch.tensor(t.labels)
     return ids, labels, mask
+
+
+def pack(ids, labels, mask):
+    """A padded batch as one row with no padding: each row's tokens end to end, positions restarting at 0.
+
+    ``(ids, labels, position_ids)``, each ``[1, total tokens]``. Given ``position_ids`` and no attention mask,
+    transformers builds a block-diagonal causal mask from the restarts (``find_packed_sequence_indices``; on CUDA
+    flash-attention runs the rows as variable-length sequences), so no token attends across rows. The first token
+    of each row gets no label: its target would be predicted from the previous row's last token. In the padded
+    batch it was never a target either, so the loss and its token count are the padded batch's.
+    """
+    import torch
+
+    keep = mask.bool()
+    lengths = keep.sum(1)
+    starts = torch.cumsum(lengths, 0) - lengths
+    total = int(lengths.sum())
+    positions = torch.arange(total, device=ids.device) - torch.repeat_interleave(starts, lengths)
+    packed_labels = labels[keep].clone()
+    packed_labels[starts] = IGNORE
+    return ids[keep].unsqueeze(0), packed_labels.unsqueeze(0), positions.unsqueeze(0)

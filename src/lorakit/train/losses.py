@@ -8,13 +8,18 @@ from __future__ import annotations
 from lorakit.train.data import IGNORE
 
 
-def answer_logits(model, ids, labels, mask):
-    """``(logits, targets, keep)``: fp32 logits and targets of the answer tokens (``keep``: where they are)."""
+def answer_logits(model, ids, labels, mask, position_ids=None):
+    """``(logits, targets, keep)``: fp32 logits and targets of the answer tokens (``keep``: where they are).
+
+    ``mask`` is the padding mask; a packed row (:func:`lorakit.train.data.pack`) has none and passes its
+    ``position_ids`` instead.
+    """
     import torch
 
     base = model.get_base_model()
     # use_cache=False: a training forward has no use for a KV cache, and building one costs a copy per layer
-    hidden = base.get_decoder()(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
+    hidden = base.get_decoder()(input_ids=ids, attention_mask=mask, position_ids=position_ids,
+                                use_cache=False).last_hidden_state
     targets = labels[:, 1:]
     keep = targets != IGNORE
     logits = base.get_output_embeddings()(hidden[:, :-1][keep]).float()
@@ -24,11 +29,11 @@ def answer_logits(model, ids, labels, mask):
     return logits, targets[keep], keep
 
 
-def answer_loss(model, ids, labels, mask):
+def answer_loss(model, ids, labels, mask, position_ids=None):
     """Summed cross-entropy over answer tokens, with the LM head applied to those positions only."""
     import torch.nn.functional as F
 
-    logits, targets, keep = answer_logits(model, ids, labels, mask)
+    logits, targets, keep = answer_logits(model, ids, labels, mask, position_ids)
     return F.cross_entropy(logits, targets, reduction="sum"), int(keep.sum())
 
 

@@ -22,7 +22,7 @@ from lorakit.data.preference import load_preferences
 from lorakit.errors import TrainError
 from lorakit.io import atomic_write_text, read_json, sha256_file
 from lorakit.rundir import RunDir
-from lorakit.train.data import IGNORE, collate, tokenize_all
+from lorakit.train.data import IGNORE, collate, pack, tokenize_all
 from lorakit.train.dpo import collate_pairs, pair_loss, reference_logps, tokenize_pairs
 from lorakit.train.losses import answer_loss, row_sums, token_logps
 
@@ -52,6 +52,7 @@ class SFT:
         self.lengths = [len(t.input_ids) for t in self.data]
         self.pad = tok.pad_token_id
         self.source = train_file
+        self.packing = cfg.train.packing
 
     @property
     def system_prompt(self) -> str | None:
@@ -68,7 +69,11 @@ class SFT:
 
     def loss(self, model, batch, device: str):
         ids, labels, mask = (t.to(device) for t in batch)
-        loss_sum, _ = answer_loss(model, ids, labels, mask)
+        if self.packing:  # packed after sharding, so each process packs its own rows
+            ids, labels, positions = pack(ids, labels, mask)
+            loss_sum, _ = answer_loss(model, ids, labels, None, positions)
+        else:
+            loss_sum, _ = answer_loss(model, ids, labels, mask)
         return loss_sum, {}
 
     def summary(self, sums: dict, weight: float) -> dict:

@@ -30,7 +30,9 @@ Both see the first ``steps x batch`` rows of the same generated train file, the 
 schedule (cosine, 5% warm-up, lr 1e-3) and seed. Tokens/s counts real (non-padding) tokens. Each
 adapter is then evaluated by ``lorakit eval`` on the same eval items. The bf16 matmul rate of the
 machine (2048^3) is measured before and after the arms, and each arm's share of the better one is
-4 x parameters x tokens/s over it. Prints a JSON summary and a Markdown table for docs/benchmarks.md.
+4 x parameters x tokens/s over it. Beside it, the rate of the model's own products at one step's tokens
+(a decoder layer's projections and their input gradients): how near the 2048^3 rate such small products
+can come on this machine. Prints a JSON summary and a Markdown table for docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -83,7 +85,17 @@ def _child_reference(out: Path, train_file: Path, steps: int, batch: int, lr: fl
         max_length=512, dataloader_num_workers=0, seed=0,
     )
     peft_cfg = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM")
-    trainer = SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=tok, peft_config=peft_cfg)
+    from transformers import TrainerCallback
+
+    class FirstStep(TrainerCallback):  # when step 1 ended, for the rate after it (as the lorakit arms report)
+        at = None
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 1:
+                FirstStep.at = time.perf_counter()
+
+    trainer = SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=tok, peft_config=peft_cfg,
+                         callbacks=[FirstStep()])
     tokens = sum(len(r["input_ids"]) for r in trainer.train_dataset)
     t0 = time.perf_counter()
     trainer.train()
@@ -93,8 +105,10 @@ def _child_reference(out: Path, train_file: Path, steps: int, batch: int, lr: fl
     tok.save_pretrained(adapter)
     system = examples[0].system
     (adapter / "run_record.json").write_text(json.dumps({"base_model": "smollm2-135m", "system_prompt": system}))
+    # step 1's tokens: the mean step's (TRL's sampler order is not at hand here); its seconds are measured
     return {"seconds": seconds, "tokens": tokens, "threads": threads,
-            "precision": "bf16" if bf16 else "fp16" if cuda else "fp32"}
+            "precision": "bf16" if bf16 else "fp16" if cuda else "fp32",
+            "first_step": {"seconds": round(FirstStep.at - t0, 1), "tokens": round(tokens / steps)}}
 
 
 TRL_ARMS = ("reference", "trl-best")
@@ -185,6 +199,49 @@ def matmul_peak_gflops(n: int = 2048, reps: int = 5) -> float:
     return 2 * n ** 3 / best / 1e9
 
 
+def layer_matmul_gflops(tokens: int, name: str = "smollm2-135m", reps: int = 5) -> float:
+    """The bf16 rate of the model's own matrix products at ``tokens`` rows (one step's tokens): a decoder layer's
+    seven projections forward, and their input gradients backward (the frozen base needs no weight gradient).
+
+    Small products (576 wide for SmolLM2) run further from the machine's peak than 2048^3 does: this is the
+    ceiling the training step's matmuls could reach on this machine, measured beside the 2048^3 peak.
+    """
+    import torch
+    from transformers import AutoConfig
+
+    from lorakit.models.loader import local_model_dir, resolve_model
+    from lorakit.runtime import setup_threads
+
+    setup_threads()
+    c = AutoConfig.from_pretrained(local_model_dir(resolve_model(name)))
+    h, kv = c.hidden_size, c.num_key_value_heads * (c.hidden_size // c.num_attention_heads)
+    shapes = [(h, h), (h, kv), (h, kv), (h, h), (h, c.intermediate_size), (h, c.intermediate_size),
+              (c.intermediate_size, h)]  # q, k, v, o, gate, up, down: (in, out)
+    pairs = []
+    for k, n in shapes:
+        pairs.append((torch.randn(tokens, k).bfloat16(), torch.randn(k, n).bfloat16()))  # forward
+        pairs.append((torch.randn(tokens, n).bfloat16(), torch.randn(n, k).bfloat16()))  # input gradient
+    flops = sum(2 * a.shape[0] * a.shape[1] * b.shape[1] for a, b in pairs)
+    best = float("inf")
+    for _ in range(reps + 1):  # the first pass warms up
+        t0 = time.perf_counter()
+        for a, b in pairs:
+            a @ b
+        best = min(best, time.perf_counter() - t0)
+    return flops / best / 1e9
+
+
+def _step_tokens(train_file: Path, rows: int, batch: int) -> int:
+    """Tokens in a step of ``batch`` rows of the train file's first ``rows`` (mean length; chat template)."""
+    from lorakit.data.chat import load_chat_jsonl
+    from lorakit.models.loader import load_tokenizer, local_model_dir, resolve_model
+
+    tok = load_tokenizer(local_model_dir(resolve_model("smollm2-135m")))
+    texts = [tok.apply_chat_template(ex.messages, tokenize=False) for ex in load_chat_jsonl(train_file, limit=rows)]
+    lengths = [len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]]
+    return round(batch * sum(lengths) / len(lengths))
+
+
 def model_parameters(name: str = "smollm2-135m") -> int:
     """The base model's parameter count, from its config on the meta device (no weights read)."""
     import torch
@@ -232,7 +289,10 @@ def main() -> None:
     # weight gradient); attention's own FLOPs are left out, and so is lorakit's saving of the LM head on prompts
     flops_per_token = 4 * model_parameters()
     peak_before = matmul_peak_gflops()
-    print(f"bf16 matmul peak (2048^3): {peak_before:.0f} GFLOP/s; model FLOPs per token: "
+    step_tokens = _step_tokens(data / "train.jsonl", args.steps * args.batch_size, args.batch_size)
+    layer_rate = layer_matmul_gflops(step_tokens)
+    print(f"bf16 matmul peak (2048^3): {peak_before:.0f} GFLOP/s; the model's own products at {step_tokens} tokens "
+          f"a step: {layer_rate:.0f} GFLOP/s ({100 * layer_rate / peak_before:.0f}% of it); model FLOPs per token: "
           f"{flops_per_token / 1e9:.2f} GFLOP", flush=True)
     results = {}
     for arm in args.arms.split(","):
@@ -245,7 +305,7 @@ def main() -> None:
         res = json.loads((out / "bench.json").read_text())
         res["tokens_per_second"] = round(res["tokens"] / res["seconds"], 1)
         res["seconds_per_step"] = round(res["seconds"] / args.steps, 2)
-        if "first_step" in res:  # lorakit arms: the rate after step 1 (which includes any compiling)
+        if "first_step" in res:  # the rate after step 1 (which includes any compiling)
             first = res["first_step"]
             res["tokens_per_second_after_step_1"] = round((res["tokens"] - first["tokens"]) /
                                                           max(res["seconds"] - first["seconds"], 1e-9), 1)
@@ -257,18 +317,27 @@ def main() -> None:
     peak = max(peak_before, peak_after)  # the machine's best in this run: the shares are not flattered by a slow spell
     for res in results.values():
         res["share_of_peak"] = round(flops_per_token * res["tokens_per_second"] / (peak * 1e9), 3)
+        if "tokens_per_second_after_step_1" in res:
+            res["share_of_peak_after_step_1"] = round(flops_per_token * res["tokens_per_second_after_step_1"] /
+                                                      (peak * 1e9), 3)
     speedups = {}
-    for anchor in TRL_ARMS:
-        if anchor in results:
+    for anchor in results:  # every TRL arm, on either allocator, is an anchor
+        if anchor.removesuffix(TCMALLOC_SUFFIX) in TRL_ARMS:
             ref = results[anchor]["tokens_per_second"]
             speedups[anchor] = {a: round(r["tokens_per_second"] / ref, 2) for a, r in results.items()}
+            ref = results[anchor].get("tokens_per_second_after_step_1")
+            if ref:  # a compiled arm pays its compiling in step 1; a long run is paced by the steps after it
+                speedups[f"{anchor} after step 1"] = {a: round(r["tokens_per_second_after_step_1"] / ref, 2)
+                                                      for a, r in results.items()
+                                                      if "tokens_per_second_after_step_1" in r}
     summary = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "steps": args.steps,
                "batch_size": args.batch_size, "matmul_peak_gflops": [round(peak_before), round(peak_after)],
+               "layer_matmul_gflops": round(layer_rate), "step_tokens": step_tokens,
                "flops_per_token": flops_per_token, "arms": results, "speedup_vs": speedups}
     print(json.dumps(summary, indent=2))
     anchors = list(speedups)
     print(f"\nbf16 matmul peak: {peak_before:.0f} GFLOP/s before the arms, {peak_after:.0f} after")
-    print("| arm | precision | tokens/s | after step 1 | step 1 (s) | s/step | peak RSS (MB) | share of matmul peak | "
+    print("| arm | precision | tokens/s | after step 1 | step 1 (s) | s/step | peak RSS (MB) | share of matmul peak (after step 1) | "
           "intent acc | exact match |" + "".join(f" vs {a} |" for a in anchors))
     print("|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(anchors))
     for arm, r in results.items():
@@ -277,7 +346,8 @@ def main() -> None:
         after, first = r.get("tokens_per_second_after_step_1", "-"), r.get("first_step", {}).get("seconds", "-")
         print(f"| {arm} | {r['precision']} | {r['tokens_per_second']} | {after} | {first} | {r['seconds_per_step']} | "
               f"{r['peak_rss_mb']} | "
-              f"{100 * r['share_of_peak']:.1f}% | {pct['field:intent']} | {pct['exact_match']} |" + "".join(f" {speedups[a][arm]}x |" for a in anchors))
+              f"{100 * r['share_of_peak']:.1f}% ({100 * r.get('share_of_peak_after_step_1', r['share_of_peak']):.1f}%) | {pct['field:intent']} | {pct['exact_match']} |" +
+              "".join(f" {speedups[a][arm]}x |" if arm in speedups[a] else " - |" for a in anchors))
 
 
 if __name__ == "__main__":

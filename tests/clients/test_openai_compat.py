@@ -71,6 +71,39 @@ def test_cached_json_answers_from_disk_and_survives_a_torn_last_line(tmp_path):
     assert again.ask(["a", "b", "a"]) == [{"x": 1}, None, {"x": 1}] and again.asked == 0
 
 
+def test_cached_json_keeps_every_reply_that_came_before_a_failure(tmp_path):
+    """The cache is written reply by reply: when the endpoint fails (or the process is killed) half-way, the replies
+    already paid for are on disk, and the next run asks only for the rest. (It was written once all had come.)"""
+    from dataclasses import dataclass
+
+    from lorakit.clients.openai_compat import CachedJSON, RemoteModel
+    from lorakit.errors import EvalError
+
+    @dataclass
+    class Flaky(RemoteModel):
+        fail_on: str = ""
+        seen: tuple = ()
+
+        def complete(self, client, messages, max_tokens, schema):
+            prompt = messages[0]["content"]
+            self.seen += (prompt,)
+            if prompt == self.fail_on:
+                raise EvalError("endpoint gone")
+            return json.dumps({"x": len(prompt)})
+
+    schema = {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}
+    flaky = Flaky("http://x/v1", "m", None, concurrency=1, fail_on="ccc")
+    with pytest.raises(EvalError, match="endpoint gone"):
+        CachedJSON(flaky, tmp_path / "c.jsonl", schema).ask(["a", "bb", "ccc", "dddd"])
+    # every reply that came is on disk: a and bb before ccc failed, and dddd, already submitted to the pool
+    assert len((tmp_path / "c.jsonl").read_text().splitlines()) == 3
+
+    fixed = Flaky("http://x/v1", "m", None, concurrency=1)
+    again = CachedJSON(fixed, tmp_path / "c.jsonl", schema)
+    assert again.ask(["a", "bb", "ccc", "dddd"]) == [{"x": 1}, {"x": 2}, {"x": 3}, {"x": 4}]
+    assert fixed.seen == ("ccc",) and again.asked == 1
+
+
 def test_a_server_that_refuses_json_schema_gets_the_schema_as_json_object(caplog):
     """llama-cpp-python's server reads only {"type": "json_object", "schema": ...}; extra_body reaches it."""
     import httpx

@@ -83,19 +83,23 @@ class RemoteModel:
         raise EvalError(err + f" (after {RETRIES} attempts)")
 
     def generate(self, conversations: list[list[dict]], *, max_new_tokens: int, schema: dict | None = None,
-                 on_item=None) -> list[str]:
+                 on_item=None, on_reply=None) -> list[str]:
+        """The replies, in order. ``on_item(1)`` after each (progress); ``on_reply(i, text)`` with each as it comes,
+        so a caller can keep what was paid for before a later request fails or the process is killed."""
         import httpx
 
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         with httpx.Client(headers=headers, timeout=self.timeout_s) as client, \
                 ThreadPoolExecutor(self.concurrency) as pool:
-            def one(conv):
+            def one(i, conv):
                 out = self.complete(client, conv, max_new_tokens, schema)
+                if on_reply:
+                    on_reply(i, out)
                 if on_item:
                     on_item(1)
                 return out
 
-            return list(pool.map(one, conversations))
+            return list(pool.map(one, range(len(conversations)), conversations))
 
 
 def remote_model(cfg, which: str) -> RemoteModel:
@@ -150,14 +154,17 @@ class CachedJSON:
     def ask(self, prompts: list[str]) -> list[dict | None]:
         todo = [p for p in dict.fromkeys(prompts) if self._key(p) not in self.cache]
         if todo:
-            replies = self.model.generate([[{"role": "user", "content": p}] for p in todo],
-                                          max_new_tokens=self.max_tokens, schema=self.schema)
-            self.asked += len(todo)
             self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-            with self.lock, self.cache_file.open("a", encoding="utf-8") as f:
-                for p, text in zip(todo, replies):
-                    parsed = parse_json(text, self.schema)
-                    entry = {"key": self._key(p), "reply": {"ok": parsed} if parsed is not None else {"invalid": text[:300]}}
+
+            def keep(i: int, text: str) -> None:  # each reply on disk as it comes: a kill loses only those pending
+                parsed = parse_json(text, self.schema)
+                entry = {"key": self._key(todo[i]),
+                         "reply": {"ok": parsed} if parsed is not None else {"invalid": text[:300]}}
+                with self.lock, self.cache_file.open("a", encoding="utf-8") as f:
                     self.cache[entry["key"]] = entry["reply"]
+                    self.asked += 1
                     f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+            self.model.generate([[{"role": "user", "content": p}] for p in todo], max_new_tokens=self.max_tokens,
+                                schema=self.schema, on_reply=keep)
         return [self.cache[self._key(p)].get("ok") for p in prompts]

@@ -16,7 +16,10 @@ def _batch():
 
 
 def test_pack_puts_rows_end_to_end_with_restarting_positions_and_no_label_across_a_boundary():
-    ids, labels, positions = pack(*_batch())
+    batch = _batch()
+    before = batch[1].clone()
+    ids, labels, positions = pack(*batch)
+    assert torch.equal(batch[1], before)  # the padded batch is left as it was
     assert ids.tolist() == [[11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37]]
     assert positions.tolist() == [[0, 1, 2, 3, 4, 0, 1, 2, 0, 1, 2, 3, 4, 5, 6]]
     # row 2's first token (22 at index 6 is its 2nd) keeps its label; every row's first token has none

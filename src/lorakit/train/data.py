@@ -1,4 +1,4 @@
-"""Tokenized training examples and length-bucketed batches."""
+"""Tokenized training examples, length-bucketed batches, and a batch packed into one row (``train.packing``)."""
 
 from __future__ import annotations
 
@@ -86,6 +86,6 @@ def pack(ids, labels, mask):
     starts = torch.cumsum(lengths, 0) - lengths
     total = int(lengths.sum())
     positions = torch.arange(total, device=ids.device) - torch.repeat_interleave(starts, lengths)
-    packed_labels = labels[keep].clone()
+    packed_labels = labels[keep]  # boolean indexing copies: the padded batch's labels stay as they were
     packed_labels[starts] = IGNORE
     return ids[keep].unsqueeze(0), packed_labels.unsqueeze(0), positions.unsqueeze(0)

@@ -232,14 +232,15 @@ def layer_matmul_gflops(tokens: int, name: str = "smollm2-135m", reps: int = 5) 
 
 
 def _step_tokens(train_file: Path, rows: int, batch: int) -> int:
-    """Tokens in a step of ``batch`` rows of the train file's first ``rows`` (mean length; chat template)."""
+    """Tokens in a step of ``batch`` rows of the train file's first ``rows`` (mean length, tokenized as lorakit
+    trains them)."""
     from lorakit.data.chat import load_chat_jsonl
     from lorakit.models.loader import load_tokenizer, local_model_dir, resolve_model
+    from lorakit.train.data import tokenize_all
 
     tok = load_tokenizer(local_model_dir(resolve_model("smollm2-135m")))
-    texts = [tok.apply_chat_template(ex.messages, tokenize=False) for ex in load_chat_jsonl(train_file, limit=rows)]
-    lengths = [len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]]
-    return round(batch * sum(lengths) / len(lengths))
+    data, _ = tokenize_all(load_chat_jsonl(train_file, limit=rows), tok, 512)
+    return round(batch * sum(len(t.input_ids) for t in data) / len(data))
 
 
 def model_parameters(name: str = "smollm2-135m") -> int:

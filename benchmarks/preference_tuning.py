@@ -2,7 +2,8 @@
 for the same CPU time?
 
     .venv/bin/python benchmarks/preference_tuning.py [--seeds 0 1 2] [--mine 800] [--dpo-lr 2e-4]
-        [--beta 0.1] [--sft-weight 0] [--epochs 2] [--grpo-steps 60] [--grpo-lr 1e-4] [--set KEY=VALUE ...]
+        [--beta 0.1] [--sft-weight 0] [--epochs 2] [--balance] [--grpo-steps 60] [--grpo-lr 1e-4]
+        [--arms sft more dpo grpo] [--set KEY=VALUE ...]
 
 For every data draw (``data.seed``), one after another on the same CPU:
 
@@ -21,7 +22,9 @@ For every data draw (``data.seed``), one after another on the same CPU:
 Every adapter is evaluated on the same 800 items: the acceptance split (the eval split of data seed
 0), free greedy decoding, tuned model only. Prints one Markdown table (means over the draws, each
 draw's values, and per draw a paired McNemar test of intent and exact match against SFT). Runs
-whose adapter is current are not retrained; evaluations are redone.
+whose adapter is current are not retrained; evaluations are redone. ``--arms sft dpo`` runs a subset
+(the control needs both dpo and grpo for its CPU time); ``--balance`` mines balanced pairs
+(``train.dpo.balance``).
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ def _paired(a: list[dict], b: list[dict], metric: str) -> str:
 def _table(args, arms: dict, notes: list[str], out: Path) -> None:
     """The Markdown table of the draws done so far (written after every draw, so a stopped run keeps them)."""
     lines = [f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; DPO lr {args.dpo_lr:g}, "
-             f"beta {args.beta:g}, sft_weight {args.sft_weight:g}, {args.epochs:g} epochs; GRPO lr {args.grpo_lr:g}, "
+             f"beta {args.beta:g}, sft_weight {args.sft_weight:g}, {args.epochs:g} epochs, balance {args.balance}; GRPO lr {args.grpo_lr:g}, "
              f"{args.grpo_steps} steps; seeds {args.seeds}", "",
              "| arm | intent | exact match | priority | valid JSON | schema | CPU s (mean) |", "|---|---|---|---|---|---|---|"]
     for arm, runs in arms.items():
@@ -111,67 +114,86 @@ def main() -> None:
     ap.add_argument("--beta", type=float, default=0.1)
     ap.add_argument("--sft-weight", type=float, default=0.0)
     ap.add_argument("--epochs", type=float, default=2.0, help="DPO epochs over the mined pairs")
+    ap.add_argument("--balance", action="store_true", help="train.dpo.balance: no value rejected more than chosen")
+    ap.add_argument("--arms", nargs="+", default=["sft", "more", "dpo", "grpo"], choices=["sft", "more", "dpo", "grpo"])
     ap.add_argument("--grpo-steps", type=int, default=60)
     ap.add_argument("--grpo-lr", type=float, default=1e-4)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="applies to every arm")
     args = ap.parse_args()
+    if "more" in args.arms and not {"dpo", "grpo"} <= set(args.arms):
+        ap.error("the control (more) takes its CPU time from the dpo and grpo arms: run all three")
 
     from lorakit.config import load_config
+    from lorakit.train.trainer import pairs_file
 
     accept_cfg = load_config(DEMO, [f"output_dir={ROOT / 'accept'}", "data.seed=0"])
     from lorakit.data.ensure import ensure_data
 
     _, accept = ensure_data(accept_cfg)  # the acceptance split: the eval split of data seed 0
     tag = f"lr{args.dpo_lr:g}_b{args.beta:g}_w{args.sft_weight:g}_e{args.epochs:g}_m{args.mine}"
+    tag += "_bal" if args.balance else ""
     gtag = f"lr{args.grpo_lr:g}_s{args.grpo_steps}"
-    arms: dict[str, list] = {"SFT (demo recipe)": [], "SFT + more SFT (control)": [], "SFT + DPO on mined pairs": [],
-                             "SFT + GRPO with the field reward": []}
+    names = {"sft": "SFT (demo recipe)", "more": "SFT + more SFT (control)", "dpo": "SFT + DPO on mined pairs",
+             "grpo": "SFT + GRPO with the field reward"}
+    if args.balance:
+        names["dpo"] = "SFT + DPO on balanced mined pairs"
+    arms: dict[str, list] = {names[a]: [] for a in ("sft", "more", "dpo", "grpo") if a == "sft" or a in args.arms}
     notes = []
     for seed in args.seeds:
         common = [f"data.seed={seed}", *args.set]
         sft = _run_train([f"output_dir={ROOT / f'sft_s{seed}'}", *common])
         sft_dir = sft["cfg"].output_dir
         sft_rows = sft["cfg"].train.max_examples
-        dpo = _run_train([f"output_dir={ROOT / f'dpo_s{seed}_{tag}'}", *common, "train.method=dpo",
-                          f"train.init_from={sft_dir}", f"train.first_example={sft_rows}",
-                          f"train.max_examples={args.mine}", f"train.lr={args.dpo_lr}",
-                          f"train.dpo.beta={args.beta}", f"train.dpo.sft_weight={args.sft_weight}",
-                          f"train.epochs={args.epochs}", "train.warmup_ratio=0.1"])
-        mined = json.loads((dpo["cfg"].output_dir / "data" / "pairs.jsonl.record.json").read_text())
-        ref_s = dpo["record"].get("reference_seconds", 0.0)
-        dpo_cpu = mined["seconds"] + ref_s + dpo["record"]["seconds"]
-        grpo = _run_train([f"output_dir={ROOT / f'grpo_s{seed}_{gtag}'}", *common, "train.method=grpo",
-                           f"train.init_from={sft_dir}", f"train.first_example={sft_rows}",
-                           f"train.max_examples={args.grpo_steps * 4}", f"train.max_steps={args.grpo_steps}",
-                           "train.batch_size=4", "train.grpo.samples=4", "train.grpo.temperature=1.0",
-                           f"train.lr={args.grpo_lr}", "train.warmup_ratio=0.1", "train.log_every=1"])
-        grpo_cpu = grpo["record"]["seconds"]
-        per_step = sft["record"]["seconds"] / sft["record"]["steps"]
-        steps = max(1, round(max(dpo_cpu, grpo_cpu) / per_step))
-        batch = sft["cfg"].train.batch_size
-        more = _run_train([f"output_dir={ROOT / f'more_s{seed}_{tag}_{gtag}'}", *common, f"train.init_from={sft_dir}",
-                           f"train.first_example={sft_rows}", f"train.max_examples={steps * batch}",
-                           f"train.lr={args.dpo_lr}", "train.warmup_ratio=0.1"])
+        runs, base_s, note = {"sft": sft}, sft["record"]["seconds"], f"seed {seed}:"
+        cpu = {"sft": base_s}
+        if "dpo" in args.arms:
+            dpo = _run_train([f"output_dir={ROOT / f'dpo_s{seed}_{tag}'}", *common, "train.method=dpo",
+                              f"train.init_from={sft_dir}", f"train.first_example={sft_rows}",
+                              f"train.max_examples={args.mine}", f"train.lr={args.dpo_lr}",
+                              f"train.dpo.beta={args.beta}", f"train.dpo.sft_weight={args.sft_weight}",
+                              f"train.dpo.balance={args.balance}", f"train.epochs={args.epochs}",
+                              "train.warmup_ratio=0.1"])
+            pairs = pairs_file(dpo["cfg"])  # mined into the run, or given with --set train.dpo.pairs_file=...
+            mined = json.loads(pairs.with_name(pairs.name + ".record.json").read_text())
+            ref_s = dpo["record"].get("reference_seconds", 0.0)
+            runs["dpo"], cpu["dpo"] = dpo, base_s + mined["seconds"] + ref_s + dpo["record"]["seconds"]
+            note += (f" {mined['items']} unseen rows mined in {mined['seconds']:.0f} s -> {mined['pairs']} pairs "
+                     f"({mined['by_error']}; dropped to balance: {mined.get('dropped_by_balance') or 'none'}); "
+                     f"DPO {dpo['record']['steps']} steps in {dpo['record']['seconds']:.0f} s (+ reference "
+                     f"{ref_s:.0f} s);")
+        if "grpo" in args.arms:
+            grpo = _run_train([f"output_dir={ROOT / f'grpo_s{seed}_{gtag}'}", *common, "train.method=grpo",
+                               f"train.init_from={sft_dir}", f"train.first_example={sft_rows}",
+                               f"train.max_examples={args.grpo_steps * 4}", f"train.max_steps={args.grpo_steps}",
+                               "train.batch_size=4", "train.grpo.samples=4", "train.grpo.temperature=1.0",
+                               f"train.lr={args.grpo_lr}", "train.warmup_ratio=0.1", "train.log_every=1"])
+            runs["grpo"], cpu["grpo"] = grpo, base_s + grpo["record"]["seconds"]
+            note += (f" GRPO {args.grpo_steps} steps in {grpo['record']['seconds']:.0f} s "
+                     f"(reward {_reward_span(grpo['cfg'].output_dir)});")
+        if "more" in args.arms:
+            per_step = sft["record"]["seconds"] / sft["record"]["steps"]
+            steps = max(1, round((max(cpu["dpo"], cpu["grpo"]) - base_s) / per_step))
+            batch = sft["cfg"].train.batch_size
+            more = _run_train([f"output_dir={ROOT / f'more_s{seed}_{tag}_{gtag}'}", *common,
+                               f"train.init_from={sft_dir}", f"train.first_example={sft_rows}",
+                               f"train.max_examples={steps * batch}", f"train.lr={args.dpo_lr}",
+                               "train.warmup_ratio=0.1"])
+            runs["more"], cpu["more"] = more, base_s + more["record"]["seconds"]
+            note += f" control {steps} SFT steps in {more['record']['seconds']:.0f} s"
         results = {}
-        for arm, run in zip(arms, (sft, more, dpo, grpo)):
+        for key, run in runs.items():
             overall, rows = _evaluate(run["cfg"].output_dir, seed, accept, f"{run['cfg'].output_dir.name}")
-            results[arm] = (overall, rows)
-        base_s = sft["record"]["seconds"]
-        cpu = {"SFT (demo recipe)": base_s, "SFT + more SFT (control)": base_s + more["record"]["seconds"],
-               "SFT + DPO on mined pairs": base_s + dpo_cpu, "SFT + GRPO with the field reward": base_s + grpo_cpu}
+            results[names[key]] = (overall, rows)
+        cpu = {names[k]: v for k, v in cpu.items()}
         base_rows = results["SFT (demo recipe)"][1]
         for arm in arms:
             overall, rows = results[arm]
             tests = "" if arm.startswith("SFT (") else (
                 f"intent {_paired(base_rows, rows, 'field:intent')}; exact {_paired(base_rows, rows, 'exact_match')}")
             arms[arm].append({"seed": seed, "overall": overall, "cpu": cpu[arm], "tests": tests})
-        notes.append(f"seed {seed}: {mined['items']} unseen rows mined in {mined['seconds']:.0f} s -> "
-                     f"{mined['pairs']} pairs ({mined['by_error']}); DPO {dpo['record']['steps']} steps in "
-                     f"{dpo['record']['seconds']:.0f} s (+ reference {ref_s:.0f} s); GRPO {args.grpo_steps} steps in "
-                     f"{grpo_cpu:.0f} s (reward {_reward_span(grpo['cfg'].output_dir)}); control {steps} SFT steps "
-                     f"in {more['record']['seconds']:.0f} s")
+        notes.append(note)
         print(notes[-1], flush=True)
-        _table(args, arms, notes, ROOT / f"preference_tuning_{tag}_{gtag}.md")
+        _table(args, arms, notes, ROOT / f"preference_tuning_{tag}_{gtag}_{'-'.join(args.arms)}.md")
 
 if __name__ == "__main__":
     main()

@@ -161,14 +161,17 @@ def data_pairs(
     samples: Annotated[int, typer.Option(help="answers per item (with --temperature > 0)")] = 1,
     temperature: Annotated[float, typer.Option(help="0: greedy; > 0: sampled answers")] = 0.0,
     seed: Annotated[int, typer.Option(help="sampling seed")] = TrainConfig.model_fields["seed"].default,
+    balance: Annotated[bool, typer.Option(help="no value of a field rejected in more pairs than it is chosen in")] = False,
     device: Annotated[str, typer.Option(help="auto (cuda when present), cpu, cuda, cuda:N")] = "auto",
 ) -> None:
     """Preference pairs from the tuned model's own mistakes: label = chosen, wrong answer = rejected."""
     from lorakit.eval.pairs import mine_pairs
 
     rec = mine_pairs(run_dir, out or RunDir(run_dir).data / "pairs.jsonl", source=source, limit=limit,
-                     samples=samples, temperature=temperature, seed=seed, device=device)
+                     samples=samples, temperature=temperature, seed=seed, balance=balance, device=device)
     typer.echo(f"{rec['wrong_answers']} of {rec['answers']} answers wrong -> {rec['pairs']} pairs in {rec['file']}")
+    if rec["dropped_by_balance"]:
+        typer.echo(f"  dropped to balance: {rec['dropped_by_balance']}")
     for kind, n in rec["by_error"].items():
         typer.echo(f"  {kind}: {n}")
 

@@ -112,6 +112,8 @@ class DPOSettings(_Strict):
         "mined from the starting model's own mistakes on the train rows (the wrong answer rejected, the label chosen)")
     samples: int = Field(1, ge=1, le=16, description="mining: answers per train row (more than 1 needs temperature)")
     temperature: float = Field(0.0, ge=0, description="mining: sampling temperature (0: greedy)")
+    balance: bool = Field(False, description="mining: drop pairs so no value of a field is rejected in more pairs "
+                          "than it is chosen in (guards against DPO unlearning a value the model often gets wrong)")
 
 
 class GRPOSettings(_Strict):

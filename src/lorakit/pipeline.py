@@ -47,7 +47,8 @@ def pairs_settings(cfg: RunConfig, train_file: Path, start: Path | None) -> dict
     return {"model": cfg.model.name, "start": sha256_file(start / "adapter_model.safetensors") if start else "base",
             "train_sha256": sha256_file(train_file), "first_example": cfg.train.first_example,
             "max_examples": cfg.train.max_examples, "samples": d.samples, "temperature": d.temperature,
-            "seed": cfg.train.seed, "max_new_tokens": cfg.eval.max_new_tokens, "precision": cfg.train.precision}
+            "balance": d.balance, "seed": cfg.train.seed, "max_new_tokens": cfg.eval.max_new_tokens,
+            "precision": cfg.train.precision}
 
 
 def ensure_pairs(cfg: RunConfig, train_file: Path) -> Path:

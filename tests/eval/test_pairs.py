@@ -37,3 +37,41 @@ def test_sampled_answers_give_more_pairs_and_repeats_are_merged(trained_run, tmp
     again = mine_pairs(run_dir, tmp_path / "q.jsonl", limit=4, samples=3, temperature=1.0, max_new_tokens=16)
     assert (tmp_path / "q.jsonl").read_text() == (tmp_path / "p.jsonl").read_text()  # seeded: repeatable
     assert again["pairs"] == rec["pairs"]
+
+
+def _pair(field, chosen, rejected, **other):
+    def answer(value):
+        return [{"role": "assistant", "content": json.dumps({field: value, **other})}]
+    return {"prompt": [{"role": "user", "content": "t"}], "chosen": answer(chosen), "rejected": answer(rejected),
+            "error": field}
+
+
+def test_balance_keeps_no_value_rejected_more_often_than_chosen():
+    from lorakit.eval.pairs import balance_pairs, field_value
+
+    assert field_value('{"a": {"b": "x"}}', "a.b") == '"x"' and field_value("not json", "a") is None
+    assert field_value('{"a": 1}', "b") is None
+    # "shipping" rejected 4 times, chosen once; "billing" rejected once, chosen 3 times; "refund" chosen once
+    pairs = [_pair("intent", "billing", "shipping"), _pair("intent", "billing", "shipping"),
+             _pair("intent", "shipping", "billing"), _pair("intent", "refund", "shipping"),
+             _pair("intent", "billing", "shipping"), _pair("priority", "high", "low"),
+             {"prompt": [], "chosen": [{"role": "assistant", "content": "{}"}],
+              "rejected": [{"role": "assistant", "content": "oops"}], "error": "not valid JSON"}]
+    kept, dropped = balance_pairs(pairs)
+    # shipping: chosen once -> 1 kept (the first), 3 dropped; billing: rejected once <= chosen 3: kept;
+    # priority low: never chosen -> at most 1 kept; the not-JSON pair has no value: kept
+    assert kept == [pairs[0], pairs[2], pairs[5], pairs[6]]
+    assert dropped == {'intent="shipping"': 3}
+
+
+def test_mining_with_balance_records_what_it_dropped(trained_run, tmp_path):
+    from lorakit.eval.pairs import balance_pairs, mine_pairs
+
+    run_dir, _ = trained_run
+    plain = mine_pairs(run_dir, tmp_path / "p.jsonl", limit=6, max_new_tokens=24)
+    rec = mine_pairs(run_dir, tmp_path / "b.jsonl", limit=6, max_new_tokens=24, balance=True)
+    rows = [json.loads(x) for x in (tmp_path / "p.jsonl").read_text().splitlines()]
+    kept, dropped = balance_pairs(rows)
+    assert rec["balanced"] and rec["dropped_by_balance"] == dropped
+    assert rec["pairs"] == len(kept) == plain["pairs"] - sum(dropped.values())
+    assert [json.loads(x) for x in (tmp_path / "b.jsonl").read_text().splitlines()] == kept

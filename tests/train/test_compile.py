@@ -89,3 +89,31 @@ def test_compiled_lora_dropout_traces_without_graph_breaks_and_draws_new_masks(t
     assert compiled and sum(counters["graph_break"].values()) == 0
     assert not torch.equal(first, second) and not torch.equal(first, plain)
     assert all(p.grad is not None for n, p in model.named_parameters() if "lora_A" in n)
+
+
+def test_compiled_lora_dropout_backs_up_two_forwards_at_once(tiny_model_dir, monkeypatch):
+    """Two training forwards before one backward (as a preference loss over two passes does): each keeps its
+    own mask seed (a seed changed in place had failed autograd's version check), and one graph serves both."""
+    from torch._dynamo.utils import counters
+
+    from lorakit.train.compile import compiled_layers
+    from lorakit.train.lora_dropout import lean_lora_dropout
+    from tests.train.test_lora_dropout import _lora
+
+    monkeypatch.setattr("lorakit.train.compile.DYNAMIC", False)
+    torch._dynamo.reset()
+    counters.clear()
+    model = _lora(tiny_model_dir, 0.3)
+    for name, p in model.named_parameters():
+        if "lora_B" in name:
+            torch.nn.init.normal_(p.data)
+    ids = torch.randint(0, 1000, (2, 24))
+    with compiled_layers(model, True) as compiled, lean_lora_dropout(model, compiled=compiled), \
+            torch.autocast("cpu", dtype=torch.bfloat16):
+        first = model(input_ids=ids, use_cache=False).logits
+        second = model(input_ids=ids, use_cache=False).logits
+        (first.float().square().mean() + second.float().square().mean()).backward()
+        third = model(input_ids=ids, use_cache=False).logits
+    assert compiled and not torch.equal(first, second) and not torch.equal(second, third)
+    assert counters["stats"]["unique_graphs"] == 1  # a new seed tensor each forward recompiles nothing
+    assert all(p.grad is not None for n, p in model.named_parameters() if "lora_A" in n)

@@ -208,27 +208,30 @@ def lean_lora_dropout(model, compiled: bool = False):
     embeddings = model.get_input_embeddings()
     # a compiled step hashes its masks from this seed: drawn from the global RNG (which checkpoints restore)
     # at every forward, outside the compiled layers; each layer mixes in its own salt. A seed drawn inside a
-    # compiled layer was inlined into the mask's loop and drawn again for every 32 values.
-    step_seed = torch.zeros((), dtype=torch.int32, device=embeddings.weight.device)
+    # compiled layer was inlined into the mask's loop and drawn again for every 32 values. A new tensor each
+    # time, never changed in place: a backward recomputes its masks from the seed its forward saved, and two
+    # forwards before one backward (a preference loss in two passes) each keep theirs. Dynamo guards the
+    # tensor's dtype and shape, not its identity, so a new one recompiles nothing.
+    device = embeddings.weight.device
+    step_seed = {"seed": torch.zeros((), dtype=torch.int32, device=device)}
 
     def draw(module, args):
-        # only for a training forward: a no-grad one in between (GRPO's reference) would change, in place, the seed
-        # the pending backward recomputes its masks from
+        # only for a training forward: a no-grad one in between (GRPO's reference) needs no mask
         if module.training and torch.is_grad_enabled():
-            step_seed.copy_(torch.randint(-2**31, 2**31 - 1, (), dtype=torch.int32))
+            step_seed["seed"] = torch.randint(-2**31, 2**31 - 1, (), dtype=torch.int32).to(device)
 
     swapped = []
     for salt, (layer, name) in enumerate(_lora_layers(model)):
         lora_a, dropout = layer.lora_A[name], layer.lora_dropout[name]
 
         # the salt a tensor: every layer then shares one compiled graph (a Python int would be a constant of it)
-        salt = torch.tensor((salt + 1) * 0x9E3779B % 2**31, dtype=torch.int32, device=step_seed.device)
+        salt = torch.tensor((salt + 1) * 0x9E3779B % 2**31, dtype=torch.int32, device=device)
 
         def forward(x, lora_a=lora_a, p=dropout.p, salt=salt):
             if not lora_a.training:  # no dropout: PEFT's own path
                 return type(lora_a).forward(lora_a, x)
             if torch.compiler.is_compiling():  # traceable: the hashed mask, its seed a tensor (no graph break)
-                return dropped_linear(x, lora_a.weight, p, step_seed ^ salt)
+                return dropped_linear(x, lora_a.weight, p, step_seed["seed"] ^ salt)
             seed = int(torch.randint(2**62, (1,)).item())  # from the global RNG: checkpoints restore it
             return dropped_linear(x, lora_a.weight, p, seed)
 

@@ -1,0 +1,76 @@
+"""Policy QA: does training on more wrong-excerpt refusal rows raise refusal recall, and at what cost to answers?
+
+    .venv/bin/python benchmarks/policy_refusal_share.py [--shares 0.5 1 2] [--seeds 0 1] [--k 3]
+
+Refusals in grounded policy QA are learned from ``wrong_excerpt`` rows: an answerable question shown with
+another chunk's excerpt that lacks its answer, answered with the refusal (half of them from the same
+section: the right topic without the fact). ``data.options.wrong_excerpt_share`` is how many such rows
+each answerable question gets (default 0.5, about 14% of the train rows). For each share and training
+seed, one after another on the same CPU: ``lorakit run examples/policy-qa.yaml`` (the shipped handbook,
+offline synthesis), then its adapter on the 47 hand-written questions
+(``examples/data/policy_natural_questions.jsonl``) with the excerpt given and retrieved (BM25 top ``--k``).
+The synthesized questions are the same for every arm (same ``data.seed``); only the train rows built
+from them differ. Prints one Markdown table and each run's train rows and training seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from policy_qa_real import METRICS, _eval  # noqa: E402
+
+CONFIG = "examples/policy-qa.yaml"
+QUESTIONS = "examples/data/policy_natural_questions.jsonl"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shares", type=float, nargs="+", default=[0.5, 1.0, 2.0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    ap.add_argument("--k", type=int, default=3)
+    ap.add_argument("--workdir", type=Path, default=Path("runs/policy_refusal_share"))
+    args = ap.parse_args()
+
+    from lorakit.config import load_config
+    from lorakit.pipeline import run
+
+    rows, notes = [], []
+    for seed in args.seeds:
+        for share in args.shares:
+            out = args.workdir / f"share{share:g}-s{seed}"
+            sets = [f"output_dir={out}", f"train.seed={seed}", f"data.options.wrong_excerpt_share={share}",
+                    "eval.general_prompts=0", "eval.models=[tuned]"]
+            t0 = time.perf_counter()
+            run(load_config(CONFIG, sets))
+            wall = time.perf_counter() - t0
+            rec = json.loads((out / "adapter" / "run_record.json").read_text())
+            cats = json.loads((out / "data" / "policy_record.json").read_text())["files"]["train"]["categories"]
+            notes.append(f"- share {share:g}, seed {seed}: {rec['examples']} train rows {cats or ''}, "
+                         f"{rec['seconds']:.0f} s training, {wall / 60:.1f} min for the run")
+            print(notes[-1], flush=True)
+            for context in ("given", "retrieved"):
+                extra = [f"data.eval_file={QUESTIONS}", f"eval.run_dir={out}", f"eval.context={context}",
+                         f"eval.retrieve_k={args.k}", "eval.kl_items=0", "eval.general_prompts=0",
+                         "eval.models=[tuned]"]
+                res, _ = _eval(CONFIG, out / "evals" / f"questions_{context}", extra)
+                o = res["models"]["tuned"]["overall"]
+                recall = (res.get("retrieval") or {}).get("recall_at_k")
+                rows.append(f"| {share:g} | {seed} | {context} | {res['n_items']} | " +
+                            " | ".join("-" if o.get(m) is None else f"{100 * o[m]:.1f}%" for m in METRICS) +
+                            f" | {'-' if recall is None else f'{100 * recall:.1f}%'} |")
+                print(rows[-1], flush=True)
+    print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores; {CONFIG} on {QUESTIONS}\n")
+    print("| wrong_excerpt_share | seed | excerpt | items | " + " | ".join(METRICS) + f" | recall@{args.k} |")
+    print("|" + "---|" * (len(METRICS) + 5))
+    print("\n".join(rows + [""] + notes))
+
+
+if __name__ == "__main__":
+    main()

@@ -130,3 +130,33 @@ def test_a_server_that_refuses_json_schema_gets_the_schema_as_json_object(caplog
     strict = RemoteModel("http://x/v1", "m", None, schema_style="json_schema")
     with httpx.Client(transport=httpx.MockTransport(handler)) as client, pytest.raises(Exception, match="422"):
         strict.complete(client, [{"role": "user", "content": "hi"}], 8, schema)
+
+
+def test_a_500_naming_response_format_is_a_refusal_not_retried(monkeypatch):
+    """llama-cpp-python 0.3.36 refuses json_schema with a 500 (its validation error, body as measured): the client
+    falls back at once; a 500 about something else is still retried."""
+    import httpx
+
+    from lorakit.clients.openai_compat import RemoteModel
+
+    seen, flaky = [], {"left": 1}
+
+    def handler(request):
+        body = json.loads(request.content)
+        seen.append(body.get("response_format", {}).get("type"))
+        if body.get("response_format", {}).get("type") == "json_schema":
+            return httpx.Response(500, json={"error": {"message": "1 validation error: {'loc': ('body', "
+                                                      "'response_format', 'type'), 'msg': \"Input should be 'text' "
+                                                      "or 'json_object'\"}", "type": "internal_server_error"}})
+        if flaky["left"]:
+            flaky["left"] -= 1
+            return httpx.Response(500, json={"error": {"message": "out of memory"}})
+        return httpx.Response(200, json={"choices": [{"message": {"content": "{}"}}]})
+
+    slept = []
+    monkeypatch.setattr("lorakit.clients.openai_compat.time.sleep", slept.append)
+    model = RemoteModel("http://x/v1", "m", None)
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        assert model.complete(client, [{"role": "user", "content": "hi"}], 8, {"type": "object"}) == "{}"
+    assert seen == ["json_schema", "json_object", "json_object"]  # one probe; the other 500 retried once
+    assert slept == [0.5]

@@ -5,8 +5,10 @@ lorakit's own ``serve``, vLLM (``--enable-lora``), Ollama or a hosted API: each 
 backoff on 429 / 5xx / connection errors. The ``constrained`` arm sends the task's schema as
 ``response_format: json_schema`` (OpenAI, vLLM, llama.cpp's ``llama-server``, lorakit). Servers
 that know only ``json_object`` with a ``schema`` beside it (llama-cpp-python's ``llama_cpp.server``,
-Anyscale-style) refuse that with a 4xx; with ``response_format: auto`` the client then sends the
-schema that way, says so once in the log, and keeps doing so for that endpoint.
+Anyscale-style) refuse that; with ``response_format: auto`` the client then sends the schema that
+way, says so once in the log, and keeps doing so for that endpoint. llama-cpp-python 0.3.36 refuses
+with a 500 whose body names ``response_format`` (a validation error it does not map to 422): that
+answer is taken as the refusal at once, not retried as a server failure.
 """
 
 from __future__ import annotations
@@ -52,8 +54,10 @@ class RemoteModel:
         if schema is None:
             return self._post(client, body)
         style = "json_schema" if self.schema_style == "auto" else self.schema_style
+        probing = self.schema_style == "auto"
         try:
-            return self._post(client, {**body, "response_format": response_format(schema, style)})
+            return self._post(client, {**body, "response_format": response_format(schema, style)},
+                              refused=probing and (lambda r: "response_format" in r.text))
         except EvalError as e:
             if self.schema_style != "auto" or "response_format" not in str(e):
                 raise
@@ -62,7 +66,9 @@ class RemoteModel:
             self.schema_style = "json_object"
             return self._post(client, {**body, "response_format": response_format(schema, "json_object")})
 
-    def _post(self, client, body: dict) -> str:
+    def _post(self, client, body: dict, refused=None) -> str:
+        """The reply's text; retried on 408 / 429 / 5xx / connection errors, unless ``refused(response)`` says
+        the answer refuses the request itself (then retrying cannot help)."""
         import httpx
 
         delay = 0.5
@@ -75,7 +81,7 @@ class RemoteModel:
                 if r.status_code == 200:
                     return r.json()["choices"][0]["message"]["content"] or ""
                 err = f"{self.base_url} answered {r.status_code}: {r.text[:300]}"
-                if r.status_code not in (408, 429) and r.status_code < 500:
+                if (r.status_code not in (408, 429) and r.status_code < 500) or (refused and refused(r)):
                     raise EvalError(err)  # the request is wrong: retrying cannot help
             if attempt < RETRIES - 1:
                 time.sleep(delay)

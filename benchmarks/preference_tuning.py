@@ -22,7 +22,7 @@ For every data draw (``data.seed``), one after another on the same CPU:
 Every adapter is evaluated on the same 800 items: the acceptance split (the eval split of data seed
 0), free greedy decoding, tuned model only. Prints one Markdown table (means over the draws, each
 draw's values, and per draw a paired McNemar test of intent and exact match against SFT). Runs
-whose adapter is current are not retrained; evaluations are redone. ``--arms sft dpo`` runs a subset
+whose adapter is current are not retrained; an evaluation newer than its adapter is reused. ``--arms sft dpo`` runs a subset
 (the control needs both dpo and grpo for its CPU time); ``--balance`` mines balanced pairs
 (``train.dpo.balance``).
 """
@@ -59,10 +59,18 @@ def _evaluate(run_dir: Path, seed: int, accept: Path, name: str) -> tuple[dict, 
     from lorakit.eval.runner import evaluate
 
     out = ROOT / "eval" / name
+    done, adapter = out / "results.json", run_dir / "adapter" / "adapter_model.safetensors"
+    if done.is_file() and done.stat().st_mtime > adapter.stat().st_mtime:
+        print(f"reusing the evaluation in {out} (newer than {adapter})", flush=True)
+        return _read_eval(out)
     cfg = load_config(DEMO, [f"output_dir={out}", f"data.seed={seed}", f"data.eval_file={accept}",
                              f"eval.run_dir={run_dir}", "eval.limit=null", "eval.models=[tuned]",
                              "eval.decoding=[free]", "eval.kl_items=0"])
     evaluate(cfg)
+    return _read_eval(out)
+
+
+def _read_eval(out: Path) -> tuple[dict, list[dict]]:
     res = json.loads((out / "results.json").read_text())
     rows = [json.loads(line) for line in (out / "eval" / "tuned" / "predictions.jsonl").read_text().splitlines()]
     return res["models"]["tuned"]["overall"], rows

@@ -5,8 +5,10 @@ task's scorer checks every answer against its label, and every wrong answer beco
 label as ``chosen``, the model's answer as ``rejected``, in TRL's conversational preference format
 (:mod:`lorakit.data.preference` reads it back). ``samples`` > 1 with a temperature asks each item
 several times, so one item can give several different wrong answers; the same wrong answer twice
-for one item is one pair. The record counts the pairs per error type: for JSON tasks the first
-thing wrong (not JSON, schema, or a field), so a user sees which decisions the model gets wrong.
+for one item is one pair. The record counts the pairs per error type: the scorer's own
+``error_type(verdict)`` where it has one (policy QA: over-refusal, hallucination, wrong answer), else
+the first thing wrong (JSON tasks: not JSON, schema, or a field), so a user sees which decisions the
+model gets wrong.
 
 ``balance`` guards against DPO's known failure on small, one-sided preference sets: when most wrong
 intents are "shipping", DPO learns "never say shipping" rather than "not here" (measured: intent fell
@@ -150,7 +152,7 @@ def mine(model, tok, system: str | None, task, items: list[ChatExample], source:
         if (i, raw) in seen:
             continue
         seen.add((i, raw))
-        kind = error_type(verdict["scores"])
+        kind = scorer.error_type(verdict) if hasattr(scorer, "error_type") else error_type(verdict["scores"])
         by_error[kind] += 1
         pairs.append({"prompt": prompts[i], "chosen": [{"role": "assistant", "content": items[i].answer}],
                       "rejected": [{"role": "assistant", "content": raw}], "error": kind,

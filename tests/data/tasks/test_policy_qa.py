@@ -33,6 +33,8 @@ def test_policy_metrics_hand_computed():
     assert agg["exact_match"] == pytest.approx(2 / 6)  # items 1 and 4: item 5 refuses, not in the canonical words
     assert s.details(verdicts, [e for _, e in items])["refusals"]["table"] == {
         "answerable": {"answered": 2, "refused": 1}, "unanswerable": {"answered": 1, "refused": 2}}
+    # mined preference pairs are counted by what went wrong (items 2, 3, 6)
+    assert [s.error_type(verdicts[i]) for i in (1, 2, 5)] == ["wrong answer", "over-refusal", "hallucination"]
     assert is_refusal("not specified.") and not is_refusal("It is specified in section 2.")
     assert is_refusal("The policy does not say who approves it.") and is_refusal("There is no information on that.")
     assert not is_refusal("Not later than 31 March.")

@@ -71,6 +71,14 @@ class PolicyQAScorer:
         return {"prediction": pred, "refused": refused, "scores": scores, "exact_match": em}
 
     @staticmethod
+    def error_type(verdict: dict) -> str:
+        """What a wrong answer got wrong (mined preference pairs are counted by it)."""
+        s = verdict["scores"]
+        if s["over_refusal"]:
+            return "over-refusal"
+        return "hallucination" if s["hallucination"] else "wrong answer"
+
+    @staticmethod
     def reward(verdict: dict, weights: dict[str, float] | None = None) -> float:
         """In [0, 1]: an unanswerable item 1 for the refusal, 0 otherwise; an answerable one its answer's
         token F1, 0 when refused (over-refusal and hallucination both cost the whole reward)."""

@@ -3,7 +3,7 @@ for the same CPU time?
 
     .venv/bin/python benchmarks/preference_tuning.py [--seeds 0 1 2] [--mine 800] [--dpo-lr 2e-4]
         [--beta 0.1] [--sft-weight 0] [--epochs 2] [--balance] [--grpo-steps 60] [--grpo-lr 1e-4]
-        [--arms sft more dpo grpo] [--set KEY=VALUE ...]
+        [--arms sft more dpo grpo] [--pairs-file PAIRS.jsonl] [--set KEY=VALUE ...]
 
 For every data draw (``data.seed``), one after another on the same CPU:
 
@@ -124,6 +124,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=float, default=2.0, help="DPO epochs over the mined pairs")
     ap.add_argument("--balance", action="store_true", help="train.dpo.balance: no value rejected more than chosen")
     ap.add_argument("--arms", nargs="+", default=["sft", "more", "dpo", "grpo"], choices=["sft", "more", "dpo", "grpo"])
+    ap.add_argument("--pairs-file", type=Path, help="the DPO arm trains on these pairs (train.dpo.pairs_file) "
+                    "instead of mining its own; their mining record's seconds still count")
     ap.add_argument("--grpo-steps", type=int, default=60)
     ap.add_argument("--grpo-lr", type=float, default=1e-4)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="applies to every arm")
@@ -160,8 +162,9 @@ def main() -> None:
                               f"train.max_examples={args.mine}", f"train.lr={args.dpo_lr}",
                               f"train.dpo.beta={args.beta}", f"train.dpo.sft_weight={args.sft_weight}",
                               f"train.dpo.balance={args.balance}", f"train.epochs={args.epochs}",
-                              "train.warmup_ratio=0.1"])
-            pairs = pairs_file(dpo["cfg"])  # mined into the run, or given with --set train.dpo.pairs_file=...
+                              "train.warmup_ratio=0.1",
+                              *([f"train.dpo.pairs_file={args.pairs_file}"] if args.pairs_file else [])])
+            pairs = pairs_file(dpo["cfg"])  # mined into the run, or --pairs-file
             mined = json.loads(pairs.with_name(pairs.name + ".record.json").read_text())
             ref_s = dpo["record"].get("reference_seconds", 0.0)
             runs["dpo"], cpu["dpo"] = dpo, base_s + mined["seconds"] + ref_s + dpo["record"]["seconds"]

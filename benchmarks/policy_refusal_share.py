@@ -1,11 +1,12 @@
 """Policy QA: does training on more wrong-excerpt refusal rows raise refusal recall, and at what cost to answers?
 
-    .venv/bin/python benchmarks/policy_refusal_share.py [--shares 0.5 1 2] [--seeds 0 1] [--k 3]
+    .venv/bin/python benchmarks/policy_refusal_share.py [--shares 0.5 1 2] [--near 0.5] [--seeds 0 1] [--k 3]
 
 Refusals in grounded policy QA are learned from ``wrong_excerpt`` rows: an answerable question shown with
 another chunk's excerpt that lacks its answer, answered with the refusal (half of them from the same
 section: the right topic without the fact). ``data.options.wrong_excerpt_share`` is how many such rows
-each answerable question gets (default 0.5, about 14% of the train rows). For each share and training
+each answerable question gets (default 0.5, about 14% of the train rows); ``wrong_excerpt_near`` the share of
+them taken from the question's own section (default 0.5). For each share, near share and training
 seed, one after another on the same CPU: ``lorakit run examples/policy-qa.yaml`` (the shipped handbook,
 offline synthesis), then its adapter on the 47 hand-written questions
 (``examples/data/policy_natural_questions.jsonl``) with the excerpt given and retrieved (BM25 top ``--k``).
@@ -33,6 +34,7 @@ QUESTIONS = "examples/data/policy_natural_questions.jsonl"
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shares", type=float, nargs="+", default=[0.5, 1.0, 2.0])
+    ap.add_argument("--near", type=float, nargs="+", default=[0.5], help="data.options.wrong_excerpt_near values")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--k", type=int, default=3)
     ap.add_argument("--workdir", type=Path, default=Path("runs/policy_refusal_share"))
@@ -43,16 +45,18 @@ def main() -> None:
 
     rows, notes = [], []
     for seed in args.seeds:
-        for share in args.shares:
-            out = args.workdir / f"share{share:g}-s{seed}"
+        for share, near in [(s, n) for s in args.shares for n in args.near]:
+            default_near = near == 0.5  # left out of the config then: a run from before the option is reused
+            out = args.workdir / (f"share{share:g}-s{seed}" if default_near else f"share{share:g}-near{near:g}-s{seed}")
             sets = [f"output_dir={out}", f"train.seed={seed}", f"data.options.wrong_excerpt_share={share}",
+                    *([] if default_near else [f"data.options.wrong_excerpt_near={near}"]),
                     "eval.general_prompts=0", "eval.models=[tuned]"]
             t0 = time.perf_counter()
             run(load_config(CONFIG, sets))
             wall = time.perf_counter() - t0
             rec = json.loads((out / "adapter" / "run_record.json").read_text())
             cats = json.loads((out / "data" / "policy_record.json").read_text())["files"]["train"]["categories"]
-            notes.append(f"- share {share:g}, seed {seed}: {rec['examples']} train rows {cats or ''}, "
+            notes.append(f"- share {share:g}, near {near:g}, seed {seed}: {rec['examples']} train rows {cats or ''}, "
                          f"{rec['seconds']:.0f} s training, {wall / 60:.1f} min for the run")
             print(notes[-1], flush=True)
             for context in ("given", "retrieved"):
@@ -62,13 +66,14 @@ def main() -> None:
                 res, _ = _eval(CONFIG, out / "evals" / f"questions_{context}", extra)
                 o = res["models"]["tuned"]["overall"]
                 recall = (res.get("retrieval") or {}).get("recall_at_k")
-                rows.append(f"| {share:g} | {seed} | {context} | {res['n_items']} | " +
+                rows.append(f"| {share:g} | {near:g} | {seed} | {context} | {res['n_items']} | " +
                             " | ".join("-" if o.get(m) is None else f"{100 * o[m]:.1f}%" for m in METRICS) +
                             f" | {'-' if recall is None else f'{100 * recall:.1f}%'} |")
                 print(rows[-1], flush=True)
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores; {CONFIG} on {QUESTIONS}\n")
-    print("| wrong_excerpt_share | seed | excerpt | items | " + " | ".join(METRICS) + f" | recall@{args.k} |")
-    print("|" + "---|" * (len(METRICS) + 5))
+    print("| wrong_excerpt_share | wrong_excerpt_near | seed | excerpt | items | " + " | ".join(METRICS) +
+          f" | recall@{args.k} |")
+    print("|" + "---|" * (len(METRICS) + 6))
     print("\n".join(rows + [""] + notes))
 
 

@@ -71,6 +71,19 @@ def test_grounded_rows_pair_questions_with_excerpts_that_lack_the_answer():
     assert [t[0] for t in closed] == [r["question"] for r in rows]  # no excerpt, no wrong-excerpt rows
 
 
+@pytest.mark.parametrize("near_share,expected", [(1.0, {"c1"}), (0.0, {"c1", "c3", "c4"})])
+def test_wrong_excerpts_come_from_the_own_section_as_often_as_asked(near_share, expected):
+    from lorakit.data.pdf.dataset import _wrong_excerpts
+
+    own = _chunk(0, "1", "Staff receive 25 working days of leave.")
+    pool = [own, _chunk(1, "1", "Leave is booked in the HR system."), _chunk(2, "1", "Also 25 working days."),
+            _chunk(3, "2", "Laptops are replaced every 4 years."), _chunk(4, "3", "Offices open at 8.")]
+    picked = set()
+    for seed in range(30):
+        picked |= {c["id"] for c in _wrong_excerpts(own, "25 working days", pool, 1, random.Random(seed), near_share)}
+    assert picked == expected  # c2 holds the answer: never a wrong excerpt
+
+
 def test_the_handbook_becomes_train_and_eval_files_split_by_policy(tmp_path, smollm2_dir, monkeypatch):
     from lorakit.config import load_config
     from lorakit.data.chat import load_chat_jsonl

@@ -75,21 +75,23 @@ def _lacks(chunk: dict, answer: str) -> bool:
     return normalize_answer(answer) not in normalize_answer(chunk["text"])
 
 
-def _wrong_excerpts(own: dict, answer: str, pool: list[dict], k: int, rng: random.Random) -> list[dict]:
-    """``k`` chunks that lack ``answer``: each, by a coin flip, from ``own``'s section where one is left (the
-    right topic without the fact: what a reader's unanswerable question looks like) or from anywhere."""
+def _wrong_excerpts(own: dict, answer: str, pool: list[dict], k: int, rng: random.Random,
+                    near_share: float = 0.5) -> list[dict]:
+    """``k`` chunks that lack ``answer``: each, with probability ``near_share``, from ``own``'s section where one
+    is left (the right topic without the fact: what a reader's unanswerable question looks like), else from
+    anywhere."""
     lacking = [c for c in pool if c["id"] != own["id"] and _lacks(c, answer)]
     near = [c for c in lacking if c["section"] == own["section"]]
     out: list[dict] = []
     for _ in range(min(k, len(lacking))):
-        side = [c for c in (near if near and rng.random() < 0.5 else lacking) if c not in out]
+        side = [c for c in (near if near and rng.random() < near_share else lacking) if c not in out]
         if side:
             out.append(rng.choice(side))
     return out
 
 
 def split_rows(rows: list[dict], chunks: dict[str, dict], *, mode: str, train: bool, rng: random.Random,
-               wrong_excerpt_share: float, variants: int) -> list[tuple[str, str, str]]:
+               wrong_excerpt_share: float, variants: int, near_share: float = 0.5) -> list[tuple[str, str, str]]:
     """``(user message, answer, category)`` triples for one split's gated Q/A ``rows``."""
     grounded = mode == "grounded"
     pool = sorted({r["chunk_id"] for r in rows})
@@ -113,7 +115,8 @@ def split_rows(rows: list[dict], chunks: dict[str, dict], *, mode: str, train: b
             out.append((user_message(lq, [own] if grounded else None), r["answer"], cat))
         if grounded and r["answerable"]:
             k = int(wrong_excerpt_share) + (rng.random() < wrong_excerpt_share % 1)
-            for i, other in enumerate(_wrong_excerpts(own, r["answer"], [chunks[c] for c in pool], k, rng)):
+            for i, other in enumerate(_wrong_excerpts(own, r["answer"], [chunks[c] for c in pool], k, rng,
+                                                      near_share)):
                 q = lq if lq and (i + len(out)) % 2 else r["question"]  # refusal depends on the excerpt, in either wording
                 out.append((user_message(q, [other]), REFUSAL, "wrong_excerpt"))
     if train:
@@ -180,7 +183,8 @@ def build_policy_data(cfg, data_dir: str | Path, pol, system_prompt: str) -> tup
     for split, path in (("train", train_path), ("eval", eval_path)):
         part = [r for r in kept if r["split"] == split]
         triples = split_rows(part, by_id, mode=pol.mode, train=split == "train", rng=rng,
-                             wrong_excerpt_share=pol.wrong_excerpt_share, variants=pol.train_variants)
+                             wrong_excerpt_share=pol.wrong_excerpt_share, variants=pol.train_variants,
+                             near_share=pol.wrong_excerpt_near)
         if split == "eval" and pol.questions is not None:  # the user's own questions are the eval split
             from lorakit.data.pdf.questions import question_rows
 

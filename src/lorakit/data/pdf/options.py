@@ -37,6 +37,9 @@ class PdfQAOptions(BaseModel):
     wrong_excerpt_share: float = Field(
         0.5, ge=0, le=2, description="grounded: per answerable question, this many extra rows pair it with another "
         "chunk's excerpt, answered with the refusal (refusal must depend on the excerpt, not the question)")
+    wrong_excerpt_near: float = Field(
+        0.5, ge=0, le=1, description="grounded: share of the wrong excerpts taken from the question's own section "
+        "where it has another chunk (the right topic without the fact), the rest from anywhere")
     train_variants: int = Field(2, ge=1, le=4, description="train rows per answerable question (question phrasings, "
                                 "grounded: one with a distractor excerpt beside the right one); each also gets one loose keyword form")
     questions: Path | None = Field(

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from policy_qa_real import METRICS, _eval  # noqa: E402
+from policy_qa_real import METRICS, tuned_on_questions  # noqa: E402
 
 CONFIG = "examples/policy-qa.yaml"
 QUESTIONS = "examples/data/policy_natural_questions.jsonl"
@@ -99,17 +99,11 @@ def main() -> None:
     rows, preds = [], {}
     for arm, run in zip(cpu, (sft, more, dpo, grpo)):
         for context in ("given", "retrieved"):
+            cells, _ = tuned_on_questions(CONFIG, run["cfg"].output_dir, QUESTIONS, context, args.k)
             out = run["cfg"].output_dir / "evals" / f"questions_{context}"
-            extra = [f"data.eval_file={QUESTIONS}", f"eval.run_dir={run['cfg'].output_dir}", f"eval.context={context}",
-                     f"eval.retrieve_k={args.k}", "eval.kl_items=0", "eval.general_prompts=0", "eval.models=[tuned]"]
-            res, _ = _eval(CONFIG, out, extra)
-            o = res["models"]["tuned"]["overall"]
             preds[(arm, context)] = [json.loads(x) for x in
                                      (out / "eval" / "tuned" / "predictions.jsonl").read_text().splitlines()]
-            recall = (res.get("retrieval") or {}).get("recall_at_k")
-            rows.append(f"| {arm} | {context} | {res['n_items']} | " +
-                        " | ".join("-" if o.get(m) is None else f"{100 * o[m]:.1f}%" for m in METRICS) +
-                        f" | {'-' if recall is None else f'{100 * recall:.1f}%'} | {cpu[arm]:.0f} |")
+            rows.append(f"| {arm} | {context} | {cells} | {cpu[arm]:.0f} |")
             print(rows[-1], flush=True)
     tests = []
     for arm in list(cpu)[1:]:

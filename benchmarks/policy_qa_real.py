@@ -35,6 +35,19 @@ def _eval(config: str, out: Path, sets: list[str]) -> tuple[dict, float]:
     return json.loads((out / "results.json").read_text()), time.perf_counter() - t0
 
 
+def tuned_on_questions(config: str, run_dir: Path, questions: str, context: str, k: int) -> tuple[str, dict]:
+    """A run's tuned adapter on hand-written ``questions`` with the excerpt ``given`` or ``retrieved`` (top ``k``),
+    evaluated into ``run_dir/evals/questions_<context>``: the Markdown cells (items, METRICS, recall@k) and the
+    results."""
+    extra = [f"data.eval_file={questions}", f"eval.run_dir={run_dir}", f"eval.context={context}",
+             f"eval.retrieve_k={k}", "eval.kl_items=0", "eval.general_prompts=0", "eval.models=[tuned]"]
+    res, _ = _eval(config, run_dir / "evals" / f"questions_{context}", extra)
+    o = res["models"]["tuned"]["overall"]
+    recall = (res.get("retrieval") or {}).get("recall_at_k")
+    cells = [str(res["n_items"])] + ["-" if o.get(m) is None else f"{100 * o[m]:.1f}%" for m in METRICS]
+    return " | ".join(cells + ["-" if recall is None else f"{100 * recall:.1f}%"]), res
+
+
 def _rows(doc: str, context: str, res: dict, wall: float) -> list[str]:
     r = res.get("retrieval") or {}
     recall = "-" if r.get("recall_at_k") is None else f"{100 * r['recall_at_k']:.1f}%"

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _loopback import free_port, wait_until_up  # noqa: E402
-from policy_qa_real import METRICS, _eval  # noqa: E402
+from policy_qa_real import METRICS, tuned_on_questions  # noqa: E402
 
 CONFIG = "examples/policy-qa.yaml"
 QUESTIONS = "examples/data/policy_natural_questions.jsonl"
@@ -105,15 +105,8 @@ def main() -> None:
                              f"{run_seconds / 60:.1f} min ({train_rec['examples']} train rows, "
                              f"{train_rec['seconds']:.0f} s training); {json.dumps(counts)}")
                 for context in ("given", "retrieved"):
-                    extra = [f"data.eval_file={QUESTIONS}", f"eval.run_dir={out}", f"eval.context={context}",
-                             f"eval.retrieve_k={args.k}", "eval.kl_items=0", "eval.general_prompts=0",
-                             "eval.models=[tuned]"]
-                    res, _ = _eval(CONFIG, out / "evals" / f"questions_{context}", extra)
-                    o = res["models"]["tuned"]["overall"]
-                    recall = (res.get("retrieval") or {}).get("recall_at_k")
-                    rows.append(f"| {arm} | {seed} | {context} | {res['n_items']} | " +
-                                " | ".join("-" if o.get(m) is None else f"{100 * o[m]:.1f}%" for m in METRICS) +
-                                f" | {'-' if recall is None else f'{100 * recall:.1f}%'} |")
+                    cells, _ = tuned_on_questions(CONFIG, out, QUESTIONS, context, args.k)
+                    rows.append(f"| {arm} | {seed} | {context} | {cells} |")
                     print(rows[-1], flush=True)
     finally:
         server.terminate()

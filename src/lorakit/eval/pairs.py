@@ -10,11 +10,12 @@ for one item is one pair. The record counts the pairs per error type: the scorer
 the first thing wrong (JSON tasks: not JSON, schema, or a field), so a user sees which decisions the
 model gets wrong.
 
-``balance`` guards against DPO's known failure on small, one-sided preference sets: when most wrong
-intents are "shipping", DPO learns "never say shipping" rather than "not here" (measured: intent fell
-from 90% to 60%, docs/benchmarks.md). Balanced, no value of a field is rejected in more pairs than it
-is chosen in (at least one pair each), so every value the pairs push down is pulled up as often
-elsewhere. The pairs dropped are counted per field and value in the record and the log.
+``balance`` targets DPO's known failure on small, one-sided preference sets: when most wrong intents
+are "shipping", DPO learns "never say shipping" rather than "not here" (measured: intent fell from 90%
+to 60%, docs/benchmarks.md). Balanced, no value of a field is rejected in more pairs than it is chosen
+in (at least one pair each), so every value the pairs push down is pulled up as often elsewhere. The
+pairs dropped are counted per field and value in the record and the log. Balancing alone was not
+enough at DPO's lr 2e-4 (intent 76%); with lr 5e-5 and ``sft_weight`` 1 the flagship held.
 
 This lives in the eval layer because it needs the eval's scorer and model loading.
 """

@@ -38,6 +38,11 @@ def response_format(schema: dict, style: str) -> dict:
     return {"type": "json_schema", "json_schema": {"name": "lorakit_task", "schema": schema, "strict": True}}
 
 
+def _names_response_format(response) -> bool:
+    """A 5xx that is the server refusing the response_format (llama-cpp-python 0.3.36), not a failure to retry."""
+    return "response_format" in response.text
+
+
 @dataclass
 class RemoteModel:
     base_url: str
@@ -57,7 +62,7 @@ class RemoteModel:
         probing = self.schema_style == "auto"
         try:
             return self._post(client, {**body, "response_format": response_format(schema, style)},
-                              refused=probing and (lambda r: "response_format" in r.text))
+                              refused=_names_response_format if probing else None)
         except EvalError as e:
             if self.schema_style != "auto" or "response_format" not in str(e):
                 raise

@@ -1,17 +1,20 @@
 """Policy QA: does training on more wrong-excerpt refusal rows raise refusal recall, and at what cost to answers?
 
-    .venv/bin/python benchmarks/policy_refusal_share.py [--shares 0.5 1 2] [--near 0.5] [--seeds 0 1] [--k 3]
+    .venv/bin/python benchmarks/policy_refusal_share.py [--shares 0.5 1 2] [--near 0.5] [--near-miss 0 1]
+        [--seeds 0 1] [--k 3] [--config examples/fhs-qa.yaml]
 
 Refusals in grounded policy QA are learned from ``wrong_excerpt`` rows: an answerable question shown with
 another chunk's excerpt that lacks its answer, answered with the refusal (half of them from the same
 section: the right topic without the fact). ``data.options.wrong_excerpt_share`` is how many such rows
 each answerable question gets (default 0.5, about 14% of the train rows); ``wrong_excerpt_near`` the share of
 them taken from the question's own section (default 0.5). For each share, near share and training
-seed, one after another on the same CPU: ``lorakit run examples/policy-qa.yaml`` (the shipped handbook,
+seed, and ``data.options.near_miss_share`` (``--near-miss``: rows that ask a near miss of a train question
+with its own excerpt, answered with the refusal), one after another on the same CPU: ``lorakit run examples/policy-qa.yaml`` (the shipped handbook,
 offline synthesis), then its adapter on the 47 hand-written questions
 (``examples/data/policy_natural_questions.jsonl``) with the excerpt given and retrieved (BM25 top ``--k``).
 The synthesized questions are the same for every arm (same ``data.seed``); only the train rows built
-from them differ. Prints one Markdown table and each run's train rows and training seconds.
+from them differ. ``--config examples/fhs-qa.yaml`` runs the same arms on the Filesystem Hierarchy Standard
+and its 90 hand-written questions (the config's ``data.options.questions``). Prints one Markdown table and each run's train rows and training seconds.
 """
 
 from __future__ import annotations
@@ -27,14 +30,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from policy_qa_real import METRICS, tuned_on_questions  # noqa: E402
 
-CONFIG = "examples/policy-qa.yaml"
-QUESTIONS = "examples/data/policy_natural_questions.jsonl"
+HANDBOOK_QUESTIONS = "examples/data/policy_natural_questions.jsonl"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shares", type=float, nargs="+", default=[0.5, 1.0, 2.0])
     ap.add_argument("--near", type=float, nargs="+", default=[0.5], help="data.options.wrong_excerpt_near values")
+    ap.add_argument("--near-miss", type=float, nargs="+", default=[0.0], help="data.options.near_miss_share values")
+    ap.add_argument("--config", default="examples/policy-qa.yaml")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--k", type=int, default=3)
     ap.add_argument("--workdir", type=Path, default=Path("runs/policy_refusal_share"))
@@ -43,30 +47,34 @@ def main() -> None:
     from lorakit.config import load_config
     from lorakit.pipeline import run
 
+    config = args.config
+    questions = str(load_config(config).data.options.get("questions") or HANDBOOK_QUESTIONS)
+    doc = "" if config == "examples/policy-qa.yaml" else Path(config).stem + "-"
     rows, notes = [], []
     for seed in args.seeds:
-        for share, near in [(s, n) for s in args.shares for n in args.near]:
-            default_near = near == 0.5  # left out of the config then: a run from before the option is reused
-            out = args.workdir / (f"share{share:g}-s{seed}" if default_near else f"share{share:g}-near{near:g}-s{seed}")
+        for share, near, miss in [(s, n, m) for s in args.shares for n in args.near for m in args.near_miss]:
+            name = f"{doc}share{share:g}" + ("" if near == 0.5 else f"-near{near:g}") + (f"-nm{miss:g}" if miss else "")
+            out = args.workdir / f"{name}-s{seed}"  # defaults left out of the name and the config: older runs reused
             sets = [f"output_dir={out}", f"train.seed={seed}", f"data.options.wrong_excerpt_share={share}",
-                    *([] if default_near else [f"data.options.wrong_excerpt_near={near}"]),
+                    *([] if near == 0.5 else [f"data.options.wrong_excerpt_near={near}"]),
+                    *([f"data.options.near_miss_share={miss}"] if miss else []),
                     "eval.general_prompts=0", "eval.models=[tuned]"]
             t0 = time.perf_counter()
-            run(load_config(CONFIG, sets))
+            run(load_config(config, sets))
             wall = time.perf_counter() - t0
             rec = json.loads((out / "adapter" / "run_record.json").read_text())
             cats = json.loads((out / "data" / "policy_record.json").read_text())["files"]["train"]["categories"]
-            notes.append(f"- share {share:g}, near {near:g}, seed {seed}: {rec['examples']} train rows {cats or ''}, "
+            notes.append(f"- share {share:g}, near {near:g}, near miss {miss:g}, seed {seed}: {rec['examples']} train rows {cats or ''}, "
                          f"{rec['seconds']:.0f} s training, {wall / 60:.1f} min for the run")
             print(notes[-1], flush=True)
             for context in ("given", "retrieved"):
-                cells, _ = tuned_on_questions(CONFIG, out, QUESTIONS, context, args.k)
-                rows.append(f"| {share:g} | {near:g} | {seed} | {context} | {cells} |")
+                cells, _ = tuned_on_questions(config, out, questions, context, args.k)
+                rows.append(f"| {share:g} | {near:g} | {miss:g} | {seed} | {context} | {cells} |")
                 print(rows[-1], flush=True)
-    print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores; {CONFIG} on {QUESTIONS}\n")
-    print("| wrong_excerpt_share | wrong_excerpt_near | seed | excerpt | items | " + " | ".join(METRICS) +
-          f" | recall@{args.k} |")
-    print("|" + "---|" * (len(METRICS) + 6))
+    print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores; {config} on {questions}\n")
+    print("| wrong_excerpt_share | wrong_excerpt_near | near_miss_share | seed | excerpt | items | " + " | ".join(METRICS)
+          + f" | recall@{args.k} |")
+    print("|" + "---|" * (len(METRICS) + 7))
     print("\n".join(rows + [""] + notes))
 
 

@@ -71,6 +71,27 @@ def test_grounded_rows_pair_questions_with_excerpts_that_lack_the_answer():
     assert [t[0] for t in closed] == [r["question"] for r in rows]  # no excerpt, no wrong-excerpt rows
 
 
+def test_near_miss_rows_ask_a_changed_condition_with_the_own_excerpt_and_leave_the_other_rows_as_they_were():
+    from lorakit.data.pdf.dataset import split_rows, user_message
+
+    chunks = {c["id"]: c for c in [
+        _chunk(0, "1", "Staff with more than 5 years of service receive 27 working days of leave."),
+        _chunk(1, "2", "Laptops are replaced every 4 years.")]}
+    rows = [{"chunk_id": "c0", "question": "How many working days do staff with more than 5 years of service receive?",
+             "answer": "27 working days", "answerable": True},
+            {"chunk_id": "c1", "question": "How often are laptops replaced?", "answer": "every 4 years",
+             "answerable": True}]
+    kw = {"mode": "grounded", "train": True, "wrong_excerpt_share": 0.5, "variants": 2}
+    plain = split_rows(rows, chunks, rng=random.Random(0), **kw)
+    near = split_rows(rows, chunks, rng=random.Random(0), near_miss_share=1, **kw)
+    assert [t for t in near if t[2] != "near_miss"] == plain  # same rows, same order
+    assert [t for t in near if t[2] == "near_miss"] == [(user_message(
+        "How many working days do staff with less than 5 years of service receive?", [chunks["c0"]]), REFUSAL,
+        "near_miss")]  # the laptop question has no condition to change
+    assert split_rows(rows, chunks, rng=random.Random(0), **{**kw, "mode": "closed_book"}, near_miss_share=1) == \
+        split_rows(rows, chunks, rng=random.Random(0), **{**kw, "mode": "closed_book"})  # no excerpt: no near miss
+
+
 @pytest.mark.parametrize("near_share,expected", [(1.0, {"c1"}), (0.0, {"c1", "c3", "c4"})])
 def test_wrong_excerpts_come_from_the_own_section_as_often_as_asked(near_share, expected):
     from lorakit.data.pdf.dataset import _wrong_excerpts

@@ -12,7 +12,10 @@ plus a teacher LLM when configured) -> quality gate with the section split
   form of each question (:func:`loose`); eval rows use the plain form.
 - closed-book mode: the user message is the question alone (the reference's set-up).
 
-Categories: ``answerable``, ``unanswerable``, ``wrong_excerpt``. The whole build is cached by a
+Train rows may also ask a near miss of an answerable question with its own excerpt (category ``near_miss``,
+``data.options.near_miss_share``): one condition changed so that the excerpt no longer answers it.
+
+Categories: ``answerable``, ``unanswerable``, ``wrong_excerpt``, ``near_miss``. The whole build is cached by a
 record of the PDFs' hashes, the settings and this code's fingerprint.
 """
 
@@ -90,8 +93,27 @@ def _wrong_excerpts(own: dict, answer: str, pool: list[dict], k: int, rng: rando
     return out
 
 
+def _near_miss_rows(rows: list[dict], chunks: dict[str, dict], share: float) -> list[tuple[str, str, str]]:
+    """Per answerable row, ``share`` near misses of its question (:func:`~lorakit.data.pdf.qa.near_misses`: one
+    condition changed so that its own excerpt no longer answers it), shown with that excerpt, answered with the
+    refusal. Drawn from their own generator (seeded by the question) so that the other rows stay as they were."""
+    from lorakit.data.pdf.qa import near_misses
+
+    out = []
+    for r in rows:
+        if not r["answerable"]:
+            continue
+        own = chunks[r["chunk_id"]]
+        candidates = near_misses(r["question"], r["answer"], own["text"])
+        rng = random.Random(r["question"])
+        k = int(share) + (rng.random() < share % 1)
+        out += [(user_message(q, [own]), REFUSAL, "near_miss") for q in rng.sample(candidates, min(k, len(candidates)))]
+    return out
+
+
 def split_rows(rows: list[dict], chunks: dict[str, dict], *, mode: str, train: bool, rng: random.Random,
-               wrong_excerpt_share: float, variants: int, near_share: float = 0.5) -> list[tuple[str, str, str]]:
+               wrong_excerpt_share: float, variants: int, near_share: float = 0.5,
+               near_miss_share: float = 0.0) -> list[tuple[str, str, str]]:
     """``(user message, answer, category)`` triples for one split's gated Q/A ``rows``."""
     grounded = mode == "grounded"
     pool = sorted({r["chunk_id"] for r in rows})
@@ -121,6 +143,10 @@ def split_rows(rows: list[dict], chunks: dict[str, dict], *, mode: str, train: b
                 out.append((user_message(q, [other]), REFUSAL, "wrong_excerpt"))
     if train:
         rng.shuffle(out)
+        if grounded and near_miss_share:  # placed by a generator of their own: the other rows keep their order
+            place = random.Random(f"near-miss-{len(out)}")
+            for row in _near_miss_rows(rows, chunks, near_miss_share):
+                out.insert(place.randrange(len(out) + 1), row)
     return out
 
 
@@ -184,7 +210,7 @@ def build_policy_data(cfg, data_dir: str | Path, pol, system_prompt: str) -> tup
         part = [r for r in kept if r["split"] == split]
         triples = split_rows(part, by_id, mode=pol.mode, train=split == "train", rng=rng,
                              wrong_excerpt_share=pol.wrong_excerpt_share, variants=pol.train_variants,
-                             near_share=pol.wrong_excerpt_near)
+                             near_share=pol.wrong_excerpt_near, near_miss_share=pol.near_miss_share)
         if split == "eval" and pol.questions is not None:  # the user's own questions are the eval split
             from lorakit.data.pdf.questions import question_rows
 
@@ -193,7 +219,7 @@ def build_policy_data(cfg, data_dir: str | Path, pol, system_prompt: str) -> tup
                         len(triples), pol.questions, len(part))
         write_jsonl(path, (to_row(system_prompt, u, a, cat) for u, a, cat in triples))
         files[split] = {"rows": len(triples), "categories": {c: sum(t[2] == c for t in triples)
-                                                             for c in ("answerable", "unanswerable", "wrong_excerpt")}}
+                                                             for c in ("answerable", "unanswerable", "wrong_excerpt", "near_miss")}}
     write_json(record_path, {"inputs": wanted, "chunks": len(chunks), "questions": len(rows), "gate": summary,
                              "teacher": teacher, "files": files})
     return train_path, eval_path

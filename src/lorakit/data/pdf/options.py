@@ -40,6 +40,10 @@ class PdfQAOptions(BaseModel):
     wrong_excerpt_near: float = Field(
         0.5, ge=0, le=1, description="grounded: share of the wrong excerpts taken from the question's own section "
         "where it has another chunk (the right topic without the fact), the rest from anywhere")
+    near_miss_share: float = Field(
+        0.0, ge=0, le=2, description="grounded: per answerable train question, this many extra rows ask a near miss "
+        "of it with its own excerpt (a comparator turned to its opposite, an enumerated item swapped for a sibling "
+        "the fact lacks), answered with the refusal")
     train_variants: int = Field(2, ge=1, le=4, description="train rows per answerable question (question phrasings, "
                                 "grounded: one with a distractor excerpt beside the right one); each also gets one loose keyword form")
     questions: Path | None = Field(

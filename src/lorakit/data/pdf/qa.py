@@ -472,3 +472,71 @@ def _balance_yes_no(rows: list[dict], rng: random.Random) -> list[dict]:
     cap = 2 * sum(r["answer"] == "No" for r in rows) + 5
     drop = set(rng.sample(yes, len(yes) - cap)) if len(yes) > cap else set()
     return [r for i, r in enumerate(rows) if i not in drop]
+
+
+# Near misses: an answerable question turned into one its own excerpt does not answer by changing one condition,
+# the way real readers' unanswerable questions look ("flights longer than 6 hours?" beside "Flights shorter than
+# 6 hours are booked in economy class."; "confidential documents" beside a fact about restricted ones).
+# Comparators and their opposites are English syntax, not a domain's words.
+_OPPOSITE = {"more than": "less than", "less than": "more than", "fewer than": "more than",
+             "longer than": "shorter than", "shorter than": "longer than", "higher than": "lower than",
+             "lower than": "higher than", "earlier than": "later than", "later than": "earlier than",
+             "at least": "at most", "at most": "at least", "above": "below", "below": "above", "under": "over",
+             "over": "under", "before": "after", "after": "before", "the first": "the last", "the last": "the first",
+             "minimum": "maximum", "maximum": "minimum"}
+_AMOUNT = r"(?=\s+(?:[A-Z]{3}\s?)?[\d€$£])"  # "above EUR 1,000", "under 4 hours"; not "carried over into"
+_COMPARATOR = re.compile(
+    r"\b(?:(?P<cmp>more than|less than|fewer than|longer than|shorter than|higher than|lower than|earlier than|"
+    r"later than|at least|at most|minimum|maximum|the first|the last)|(?P<amt>above|below|under|over)" + _AMOUNT +
+    r"|(?P<when>before|after)(?! (?:how|what|which|that|this)\b))\b", re.IGNORECASE)
+_ITEM = r"[A-Za-z/][\w/+-]*(?:\.[\w/+-]+)*"  # "restricted", "/usr/lib", "vmlinuz"; not the sentence's full stop
+ENUMERATION = re.compile(rf"\b{_ITEM}(?:, {_ITEM})+,? (?:and|or) {_ITEM}")
+
+
+def _cased(word: str, like: str) -> str:
+    return word[0].upper() + word[1:] if like[:1].isupper() else word
+
+
+def _flips(question: str, lowered: str) -> list[str]:
+    """``question`` with one comparator turned to its opposite, where the excerpt (``lowered``) never uses it."""
+    out = []
+    for m in _COMPARATOR.finditer(question):
+        opposite = _OPPOSITE[m.group(0).lower()]
+        if re.search(rf"\b{re.escape(opposite)}\b", lowered) is None:
+            out.append(question[:m.start()] + _cased(opposite, m.group(0)) + question[m.end():])
+    return out
+
+
+def _siblings(question: str, fact: str, text: str) -> list[str]:
+    """``question`` with a member of one of the excerpt's enumerations ("public, internal, confidential or
+    restricted") that it asks about replaced by another member that the answer's sentence ``fact`` lacks."""
+    out = []
+    for enum in ENUMERATION.finditer(text):
+        items = [i for i in re.split(r",? (?:and|or) |, ", enum.group(0)) if i.lower() not in STOP_ITEMS]
+        for item in items:
+            m = re.search(rf"(?<![\w/.-]){re.escape(item)}(?![\w/-])", question, re.IGNORECASE)
+            if m is None or re.search(rf"(?<![\w/.-]){re.escape(item)}(?![\w/-])", fact, re.IGNORECASE) is None:
+                continue
+            for other in items:
+                if other.lower() != item.lower() and other.lower() not in fact.lower() \
+                        and other.lower() not in question.lower():
+                    out.append(question[:m.start()] + _cased(other, m.group(0)) + question[m.end():])
+    return out
+
+
+STOP_ITEMS = {"a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "is", "are", "be", "it", "its", "this",
+              "that", "these", "those", "other", "others", "etc", "all", "any", "each"}
+
+
+def near_misses(question: str, answer: str, text: str) -> list[str]:
+    """Questions like ``question`` that ``text`` (its chunk, which answers it with ``answer``) does not answer:
+    one comparator turned to its opposite, or one enumerated item swapped for a sibling the fact does not
+    mention. None for yes/no questions (the other side of a rule is often answered "No", not refused) and where
+    the answer's sentence cannot be found."""
+    if answer in ("Yes", "No"):
+        return []
+    facts = [s for s in re.split(r"(?<=[.!?])\s+|\n", text) if answer.lower() in s.lower()]
+    if not facts:
+        return []
+    out = _flips(question, text.lower()) + _siblings(question, facts[0], text)
+    return list(dict.fromkeys(q for q in out if q != question))

@@ -35,11 +35,12 @@ def _eval(config: str, out: Path, sets: list[str]) -> tuple[dict, float]:
     return json.loads((out / "results.json").read_text()), time.perf_counter() - t0
 
 
-def tuned_on_questions(config: str, run_dir: Path, questions: str, context: str, k: int) -> tuple[str, dict]:
+def tuned_on_questions(config: str, run_dir: Path, questions: str, context: str, k: int,
+                       sets: list[str] = ()) -> tuple[str, dict]:
     """A run's tuned adapter on hand-written ``questions`` with the excerpt ``given`` or ``retrieved`` (top ``k``),
     evaluated into ``run_dir/evals/questions_<context>``: the Markdown cells (items, METRICS, recall@k) and the
-    results."""
-    extra = [f"data.eval_file={questions}", f"eval.run_dir={run_dir}", f"eval.context={context}",
+    results. ``sets``: the run's own config overrides (its model, say)."""
+    extra = [*sets, f"data.eval_file={questions}", f"eval.run_dir={run_dir}", f"eval.context={context}",
              f"eval.retrieve_k={k}", "eval.kl_items=0", "eval.general_prompts=0", "eval.models=[tuned]"]
     res, _ = _eval(config, run_dir / "evals" / f"questions_{context}", extra)
     o = res["models"]["tuned"]["overall"]

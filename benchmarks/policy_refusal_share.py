@@ -1,7 +1,7 @@
 """Policy QA: does training on more wrong-excerpt refusal rows raise refusal recall, and at what cost to answers?
 
     .venv/bin/python benchmarks/policy_refusal_share.py [--shares 0.5 1 2] [--near 0.5] [--near-miss 0 1]
-        [--seeds 0 1] [--k 3] [--config examples/fhs-qa.yaml]
+        [--seeds 0 1] [--k 3] [--config examples/fhs-qa.yaml] [--set model.name=/path/to/qwen05.gguf --tag qwen05]
 
 Refusals in grounded policy QA are learned from ``wrong_excerpt`` rows: an answerable question shown with
 another chunk's excerpt that lacks its answer, answered with the refusal (half of them from the same
@@ -14,7 +14,8 @@ offline synthesis), then its adapter on the 47 hand-written questions
 (``examples/data/policy_natural_questions.jsonl``) with the excerpt given and retrieved (BM25 top ``--k``).
 The synthesized questions are the same for every arm (same ``data.seed``); only the train rows built
 from them differ. ``--config examples/fhs-qa.yaml`` runs the same arms on the Filesystem Hierarchy Standard
-and its 90 hand-written questions (the config's ``data.options.questions``). Prints one Markdown table and each run's train rows and training seconds.
+and its 90 hand-written questions (the config's ``data.options.questions``); ``--set`` applies to every arm
+(another model, say) and ``--tag`` names its runs. Prints one Markdown table and each run's train rows and training seconds.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def main() -> None:
     ap.add_argument("--near", type=float, nargs="+", default=[0.5], help="data.options.wrong_excerpt_near values")
     ap.add_argument("--near-miss", type=float, nargs="+", default=[0.0], help="data.options.near_miss_share values")
     ap.add_argument("--config", default="examples/policy-qa.yaml")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="applies to every arm")
+    ap.add_argument("--tag", default="", help="prefix of the run folders of arms with --set")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--k", type=int, default=3)
     ap.add_argument("--workdir", type=Path, default=Path("runs/policy_refusal_share"))
@@ -49,7 +52,9 @@ def main() -> None:
 
     config = args.config
     questions = str(load_config(config).data.options.get("questions") or HANDBOOK_QUESTIONS)
-    doc = "" if config == "examples/policy-qa.yaml" else Path(config).stem + "-"
+    doc = ("" if config == "examples/policy-qa.yaml" else Path(config).stem + "-") + (args.tag + "-" if args.tag else "")
+    if args.set and not args.tag:
+        ap.error("--set changes every arm: name its runs with --tag")
     rows, notes = [], []
     for seed in args.seeds:
         for share, near, miss in [(s, n, m) for s in args.shares for n in args.near for m in args.near_miss]:
@@ -58,7 +63,7 @@ def main() -> None:
             sets = [f"output_dir={out}", f"train.seed={seed}", f"data.options.wrong_excerpt_share={share}",
                     *([] if near == 0.5 else [f"data.options.wrong_excerpt_near={near}"]),
                     *([f"data.options.near_miss_share={miss}"] if miss else []),
-                    "eval.general_prompts=0", "eval.models=[tuned]"]
+                    "eval.general_prompts=0", "eval.models=[tuned]", *args.set]
             t0 = time.perf_counter()
             run(load_config(config, sets))
             wall = time.perf_counter() - t0
@@ -68,7 +73,7 @@ def main() -> None:
                          f"{rec['seconds']:.0f} s training, {wall / 60:.1f} min for the run")
             print(notes[-1], flush=True)
             for context in ("given", "retrieved"):
-                cells, _ = tuned_on_questions(config, out, questions, context, args.k)
+                cells, _ = tuned_on_questions(config, out, questions, context, args.k, args.set)
                 rows.append(f"| {share:g} | {near:g} | {miss:g} | {seed} | {context} | {cells} |")
                 print(rows[-1], flush=True)
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores; {config} on {questions}\n")

@@ -8,16 +8,19 @@ Arms, each in its own child process (clean peak-RSS numbers), run one after the 
 - ``reference``: the published recipe: TRL ``SFTTrainer`` + PEFT LoRA (r16, alpha 32, dropout 0.05,
   all linear layers), loss on the whole sequence, padding to the longest example of each batch,
   fp32 on CPU (fp16 on CUDA);
-- ``trl-best`` (ask for it with ``--arms``): TRL's best CPU setting, the fair anchor: the same
+- ``trl-best``: TRL's best CPU setting, the fair anchor: the same
   ``SFTTrainer`` with bf16 autocast (where the CPU has fast bf16) and conversational
   prompt-completion rows, so the loss is on the completion only;
-- ``lorakit``: ``lorakit train`` with the library defaults (same LoRA settings, dropout 0.05):
-  answer-only loss with the LM head on answer positions only, length-bucketed batches, bf16
-  autocast with a bf16 frozen base where the CPU supports it;
-- ``lorakit-demo``: as ``lorakit`` with LoRA dropout 0 (the demo config's choice);
-- ``lorakit-compiled`` / ``lorakit-eager``, ``lorakit-demo-compiled`` / ``lorakit-demo-eager`` (ask for them with
-  ``--arms``): the same with ``train.compile`` true / false (the default, ``auto``, compiles runs of 150k tokens
-  or more); the table shows tokens/s over the whole run and after step 1, which holds the compiling;
+- ``lorakit``: ``lorakit train`` with the library defaults (the same LoRA rank, alpha and layers; LoRA
+  dropout 0, PEFT's default, since 2026-12-03): answer-only loss with the LM head on answer positions only,
+  length-bucketed batches, bf16 autocast with a bf16 frozen base where the CPU supports it;
+- ``lorakit-demo``: the demo config's settings, the same as ``lorakit`` since the default dropout became 0;
+- ``lorakit-dropout``: as ``lorakit`` with LoRA dropout 0.05 (the default before
+  2026-12-03, and the reference's);
+- ``lorakit-compiled`` / ``lorakit-eager``, ``lorakit-dropout-compiled`` / ``lorakit-dropout-eager`` (and the
+  ``lorakit-demo-`` ones; ask for them with ``--arms``): the same with ``train.compile`` true / false (the
+  default, ``auto``, compiles runs of 150k tokens or more); the table shows tokens/s over the whole run and
+  after step 1, which holds the compiling;
 - ``lorakit-rank-dropout`` (ask for it with ``--arms``): as ``lorakit-demo`` plus
   ``train.lora.rank_dropout=0.2`` (dropout on LoRA A's output instead of its input), for its step cost;
 - ``lorakit-qlora`` (ask for it with ``--arms``): as ``lorakit`` with the base in 4-bit NF4, for
@@ -114,12 +117,15 @@ def _child_reference(out: Path, train_file: Path, steps: int, batch: int, lr: fl
 TRL_ARMS = ("reference", "trl-best")
 # what each lorakit arm changes in _child_lorakit's settings
 LORAKIT_ARMS = {
-    "lorakit": {"dropout": 0.05},
+    "lorakit": {"dropout": 0.0},
     "lorakit-demo": {"dropout": 0.0},
+    "lorakit-dropout": {"dropout": 0.05},
     "lorakit-rank-dropout": {"dropout": 0.0, "rank_dropout": 0.2},
-    "lorakit-qlora": {"dropout": 0.05, "quantization": "nf4"},
-    "lorakit-eager": {"dropout": 0.05, "compile": False},
-    "lorakit-compiled": {"dropout": 0.05, "compile": True},
+    "lorakit-qlora": {"dropout": 0.0, "quantization": "nf4"},
+    "lorakit-eager": {"dropout": 0.0, "compile": False},
+    "lorakit-compiled": {"dropout": 0.0, "compile": True},
+    "lorakit-dropout-eager": {"dropout": 0.05, "compile": False},
+    "lorakit-dropout-compiled": {"dropout": 0.05, "compile": True},
     "lorakit-demo-eager": {"dropout": 0.0, "compile": False},
     "lorakit-demo-compiled": {"dropout": 0.0, "compile": True},
 }
@@ -261,7 +267,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--eval-items", type=int, default=100)
-    ap.add_argument("--arms", default="reference,lorakit,lorakit-demo")
+    ap.add_argument("--arms", default="reference,trl-best,lorakit,lorakit-dropout")
     ap.add_argument("--workdir", default="runs/bench_train")
     ap.add_argument("--arm", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)

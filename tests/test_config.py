@@ -10,7 +10,7 @@ EXAMPLES = sorted(Path(__file__).resolve().parents[1].joinpath("examples").glob(
 
 def test_defaults_follow_the_documented_lora_recipe():
     cfg = load_config()
-    assert (cfg.train.lora.r, cfg.train.lora.alpha, cfg.train.lora.dropout) == (16, 32, 0.05)
+    assert (cfg.train.lora.r, cfg.train.lora.alpha, cfg.train.lora.dropout) == (16, 32, 0.0)
     assert cfg.model.name == "smollm2-135m"
 
 

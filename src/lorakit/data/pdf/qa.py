@@ -491,6 +491,8 @@ _COMPARATOR = re.compile(
     r"|(?P<when>before|after)(?! (?:how|what|which|that|this)\b))\b", re.IGNORECASE)
 _ITEM = r"[A-Za-z/][\w/+-]*(?:\.[\w/+-]+)*"  # "restricted", "/usr/lib", "vmlinuz"; not the sentence's full stop
 ENUMERATION = re.compile(rf"\b{_ITEM}(?:, {_ITEM})+,? (?:and|or) {_ITEM}")
+STOP_ITEMS = {"a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "is", "are", "be", "it", "its", "this",
+              "that", "these", "those", "other", "others", "etc", "all", "any", "each"}  # not enumerated items
 
 
 def _cased(word: str, like: str) -> str:
@@ -524,9 +526,6 @@ def _siblings(question: str, fact: str, text: str) -> list[str]:
     return out
 
 
-STOP_ITEMS = {"a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "is", "are", "be", "it", "its", "this",
-              "that", "these", "those", "other", "others", "etc", "all", "any", "each"}
-
 
 def near_misses(question: str, answer: str, text: str) -> list[str]:
     """Questions like ``question`` that ``text`` (its chunk, which answers it with ``answer``) does not answer:
@@ -535,7 +534,7 @@ def near_misses(question: str, answer: str, text: str) -> list[str]:
     the answer's sentence cannot be found."""
     if answer in ("Yes", "No"):
         return []
-    facts = [s for s in re.split(r"(?<=[.!?])\s+|\n", text) if answer.lower() in s.lower()]
+    facts = [s for s in _sentences(text) if answer.lower() in s.lower()]
     if not facts:
         return []
     out = _flips(question, text.lower()) + _siblings(question, facts[0], text)

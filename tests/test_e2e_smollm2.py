@@ -88,7 +88,8 @@ def test_real_model_exports_to_gguf_and_ollama_with_parity(sft_run, tmp_path):
     cfg, _ = sft_run
     rec = export(cfg.output_dir, "ollama", tmp_path / "ollama", check=True, check_items=2)
     check = rec["check"]
-    assert check["passed"] and check["answers_identical"] == 2
+    # identical, or parted at a near tie that f16 weights may flip (tests/export/test_parity.py)
+    assert check["passed"] and check["answers_identical"] + check.get("near_ties", 0) == 2
     assert check["logits_rel_gap"] < 1e-2 and check["template_identical"] and check["chat_template_in_gguf"]
     # what llama.cpp reads: every tokenizer field equal to the source GGUF's, the 17 special tokens CONTROL
     tokenizer = check["tokenizer"]

@@ -76,8 +76,19 @@ def test_eval_against_llama_cpp_server_answers_like_lorakit(trained_run, llama_s
     with caplog.at_level("WARNING"):
         got = evaluate(remote)
     assert got["backend"] == f"openai {llama_server}/v1" and got["n_items"] == 6
-    same = sum(a == b for a, b in zip(answers("tuned"), want))
-    assert same == 6, (same, answers("tuned"), want)  # greedy, same weights (f16), same template: same answers
+    got_answers = answers("tuned")
+    diff = [i for i, (a, b) in enumerate(zip(want, got_answers)) if a != b]
+    # greedy, same template, the weights in f16: the same answers, except where the fp32 model's own next token led
+    # by a hair (the random tiny model has many such near ties) and llama.cpp's f16 weights took the other
+    assert len(diff) <= 2, (want, got_answers)
+    from lorakit.eval.runner import load_for_eval
+    from lorakit.export.artifacts import eval_sample
+    from lorakit.export.parity import LOGIT_TOLERANCE, near_ties
+
+    _, prompts = eval_sample(run_dir, 6)
+    model, tok, _ = load_for_eval(cfg, "tuned", "cpu", "fp32")
+    parted = near_ties(model, tok, prompts, want, got_answers, diff, LOGIT_TOLERANCE["f16"], 48)
+    assert all(d["near_tie"] for d in parted), parted
     # llama_cpp.server reads the schema as json_object + schema: the client falls back to that form and says so
     assert "refused response_format json_schema" in caplog.text
     # llama.cpp's grammar held: every answer of the random tiny model starts as the schema says (the free arm's are

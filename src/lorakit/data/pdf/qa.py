@@ -35,7 +35,8 @@ chunk asked it already (a long document's many small chunks of one section would
 questions again and again); a chunk that gave no answerable question gets one, as long as about
 ``unanswerable_share`` of all questions stay unanswerable. Their answer is exactly :data:`REFUSAL`.
 Questions that belong to another chunk, shown with this one, are made later
-(:func:`lorakit.data.pdf.dataset.split_rows`). ``lorakit run`` asks for none of the template ones by default
+(:func:`lorakit.data.pdf.dataset.split_rows`), and so are near misses (:func:`near_misses`: an answerable
+question with one condition changed, asked with its own excerpt; ``data.options.near_miss_share``). ``lorakit run`` asks for none of the template ones by default
 (``data.options.unanswerable_share: 0``): trained on them, the model refused real readers' answerable
 questions of the same shape ("Where are accidents at work recorded?"); refusing is learned from other
 chunks' questions instead (docs/policy-qa.md has the measurements).
@@ -486,9 +487,9 @@ _OPPOSITE = {"more than": "less than", "less than": "more than", "fewer than": "
              "minimum": "maximum", "maximum": "minimum"}
 _AMOUNT = r"(?=\s+(?:[A-Z]{3}\s?)?[\d€$£])"  # "above EUR 1,000", "under 4 hours"; not "carried over into"
 _COMPARATOR = re.compile(
-    r"\b(?:(?P<cmp>more than|less than|fewer than|longer than|shorter than|higher than|lower than|earlier than|"
-    r"later than|at least|at most|minimum|maximum|the first|the last)|(?P<amt>above|below|under|over)" + _AMOUNT +
-    r"|(?P<when>before|after)(?! (?:how|what|which|that|this)\b))\b", re.IGNORECASE)
+    r"\b(?:more than|less than|fewer than|longer than|shorter than|higher than|lower than|earlier than|later than|"
+    r"at least|at most|minimum|maximum|the first|the last|(?:above|below|under|over)" + _AMOUNT +
+    r"|(?:before|after)(?! (?:how|what|which|that|this)\b))\b", re.IGNORECASE)
 _ITEM = r"[A-Za-z/][\w/+-]*(?:\.[\w/+-]+)*"  # "restricted", "/usr/lib", "vmlinuz"; not the sentence's full stop
 ENUMERATION = re.compile(rf"\b{_ITEM}(?:, {_ITEM})+,? (?:and|or) {_ITEM}")
 STOP_ITEMS = {"a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "is", "are", "be", "it", "its", "this",
@@ -509,6 +510,11 @@ def _flips(question: str, lowered: str) -> list[str]:
     return out
 
 
+def _find(item: str, text: str) -> re.Match | None:
+    """``item`` as a whole word (or path) of ``text``, in any case."""
+    return re.search(rf"(?<![\w/.-]){re.escape(item)}(?![\w/-])", text, re.IGNORECASE)
+
+
 def _siblings(question: str, fact: str, text: str) -> list[str]:
     """``question`` with a member of one of the excerpt's enumerations ("public, internal, confidential or
     restricted") that it asks about replaced by another member that the answer's sentence ``fact`` lacks."""
@@ -516,15 +522,14 @@ def _siblings(question: str, fact: str, text: str) -> list[str]:
     for enum in ENUMERATION.finditer(text):
         items = [i for i in re.split(r",? (?:and|or) |, ", enum.group(0)) if i.lower() not in STOP_ITEMS]
         for item in items:
-            m = re.search(rf"(?<![\w/.-]){re.escape(item)}(?![\w/-])", question, re.IGNORECASE)
-            if m is None or re.search(rf"(?<![\w/.-]){re.escape(item)}(?![\w/-])", fact, re.IGNORECASE) is None:
+            m = _find(item, question)
+            if m is None or _find(item, fact) is None:
                 continue
             for other in items:
                 if other.lower() != item.lower() and other.lower() not in fact.lower() \
                         and other.lower() not in question.lower():
                     out.append(question[:m.start()] + _cased(other, m.group(0)) + question[m.end():])
     return out
-
 
 
 def near_misses(question: str, answer: str, text: str) -> list[str]:

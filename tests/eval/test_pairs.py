@@ -64,14 +64,32 @@ def test_balance_keeps_no_value_rejected_more_often_than_chosen():
     assert dropped == {'intent="shipping"': 3}
 
 
-def test_mining_with_balance_records_what_it_dropped(trained_run, tmp_path):
+def test_mining_with_balance_records_what_it_dropped(trained_run, tmp_path, monkeypatch):
+    """Mining -> balance -> file and record, with answers that are one-sided as DPO's failure case is: every
+    answer is its label with the intent "shipping". (The tiny model's own answers are not JSON, so they have
+    no field value to balance; the real model's answers are the first test's.)"""
+    import lorakit.generation.generate as generation
+    from lorakit.data.chat import load_chat_jsonl
     from lorakit.eval.pairs import balance_pairs, mine_pairs
 
     run_dir, _ = trained_run
-    plain = mine_pairs(run_dir, tmp_path / "p.jsonl", limit=6, max_new_tokens=24)
-    rec = mine_pairs(run_dir, tmp_path / "b.jsonl", limit=6, max_new_tokens=24, balance=True)
+    labels = [ex.answer for ex in load_chat_jsonl(run_dir / "data" / "train.jsonl", limit=8)]
+
+    def one_sided(model, tok, prompts, **kw):
+        assert len(prompts) == len(labels)
+        return [json.dumps({**json.loads(a), "intent": "shipping"}) for a in labels]
+
+    monkeypatch.setattr(generation, "generate", one_sided)
+    wrong = sum(json.loads(a)["intent"] != "shipping" for a in labels)
+    assert wrong >= 3  # the draw of 8 train rows holds several other intents
+    plain = mine_pairs(run_dir, tmp_path / "p.jsonl", limit=8)
+    assert plain["pairs"] == wrong and plain["by_error"] == {"intent": wrong}
+    rec = mine_pairs(run_dir, tmp_path / "b.jsonl", limit=8, balance=True)
+    # "shipping" is rejected in every pair and chosen in none (the right answers make no pair): one pair is kept
+    assert rec["balanced"] and rec["dropped_by_balance"] == {'intent="shipping"': wrong - 1}
+    assert rec["pairs"] == 1 and rec["by_error"] == {"intent": 1}
     rows = [json.loads(x) for x in (tmp_path / "p.jsonl").read_text().splitlines()]
     kept, dropped = balance_pairs(rows)
-    assert rec["balanced"] and rec["dropped_by_balance"] == dropped
-    assert rec["pairs"] == len(kept) == plain["pairs"] - sum(dropped.values())
-    assert [json.loads(x) for x in (tmp_path / "b.jsonl").read_text().splitlines()] == kept
+    assert [json.loads(x) for x in (tmp_path / "b.jsonl").read_text().splitlines()] == kept == rows[:1]
+    saved = json.loads((tmp_path / "b.jsonl.record.json").read_text())
+    assert saved["dropped_by_balance"] == dropped == rec["dropped_by_balance"]

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from typer.core import TyperGroup
 
 from lorakit.config import (AskConfig, DataConfig, ExportConfig, GateJudgeConfig, ModelConfig, PredictConfig, ServeConfig,
-                            TeacherConfig, TrainConfig)
+                            TeacherConfig)
 from lorakit.data.pdf.options import PdfQAOptions
 from lorakit.errors import ConfigError, LorakitError
 from lorakit.rundir import RunDir
@@ -158,10 +158,13 @@ def data_pairs(
     source: Annotated[Optional[Path], typer.Option(
         "--from", help="chat JSONL to answer (default: the run's train split)")] = None,
     limit: Annotated[Optional[int], typer.Option(help="answer the first N items only")] = None,
-    samples: Annotated[int, typer.Option(help="answers per item (with --temperature > 0)")] = 1,
-    temperature: Annotated[float, typer.Option(help="0: greedy; > 0: sampled answers")] = 0.0,
-    seed: Annotated[int, typer.Option(help="sampling seed")] = TrainConfig.model_fields["seed"].default,
-    balance: Annotated[bool, typer.Option(help="no value of a field rejected in more pairs than it is chosen in")] = False,
+    samples: Annotated[Optional[int], typer.Option(
+        help="answers per item (with --temperature > 0; default: the run's train.dpo.samples)")] = None,
+    temperature: Annotated[Optional[float], typer.Option(
+        help="0: greedy; > 0: sampled answers (default: the run's train.dpo.temperature)")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="sampling seed (default: the run's train.seed)")] = None,
+    balance: Annotated[Optional[bool], typer.Option(
+        help="no value of a field rejected in more pairs than it is chosen in (default: the run's train.dpo.balance)")] = None,
     device: Annotated[str, typer.Option(help="auto (cuda when present), cpu, cuda, cuda:N")] = "auto",
 ) -> None:
     """Preference pairs from the tuned model's own mistakes: label = chosen, wrong answer = rejected."""

@@ -39,6 +39,25 @@ def test_sampled_answers_give_more_pairs_and_repeats_are_merged(trained_run, tmp
     assert again["pairs"] == rec["pairs"]
 
 
+def test_mining_settings_come_from_the_runs_config_unless_given(caplog):
+    from lorakit.config import load_config
+    from lorakit.errors import ConfigError, DataError
+    from lorakit.eval.pairs import mining_settings
+
+    cfg = load_config(None, ["train.dpo.balance=true", "train.dpo.samples=3", "train.dpo.temperature=0.7"])
+    with caplog.at_level("INFO", logger="lorakit.eval.pairs"):
+        s = mining_settings(cfg, samples=None, temperature=None, balance=None)
+    assert (s.samples, s.temperature, s.balance) == (3, 0.7, True)
+    assert "samples=3, temperature=0.7, balance=True" in caplog.text  # said: the user did not type them
+    s = mining_settings(cfg, samples=2, temperature=None, balance=False)
+    assert (s.samples, s.temperature, s.balance) == (2, 0.7, False)
+    with pytest.raises(ConfigError) as e:  # every bad value at once, named as the config key
+        mining_settings(cfg, samples=0, temperature=-1.0, balance=None)
+    assert "train.dpo.samples" in str(e.value) and "train.dpo.temperature" in str(e.value)
+    with pytest.raises(DataError, match="needs --temperature"):
+        mining_settings(load_config(None), samples=2, temperature=None, balance=None)
+
+
 def _pair(field, chosen, rejected, **other):
     def answer(value):
         return [{"role": "assistant", "content": json.dumps({field: value, **other})}]

@@ -28,9 +28,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from lorakit.config import RunConfig
+from lorakit.config import DPOSettings, RunConfig
 from lorakit.data.chat import ChatExample, load_chat_jsonl
-from lorakit.errors import DataError
+from lorakit.errors import ConfigError, DataError
 from lorakit.eval.runner import expected_answers, load_merged, load_trained, make_scorer
 from lorakit.io import write_json, write_jsonl
 from lorakit.rundir import RUN_RECORD, RunDir, RunRecord
@@ -87,20 +87,51 @@ def balance_pairs(pairs: list[dict]) -> tuple[list[dict], dict[str, int]]:
 
 
 def mine_pairs(run_dir: str | Path, out: str | Path, *, source: str | Path | None = None, limit: int | None = None,
-               samples: int = 1, temperature: float = 0.0, seed: int = 0, batch_size: int = 16,
-               max_new_tokens: int | None = None, balance: bool = False, device: str = "auto") -> dict:
-    """``lorakit data pairs``: a trained run's tuned model answers ``source`` (its train split by default)."""
+               samples: int | None = None, temperature: float | None = None, seed: int | None = None,
+               batch_size: int = 16, max_new_tokens: int | None = None, balance: bool | None = None,
+               device: str = "auto") -> dict:
+    """``lorakit data pairs``: a trained run's tuned model answers ``source`` (its train split by default).
+
+    ``samples``, ``temperature`` and ``balance`` not given (None) come from the run's own ``train.dpo``, and
+    ``seed`` from its ``train.seed``, so mining by hand does what ``train.method: dpo`` with that config does.
+    """
     from lorakit.data.tasks import get_task
 
-    _check_sampling(samples, temperature)
     run = RunDir(run_dir)
+    if run.is_trained:  # settings checked before the model loads (load_trained says what an untrained run lacks)
+        mining_settings(run.run_record().run_config(run.run_record_path), samples=samples, temperature=temperature,
+                        balance=balance, quiet=True)
     cfg, model, tok, system = load_trained(run.root, device)
+    settings = mining_settings(cfg, samples=samples, temperature=temperature, balance=balance)
+    seed = cfg.train.seed if seed is None else seed
     source = Path(source) if source else run.data / "train.jsonl"
     items: list[ChatExample] = load_chat_jsonl(source, limit=limit)
-    record = mine(model, tok, system, get_task(cfg.data.task), items, source, out, samples=samples,
-                  temperature=temperature, seed=seed, batch_size=batch_size,
-                  max_new_tokens=max_new_tokens or cfg.eval.max_new_tokens, balance=balance)
+    record = mine(model, tok, system, get_task(cfg.data.task), items, source, out, samples=settings.samples,
+                  temperature=settings.temperature, seed=seed, batch_size=batch_size,
+                  max_new_tokens=max_new_tokens or cfg.eval.max_new_tokens, balance=settings.balance)
     return _write_record(out, {"run": str(run.root), **record})
+
+
+def mining_settings(cfg: RunConfig, quiet: bool = False, **given) -> DPOSettings:
+    """The run config's ``train.dpo`` with the values ``given`` (None: not given) on top, validated as one.
+
+    Each value taken from the run's config is logged, since the user did not type it on this command line.
+    """
+    from pydantic import ValidationError
+
+    from lorakit.config import format_errors
+
+    taken = {k: getattr(cfg.train.dpo, k) for k, v in given.items() if v is None}
+    try:
+        settings = DPOSettings.model_validate({**cfg.train.dpo.model_dump(), **{k: v for k, v in given.items()
+                                                                               if v is not None}})
+    except ValidationError as e:
+        raise ConfigError(format_errors(e, "lorakit data pairs", prefix="train.dpo")) from None
+    if taken and not quiet:
+        logger.info("mining as the run's config says (train.dpo): %s",
+                    ", ".join(f"{k}={v}" for k, v in taken.items()))
+    _check_sampling(settings.samples, settings.temperature)
+    return settings
 
 
 def mine_for_training(cfg: RunConfig, items: list[ChatExample], source: Path, out: Path, start: Path | None,

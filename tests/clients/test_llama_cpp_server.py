@@ -101,3 +101,22 @@ def test_eval_against_llama_cpp_server_answers_like_lorakit(trained_run, llama_s
     constrained = answers("tuned+constrained")
     assert len(constrained) == 6 and all(pattern.match(a) for a in constrained), constrained
     assert not any(pattern.match(a) for a in want)
+    # ... and such answers are said, not silently scored as the model's: each is flagged cut_at_budget
+    # (finish_reason "length"), counted per arm, and named in the report
+    from lorakit.eval.report import cut_line
+
+    rows = [json.loads(x) for x in (run_dir / "eval" / "tuned+constrained" / "predictions.jsonl").read_text()
+            .splitlines()]
+    unfinished = [not _is_json(r["raw_output"]) for r in rows]
+    assert [r["cut_at_budget"] for r in rows] == unfinished and any(unfinished), rows
+    arm = got["models"]["tuned+constrained"]
+    assert arm["cut_at_budget"] == sum(unfinished)
+    assert f"tuned+constrained: {sum(unfinished)} of 6" in cut_line(got)
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True

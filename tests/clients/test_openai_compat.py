@@ -84,12 +84,12 @@ def test_cached_json_keeps_every_reply_that_came_before_a_failure(tmp_path):
         fail_on: str = ""
         seen: tuple = ()
 
-        def complete(self, client, messages, max_tokens, schema):
+        def reply(self, client, messages, max_tokens, schema):
             prompt = messages[0]["content"]
             self.seen += (prompt,)
             if prompt == self.fail_on:
                 raise EvalError("endpoint gone")
-            return json.dumps({"x": len(prompt)})
+            return json.dumps({"x": len(prompt)}), "stop"
 
     schema = {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}
     flaky = Flaky("http://x/v1", "m", None, concurrency=1, fail_on="ccc")
@@ -160,3 +160,25 @@ def test_a_500_naming_response_format_is_a_refusal_not_retried(monkeypatch):
         assert model.complete(client, [{"role": "user", "content": "hi"}], 8, {"type": "object"}) == "{}"
     assert seen == ["json_schema", "json_object", "json_object"]  # one probe; the other 500 retried once
     assert slept == [0.5]
+
+
+def test_replies_stopped_at_max_tokens_are_reported_as_cut(monkeypatch):
+    """finish_reason "length" (the server's budget ended the reply) reaches the caller per index."""
+    import httpx
+
+    from lorakit.clients.openai_compat import RemoteModel
+
+    def handler(request):
+        text = json.loads(request.content)["messages"][-1]["content"]
+        reason = "length" if text.startswith("long") else "stop"
+        return httpx.Response(200, json={"choices": [{"message": {"content": text}, "finish_reason": reason}]})
+
+    class Mocked(httpx.Client):
+        def __init__(self, **kw):
+            super().__init__(transport=httpx.MockTransport(handler), **kw)
+
+    monkeypatch.setattr(httpx, "Client", Mocked)
+    cut: set[int] = set()
+    out = RemoteModel("http://x/v1", "m", None, concurrency=2).generate(
+        [[{"role": "user", "content": t}] for t in ("a", "long b", "c", "long d")], max_new_tokens=4, cut=cut)
+    assert out == ["a", "long b", "c", "long d"] and cut == {1, 3}

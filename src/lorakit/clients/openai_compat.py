@@ -54,6 +54,10 @@ class RemoteModel:
     extra_body: dict | None = None  # a server's own request fields (llama.cpp: repeat_penalty)
 
     def complete(self, client, messages: list[dict], max_tokens: int, schema: dict | None) -> str:
+        return self.reply(client, messages, max_tokens, schema)[0]
+
+    def reply(self, client, messages: list[dict], max_tokens: int, schema: dict | None) -> tuple[str, str | None]:
+        """The reply's text and its ``finish_reason`` ("length": the server stopped it at ``max_tokens``)."""
         body = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0,
                 **(self.extra_body or {})}
         if schema is None:
@@ -71,8 +75,8 @@ class RemoteModel:
             self.schema_style = "json_object"
             return self._post(client, {**body, "response_format": response_format(schema, "json_object")})
 
-    def _post(self, client, body: dict, refused=None) -> str:
-        """The reply's text; retried on 408 / 429 / 5xx / connection errors, unless ``refused(response)`` says
+    def _post(self, client, body: dict, refused=None) -> tuple[str, str | None]:
+        """The reply's text and finish_reason; retried on 408 / 429 / 5xx / connection errors, unless ``refused(response)`` says
         the answer refuses the request itself (then retrying cannot help)."""
         import httpx
 
@@ -84,7 +88,8 @@ class RemoteModel:
                 err = f"cannot reach {self.base_url}: {e}"
             else:
                 if r.status_code == 200:
-                    return r.json()["choices"][0]["message"]["content"] or ""
+                    choice = r.json()["choices"][0]
+                    return choice["message"]["content"] or "", choice.get("finish_reason")
                 err = f"{self.base_url} answered {r.status_code}: {r.text[:300]}"
                 if (r.status_code not in (408, 429) and r.status_code < 500) or (refused and refused(r)):
                     raise EvalError(err)  # the request is wrong: retrying cannot help
@@ -94,16 +99,19 @@ class RemoteModel:
         raise EvalError(err + f" (after {RETRIES} attempts)")
 
     def generate(self, conversations: list[list[dict]], *, max_new_tokens: int, schema: dict | None = None,
-                 on_item=None, on_reply=None) -> list[str]:
+                 on_item=None, on_reply=None, cut: set[int] | None = None) -> list[str]:
         """The replies, in order. ``on_item(1)`` after each (progress); ``on_reply(i, text)`` with each as it comes,
-        so a caller can keep what was paid for before a later request fails or the process is killed."""
+        so a caller can keep what was paid for before a later request fails or the process is killed. ``cut``
+        receives the index of every reply the server stopped at ``max_new_tokens`` (finish_reason "length")."""
         import httpx
 
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         with httpx.Client(headers=headers, timeout=self.timeout_s) as client, \
                 ThreadPoolExecutor(self.concurrency) as pool:
             def one(i, conv):
-                out = self.complete(client, conv, max_new_tokens, schema)
+                out, finish = self.reply(client, conv, max_new_tokens, schema)
+                if finish == "length" and cut is not None:
+                    cut.add(i)
                 if on_reply:
                     on_reply(i, out)
                 if on_item:

@@ -228,12 +228,24 @@ def force_closed_line(results: dict) -> str:
             "(valid by construction, but shaped by the budget rather than by the model).")
 
 
+def cut_line(results: dict) -> str:
+    """Which constrained arms of an endpoint (openai backend) had answers stopped by max_new_tokens, unclosed."""
+    arms = {k: v["cut_at_budget"] for k, v in results["models"].items()
+            if v.get("cut_at_budget") and v.get("decoding") == "constrained"}
+    if not arms:
+        return ""
+    counts = ", ".join(f"{k}: {n} of {results['n_items']}" for k, n in arms.items())
+    return (f"Constrained answers the endpoint cut at max_new_tokens (its grammar does not keep an answer closable "
+            f"within the budget, so they are scored as the unfinished JSON they are): {counts}.")
+
+
 def render_markdown(results: dict, rob: dict | None = None) -> str:
     parts = [f"# lorakit report: {results['task']}", "", _intro(results), "", headline_table(results), ""]
     timing = ", ".join(f"{k}: {v['seconds']} s" for k, v in results["models"].items())
     parts += [f"Generation time: {timing}.", ""]
-    if closed := force_closed_line(results):
-        parts += [closed, ""]
+    for line in (force_closed_line(results), cut_line(results)):
+        if line:
+            parts += [line, ""]
     tr = results.get("training")
     if tr:
         parts += [training_line(tr), ""]
@@ -394,8 +406,9 @@ def render_html(results: dict, rob: dict | None = None) -> str:
             f"<li>{e(line.strip().lstrip('- '))}</li>" for line in comparison_lines(results)) + "</ul>")
     if results.get("divergence"):
         parts.append(f"<p>{e(divergence_line(results['divergence']))}</p>")
-    if closed := force_closed_line(results):
-        parts.append(f"<p>{e(closed)}</p>")
+    for line in (force_closed_line(results), cut_line(results)):
+        if line:
+            parts.append(f"<p>{e(line)}</p>")
     parts.append("<h2>By category</h2>")
     parts += [f"<img alt='category heat map {e(m)}' src='{heatmap_png(results, m)}'>" for m in focus_metrics(results)]
     if first:

@@ -142,6 +142,7 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
     name = arm_name(which, decoding)
     prompts = [task.prompt(ex, which, cfg.eval.prompt, tuned_system) for ex in items]
     forced: set[int] = set()
+    cut: set[int] = set()  # openai backend: replies the endpoint stopped at max_new_tokens
     t0 = time.perf_counter()
     with Progress(transient=False) as bar:
         job = bar.add_task(f"eval {name}", total=len(items))
@@ -153,7 +154,12 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
                                 "(sent as response_format)")
             raw = model.generate(prompts, max_new_tokens=cfg.eval.max_new_tokens,
                                  schema=task.response_schema if decoding == "constrained" else None,
-                                 on_item=lambda n: bar.advance(job, n))
+                                 on_item=lambda n: bar.advance(job, n), cut=cut)
+            if cut and decoding == "constrained":
+                logger.warning("%s: %d of %d answers were cut at eval.max_new_tokens=%d by the endpoint; its grammar "
+                               "does not keep an answer closable within the budget as lorakit's local decoder does, "
+                               "so they are scored as the invalid JSON they are. Raise eval.max_new_tokens, or give "
+                               "the schema's strings a maxLength", name, len(cut), len(items), cfg.eval.max_new_tokens)
         else:
             raw = generate(model, tok, prompts, batch_size=cfg.eval.batch_size,
                            max_new_tokens=cfg.eval.max_new_tokens, on_batch=lambda n: bar.advance(job, n),
@@ -170,7 +176,8 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
             v["scores"]["judge_score"] = g["score"] / 10 if g else None
     write_jsonl(RunDir(cfg.output_dir).predictions(name, suite), (
         {**ex.extra, "id": _item_id(ex), "category": ex.category, "input": ex.user, "expected": exp, "raw_output": r,
-         **v, **({"force_closed": i in forced} if grammar is not None else {})}
+         **v, **({"force_closed": i in forced} if grammar is not None else {}),
+         **({"cut_at_budget": i in cut} if tok is None else {})}
         for i, (ex, exp, r, v) in enumerate(zip(items, expected, raw, verdicts))
     ))
     return {
@@ -187,6 +194,8 @@ def evaluate_model(cfg: RunConfig, which: str, items: list[ChatExample], expecte
             "expected_outside_labels": _outside(expected, model.labels)} if head else {}),
         # answers the decoder closed itself because max_new_tokens was running out (constrained arms only)
         **({"force_closed": len(forced)} if grammar is not None else {}),
+        # openai backend: answers the endpoint stopped at max_new_tokens (finish_reason "length"), kept as they came
+        **({"cut_at_budget": len(cut)} if tok is None else {}),
         "system_prompt": prompts[0][0]["content"] if prompts and prompts[0][0]["role"] == "system" else None,
         "_verdicts": verdicts,
     }

@@ -98,12 +98,14 @@ def mine_pairs(run_dir: str | Path, out: str | Path, *, source: str | Path | Non
     from lorakit.data.tasks import get_task
 
     run = RunDir(run_dir)
-    if run.is_trained:  # settings checked before the model loads (load_trained says what an untrained run lacks)
-        mining_settings(run.run_record().run_config(run.run_record_path), samples=samples, temperature=temperature,
-                        balance=balance, quiet=True)
+    # checked before the model loads; load_trained says what an untrained run lacks
+    settings = mining_settings(run.run_record().run_config(run.run_record_path), samples=samples,
+                               temperature=temperature, balance=balance) if run.is_trained else None
     cfg, model, tok, system = load_trained(run.root, device)
-    settings = mining_settings(cfg, samples=samples, temperature=temperature, balance=balance)
-    seed = cfg.train.seed if seed is None else seed
+    if seed is None:
+        seed = cfg.train.seed
+        if settings.temperature > 0:
+            logger.info("sampling seed %d: the run's train.seed", seed)
     source = Path(source) if source else run.data / "train.jsonl"
     items: list[ChatExample] = load_chat_jsonl(source, limit=limit)
     record = mine(model, tok, system, get_task(cfg.data.task), items, source, out, samples=settings.samples,
@@ -112,7 +114,7 @@ def mine_pairs(run_dir: str | Path, out: str | Path, *, source: str | Path | Non
     return _write_record(out, {"run": str(run.root), **record})
 
 
-def mining_settings(cfg: RunConfig, quiet: bool = False, **given) -> DPOSettings:
+def mining_settings(cfg: RunConfig, **given) -> DPOSettings:
     """The run config's ``train.dpo`` with the values ``given`` (None: not given) on top, validated as one.
 
     Each value taken from the run's config is logged, since the user did not type it on this command line.
@@ -127,7 +129,7 @@ def mining_settings(cfg: RunConfig, quiet: bool = False, **given) -> DPOSettings
                                                                                if v is not None}})
     except ValidationError as e:
         raise ConfigError(format_errors(e, "lorakit data pairs", prefix="train.dpo")) from None
-    if taken and not quiet:
+    if taken:
         logger.info("mining as the run's config says (train.dpo): %s",
                     ", ".join(f"{k}={v}" for k, v in taken.items()))
     _check_sampling(settings.samples, settings.temperature)

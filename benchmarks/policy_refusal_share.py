@@ -51,7 +51,10 @@ def main() -> None:
     from lorakit.pipeline import run
 
     config = args.config
-    questions = str(load_config(config).data.options.get("questions") or HANDBOOK_QUESTIONS)
+    # a config with its own hand-written questions (the FHS) makes them the run's eval split, each with the excerpt
+    # it was written from: that split (chat rows) is what the adapter is scored on, not the raw questions file
+    own = load_config(config).data.options.get("questions")
+    questions = str(own or HANDBOOK_QUESTIONS)
     doc = ("" if config == "examples/policy-qa.yaml" else Path(config).stem + "-") + (args.tag + "-" if args.tag else "")
     if args.set and not args.tag:
         ap.error("--set changes every arm: name its runs with --tag")
@@ -73,7 +76,8 @@ def main() -> None:
                          f"{rec['seconds']:.0f} s training, {wall / 60:.1f} min for the run")
             print(notes[-1], flush=True)
             for context in ("given", "retrieved"):
-                cells, _ = tuned_on_questions(config, out, questions, context, args.k, args.set)
+                cells, _ = tuned_on_questions(config, out, str(out / "data" / "eval.jsonl") if own else questions,
+                                              context, args.k, args.set)
                 rows.append(f"| {share:g} | {near:g} | {miss:g} | {seed} | {context} | {cells} |")
                 print(rows[-1], flush=True)
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores; {config} on {questions}\n")

@@ -74,6 +74,10 @@ def best_threshold(scored: list[tuple[float, bool]], max_over: float) -> float:
     return best
 
 
+def say(line: str) -> None:
+    print(line, flush=True)  # as it comes: a slow calibration file later must not lose what came before
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("run_dir", type=Path)
@@ -89,29 +93,28 @@ def main() -> None:
     scored = margins(args.run_dir, args.questions, loaded)
     recall, over = rates(scored, 0.0)
     n_un = sum(u for _, u in scored)
-    lines = [f"{args.run_dir} on {args.questions}: {len(scored)} items ({n_un} unanswerable)",
-             f"- greedy (threshold 0): refusal recall {100 * recall:.1f}%, over-refusal {100 * over:.1f}%; "
-             f"AUC {auc(scored):.3f}"]
+    say(f"{args.run_dir} on {args.questions}: {len(scored)} items ({n_un} unanswerable)")
+    say(f"- greedy (threshold 0): refusal recall {100 * recall:.1f}%, over-refusal {100 * over:.1f}%; "
+        f"AUC {auc(scored):.3f}")
     for target in (0.90, 1.0):
         ok = [t for t in sorted({m for m, _ in scored}) if rates(scored, t - 1e-6)[0] >= target]
         if ok:
             t = max(ok) - 1e-6
-            lines.append(f"- recall >= {100 * target:.0f}% costs over-refusal {100 * rates(scored, t)[1]:.1f}% "
-                         f"(threshold {t:+.2f})")
+            say(f"- recall >= {100 * target:.0f}% costs over-refusal {100 * rates(scored, t)[1]:.1f}% "
+                f"(threshold {t:+.2f})")
     t = best_threshold(scored, args.max_over_refusal)
     r, o = rates(scored, t)
-    lines.append(f"- the best threshold on these items with over-refusal <= {100 * args.max_over_refusal:.0f}% "
-                 f"(fitted on the yardstick itself: an upper bound): {t:+.2f}, recall {100 * r:.1f}%, over {100 * o:.1f}%")
+    say(f"- the best threshold on these items with over-refusal <= {100 * args.max_over_refusal:.0f}% "
+        f"(fitted on the yardstick itself: an upper bound): {t:+.2f}, recall {100 * r:.1f}%, over {100 * o:.1f}%")
     for file in args.calibrate:
         cal = margins(args.run_dir, file, loaded)
         t = best_threshold(cal, args.max_over_refusal)
         rc, oc = rates(cal, t)
         r, o = rates(scored, t)
-        lines.append(f"- calibrated on {file} ({len(cal)} items; there recall {100 * rc:.1f}%, over {100 * oc:.1f}%, "
-                     f"AUC {auc(cal):.3f}): threshold {t:+.2f} gives recall {100 * r:.1f}%, over-refusal {100 * o:.1f}%")
+        say(f"- calibrated on {file} ({len(cal)} items; there recall {100 * rc:.1f}%, over {100 * oc:.1f}%, "
+            f"AUC {auc(cal):.3f}): threshold {t:+.2f} gives recall {100 * r:.1f}%, over-refusal {100 * o:.1f}%")
     if args.json:
         args.json.write_text(json.dumps([{"margin": m, "unanswerable": u} for m, u in scored]))
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":

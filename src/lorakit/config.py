@@ -170,7 +170,7 @@ class TrainConfig(_Strict):
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     quantization: Literal["none", "nf4"] = Field(
         "none", description="nf4: QLoRA, the frozen base loaded in 4-bit NF4 by bitsandbytes (double quantization, "
-        "bf16 compute); needs `pip install 'lorakit[qlora]'`"
+        "computing in train.precision); needs `pip install 'lorakit[qlora]'`"
     )
     device: str = "auto"
     compile: Literal["auto"] | bool = Field(

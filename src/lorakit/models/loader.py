@@ -213,10 +213,10 @@ def load_tokenizer(name_or_dir: str) -> PreTrainedTokenizerBase:
     return tok
 
 
-def nf4_config():
-    """QLoRA's quantization: 4-bit NF4 weights, double quantization, bf16 compute."""
-    import torch
-
+def nf4_config(compute_dtype):
+    """QLoRA's quantization: 4-bit NF4 weights, double quantization, ``compute_dtype`` compute (the run's precision:
+    bf16 where the CPU or GPU has it; fp32 on a CPU without fast bf16, where bf16 activations beside fp32 LoRA
+    weights and no autocast failed with a dtype mismatch)."""
     try:
         import bitsandbytes  # noqa: F401
     except ImportError:
@@ -224,7 +224,7 @@ def nf4_config():
     from transformers import BitsAndBytesConfig
 
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                              bnb_4bit_compute_dtype=torch.bfloat16)
+                              bnb_4bit_compute_dtype=compute_dtype)
 
 
 @contextmanager
@@ -249,7 +249,7 @@ def load_model(name: str, *, dtype: str = "float32", quantization: str = "none",
     """Load ``(model, tokenizer, model_dir)`` for a preset name, local folder or hub id.
 
     ``quantization="nf4"`` loads the weights in 4-bit on ``device`` (bitsandbytes runs NF4 on CPU
-    too since 0.49); otherwise the model is returned on CPU in ``dtype``. ``labels``: the model's
+    too since 0.49), computing in ``dtype``; otherwise the model is returned on CPU in ``dtype``. ``labels``: the model's
     ``*ForSequenceClassification`` form with one output per label (a fresh head; see models.head).
     """
     import torch
@@ -266,8 +266,8 @@ def load_model(name: str, *, dtype: str = "float32", quantization: str = "none",
         tok = load_tokenizer(model_dir)
         with _quiet_fresh_head(labels is not None):
             if quantization == "nf4":
-                model = auto.from_pretrained(model_dir, quantization_config=nf4_config(), dtype=torch.bfloat16,
-                                             device_map={"": device}, **extra)
+                model = auto.from_pretrained(model_dir, quantization_config=nf4_config(getattr(torch, dtype)),
+                                             dtype=getattr(torch, dtype), device_map={"": device}, **extra)
             else:
                 model = auto.from_pretrained(model_dir, dtype=getattr(torch, dtype), **extra)
     except ModelLoadError:

@@ -276,8 +276,11 @@ class TrainRecipe:
         self.device = device = dist.device(pick_device(t.device))
         self.precision = precision = resolve_precision(device, t.precision)
         labels = head_labels(cfg, train_file, dist.is_main)
+        # an NF4 base computes in the run's precision; a plain base loads in fp32 and build_lora_model casts it
+        compute = {"bf16": "bfloat16", "fp16": "float16"}.get(precision, "float32") if t.quantization == "nf4" \
+            else "float32"
         model, self.tok, self.model_dir = load_model(cfg.model.name, quantization=t.quantization, device=device,
-                                                     labels=labels)
+                                                     labels=labels, dtype=compute)
         if labels is not None and t.head_init == "label_words":
             from lorakit.models.head import init_from_label_words
 

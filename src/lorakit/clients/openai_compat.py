@@ -76,8 +76,8 @@ class RemoteModel:
             return self._post(client, {**body, "response_format": response_format(schema, "json_object")})
 
     def _post(self, client, body: dict, refused=None) -> tuple[str, str | None]:
-        """The reply's text and finish_reason; retried on 408 / 429 / 5xx / connection errors, unless ``refused(response)`` says
-        the answer refuses the request itself (then retrying cannot help)."""
+        """The reply's text and finish_reason; retried on 408 / 429 / 5xx / connection errors, unless
+        ``refused(response)`` says the answer refuses the request itself (then retrying cannot help)."""
         import httpx
 
         delay = 0.5

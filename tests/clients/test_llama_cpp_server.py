@@ -107,16 +107,9 @@ def test_eval_against_llama_cpp_server_answers_like_lorakit(trained_run, llama_s
 
     rows = [json.loads(x) for x in (run_dir / "eval" / "tuned+constrained" / "predictions.jsonl").read_text()
             .splitlines()]
-    unfinished = [not _is_json(r["raw_output"]) for r in rows]
+    unfinished = [not r["scores"]["valid_json"] for r in rows]  # the scorer's verdict, as the report shows it
     assert [r["cut_at_budget"] for r in rows] == unfinished and any(unfinished), rows
     arm = got["models"]["tuned+constrained"]
     assert arm["cut_at_budget"] == sum(unfinished)
     assert f"tuned+constrained: {sum(unfinished)} of 6" in cut_line(got)
 
-
-def _is_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 
-def margins(run_dir: Path, questions: Path, loaded) -> list[tuple[float, bool]]:
+def margins(questions: Path, loaded) -> list[tuple[float, bool]]:
     """``(refusal margin, unanswerable)`` per item of ``questions``, with the run's tuned model."""
     import torch
 
@@ -90,7 +90,7 @@ def main() -> None:
     from lorakit.eval.runner import load_trained
 
     loaded = load_trained(args.run_dir)
-    scored = margins(args.run_dir, args.questions, loaded)
+    scored = margins(args.questions, loaded)
     recall, over = rates(scored, 0.0)
     n_un = sum(u for _, u in scored)
     say(f"{args.run_dir} on {args.questions}: {len(scored)} items ({n_un} unanswerable)")
@@ -107,7 +107,7 @@ def main() -> None:
     say(f"- the best threshold on these items with over-refusal <= {100 * args.max_over_refusal:.0f}% "
         f"(fitted on the yardstick itself: an upper bound): {t:+.2f}, recall {100 * r:.1f}%, over {100 * o:.1f}%")
     for file in args.calibrate:
-        cal = margins(args.run_dir, file, loaded)
+        cal = margins(file, loaded)
         t = best_threshold(cal, args.max_over_refusal)
         rc, oc = rates(cal, t)
         r, o = rates(scored, t)

@@ -28,7 +28,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from lorakit.config import DPOSettings, RunConfig
+from pydantic import ValidationError
+
+from lorakit.config import DPOSettings, RunConfig, format_errors
 from lorakit.data.chat import ChatExample, load_chat_jsonl
 from lorakit.errors import ConfigError, DataError
 from lorakit.eval.runner import expected_answers, load_merged, load_trained, make_scorer
@@ -119,10 +121,6 @@ def mining_settings(cfg: RunConfig, **given) -> DPOSettings:
 
     Each value taken from the run's config is logged, since the user did not type it on this command line.
     """
-    from pydantic import ValidationError
-
-    from lorakit.config import format_errors
-
     taken = {k: getattr(cfg.train.dpo, k) for k, v in given.items() if v is None}
     try:
         settings = DPOSettings.model_validate({**cfg.train.dpo.model_dump(), **{k: v for k, v in given.items()

@@ -53,6 +53,9 @@ def test_a_filesystem_standard_gets_questions_in_its_own_words_only():
     assert qa["Where should locally-installed system administration programs be placed?"] == "/usr/local/sbin"
     assert qa["What is /var/lock for?"] == "Lock files" and qa["What is /sbin for?"] == "System binaries"
     assert qa["What does /sbin contain?"] == "binaries essential for booting"
+    # and the other way round, the way readers ask: the description asks, the path or the table's name answers
+    assert qa["Where are lock files kept?"] == "/var/lock" and qa["Where do system binaries go?"] == "/sbin"
+    assert qa["Which command is used to bring the system down?"] == "shutdown"
     # "this directory" in a rule names the section's subject
     assert qa["Must files under /run be cleared (removed or truncated as appropriate) at the beginning of the boot "
               "process?"] == "Yes"

@@ -24,7 +24,10 @@ Answerable:
 - a heading that says what its subject is for ("5.9. /var/lock : Lock files") becomes "What is
   /var/lock for?" (once per document);
 - a table cell becomes "What is the <column> for <row>?" (from Markdown, or the chunker's
-  ``row, column = value`` serialisation).
+  ``row, column = value`` serialisation);
+- and backwards, since readers mostly ask for the name: a path heading's description asks where ("Where are lock
+  files kept?" "/var/lock"), and a name/description table whose columns the PDF's text lost ("Command Description
+  cp Utility to copy files ...") asks which name ("Which command is used to copy files ...?" "cp").
 
 Unanswerable: questions about attributes any subject can have (a limit, who is responsible, where it is
 recorded, a deadline, a cost, what happens on a breach, ...), opened by varied question words (what, how,
@@ -48,6 +51,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 
 REFUSAL = "Not specified in the provided excerpt."
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
@@ -385,6 +389,119 @@ def heading_questions(headings: list[str]) -> list[tuple[str, str]]:
     return out[-1:]  # the deepest: the chunk's own subject
 
 
+# Inverse questions: the description asks, the name answers. A document's name/description pairs ("5.9. /var/lock :
+# Lock files"; a "Directory Description bin Essential command binaries ..." table) asked only one way ("What is
+# /var/lock for?") teach a model to answer every question with a description, while readers mostly ask the other
+# way ("Where do lock files go?", "Which command changes file owners?") and expect the name.
+_HEAD_STOP = _PREP | {"of", "and", "or", "that", "which", "relevant", "containing"}
+# words that neither name a table row nor end a description ("Data for services provided by this" is cut off)
+_NAME_STOP = _PREP | {"a", "an", "the", "and", "or", "of", "as", "is", "are", "be", "not", "no", "than"}
+
+
+def _plural_phrase(desc: str) -> bool:
+    """Whether a description's head noun is plural: the last word before its first preposition, conjunction or
+    participle ("Temporary files preserved between reboots" -> "files"; "Mount point for removable media" ->
+    "point")."""
+    head = []
+    for w in desc.split():
+        if w.lower() in _HEAD_STOP or (head and w.lower().endswith("ed")):
+            break
+        head.append(w)
+    last = (head or desc.split())[-1].lower()
+    return last.endswith("s") and not last.endswith("ss") and last not in _NOT_PLURAL
+
+
+def _description(desc: str) -> str | None:
+    """A description fit to ask with, in lower case ("Essential command binaries (optional)" -> "essential command
+    binaries"); None for one cut off by the page ("Miscellaneous architecture-") or too long to ask about."""
+    desc = re.sub(r"\s*\(optional\)\s*$", "", desc).strip().rstrip(".")
+    words = desc.split()
+    if not words or desc.endswith("-") or len(words) > 10 or not desc[0].isalpha() \
+            or desc.count("(") != desc.count(")") or words[-1].lower() in _NAME_STOP | {"this", "that", "other"}:
+        return None
+    return _lower_first(desc)
+
+
+def located_questions(headings: list[str]) -> list[tuple[str, str]]:
+    """Where a described location is: the deepest heading "<path> : <description>" read backwards ("5.9.
+    /var/lock : Lock files" -> "Where do lock files go?" "/var/lock"). Only subjects written as paths are
+    locations by their form; the lead-in varies with the description (one question per heading)."""
+    described = [_subject(h) for h in headings if re.match(r"^\d", h) and _subject(h)[1]]
+    if not described:
+        return []
+    subject, desc = described[-1]
+    d = _description(desc)
+    if d is None or "/" not in subject or " " in subject:
+        return []
+    if _plural_phrase(d):
+        forms = [f"Where do {d} go?", f"Where are {d} kept?", f"Where should {d} be placed?"]
+    else:
+        forms = [f"Where is the {d}?", f"Where can the {d} be found?"]
+    return [(forms[len(d) % len(forms)], subject)]
+
+
+DESCRIBED = re.compile(r"^(?P<kind>[A-Z][a-z]+) (?:Description|Purpose|Meaning) (?P<rows>\S.*)$")
+_NAME = re.compile(r"[a-z0-9<`_.*+-][\w<>.*+@-]*")  # "bin", "lib<qual>", "termcap.db", "fsck.*", "man1"
+
+
+def described_rows(line: str) -> tuple[str, list[tuple[str, str]]] | None:
+    """A name/description table that lost its columns in the PDF's text ("Directory Description bin Essential
+    command binaries boot Static files of the boot loader ...") as its kind ("directory") and its (name,
+    description) rows, or None. A row ends at "(optional)" or where a name-like word (lower case, digits or
+    ``<>.*``; not an article or preposition, not a participle) is followed by a capitalised one; a lost row
+    boundary costs one odd question, which the gate's grounding keeps honest."""
+    m = DESCRIBED.match(line.strip())
+    if m is None:
+        return None
+    rows = []
+    for seg in re.split(r"\s*\(optional\)\s*", m.group("rows")):
+        words = seg.split()
+        starts = [0] + [i for i in range(1, len(words) - 1)
+                        if _NAME.fullmatch(words[i]) and words[i] not in _NAME_STOP
+                        and not (len(words[i]) > 4 and words[i].endswith(("ing", "ed")))
+                        and re.match(r"[A-Z][a-z]", words[i + 1])] if words else []
+        for a, b in zip(starts, starts[1:] + [len(words)]):
+            if b - a >= 2:
+                rows.append((words[a], " ".join(words[a + 1:b])))
+    return (m.group("kind").lower(), rows) if rows else None
+
+
+_TABLE_BASE = re.compile(r"\bin (/[\w./-]*):$")  # "The following directories ... are required in /var:"
+
+
+def described_questions(text: str, subject: str | None = None) -> list[tuple[str, str]]:
+    """Which name a described-table row gives ("cp Utility to copy files and directories" under "Command
+    Description" -> "Which command is used to copy files and directories?" "cp"). The names of a "Directory"
+    table are relative to a path: the one the line before it ends with ("... are required in /var:"), else the
+    section's own ``subject`` when that is a path; they are answered as full paths ("/var/lock"), the way
+    readers say them. A description that two rows share ("Resolver configuration file") asks nothing."""
+    out = []
+    lines = text.splitlines()
+    for k, line in enumerate(lines):
+        table = described_rows(line)
+        if table is None:
+            continue
+        kind, rows = table
+        found = _TABLE_BASE.search(lines[k - 1].strip()) if k else None
+        base = found.group(1) if found else subject if subject and subject.startswith("/") else None
+        described = [(name, _description(desc)) for name, desc in rows]
+        seen = Counter(d.lower() for _, d in described if d)
+        for name, d in described:
+            if d is None or seen[d.lower()] > 1:
+                continue
+            if kind == "directory" and base and not name.startswith("/"):
+                name = base.rstrip("/") + "/" + name
+            to = re.match(r"^\w+ to (\w.*)$", d)  # "utility to copy files" -> "used to copy files"
+            if to:
+                q = f"Which {kind} is used to {to.group(1)}?"
+            elif re.match(r"^(?:the|a|an) ", d):
+                q = f"Which {kind} is {d}?"
+            else:
+                q = [f"Which {kind} is for {d}?", f"What is the {kind} for {d}?"][len(d) % 2]
+            out.append((q, name))
+    return out
+
+
 def table_questions(text: str) -> list[tuple[str, str]]:
     """"What is the <column> for <row>?" from Markdown tables or the chunker's ``row, column = value`` form."""
     rows = [[c.strip() for c in ln.strip().strip("|").split("|")] for ln in text.splitlines()
@@ -423,7 +540,7 @@ def answerable_questions(chunk: dict, others: list[str] = ()) -> list[tuple[str,
     out = [qa for s in _sentences(chunk["text"])
            for qa in number_questions(s) + agent_questions(s) + rule_questions(s, others, subject)
            + place_questions(s, subject)]
-    return out + table_questions(chunk["text"])
+    return out + table_questions(chunk["text"]) + described_questions(chunk["text"], subject)
 
 
 def synthesize(chunks: list[dict], *, seed: int = 0, unanswerable_share: float = 0.3) -> list[dict]:
@@ -436,7 +553,8 @@ def synthesize(chunks: list[dict], *, seed: int = 0, unanswerable_share: float =
     for c in chunks:
         base = chunk_fields(c)
         answerable = answerable_questions(c, others)
-        answerable += [qa for qa in heading_questions(c["headings"]) if qa[0] not in asked]
+        answerable += [qa for qa in heading_questions(c["headings"]) + located_questions(c["headings"])
+                       if qa[0] not in asked]
         asked.update(q for q, _ in answerable)
         rows += [{**base, "question": q, "answer": a, "answerable": True} for q, a in answerable]
         lowered = c["text"].lower()

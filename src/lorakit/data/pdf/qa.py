@@ -426,7 +426,7 @@ def located_questions(headings: list[str]) -> list[tuple[str, str]]:
     """Where a described location is: the deepest heading "<path> : <description>" read backwards ("5.9.
     /var/lock : Lock files" -> "Where do lock files go?" "/var/lock"). Only subjects written as paths are
     locations by their form; the lead-in varies with the description (one question per heading)."""
-    described = [_subject(h) for h in headings if re.match(r"^\d", h) and _subject(h)[1]]
+    described = [sd for h in headings if re.match(r"^\d", h) for sd in [_subject(h)] if sd[1]]
     if not described:
         return []
     subject, desc = described[-1]

@@ -129,14 +129,20 @@ def _subject(heading: str) -> tuple[str, str | None]:
     return subject.strip(), (desc or None) if sep else None
 
 
+def _described_heading(headings: list[str]) -> tuple[str, str] | None:
+    """The deepest numbered heading that says what its subject is, as (subject, description): "5.9. /var/lock :
+    Lock files" -> ("/var/lock", "Lock files"); None where no heading does."""
+    described = [sd for h in headings if re.match(r"^\d", h) for sd in [_subject(h)] if sd[1] is not None]
+    return described[-1] if described else None
+
+
 def _topic(headings: list[str]) -> str:
     """What a chunk is about: the deepest numbered heading that says what its subject is ("5.9. /var/lock : Lock
     files" -> "/var/lock"), else the deepest of more than one word (a one-word heading such as "Purpose" names
     the part of a section, not its subject: its parent's is used)."""
     numbered = [h for h in headings if re.match(r"^\d", h)]
-    described = [sj for h in numbered for sj, desc in [_subject(h)] if desc is not None]
-    if described:
-        return _lower_first(described[-1])
+    if described := _described_heading(headings):
+        return _lower_first(described[0])
     for h in reversed(numbered):
         subject, _ = _subject(h)
         if len(subject.split()) > 1:
@@ -380,22 +386,19 @@ def place_questions(sentence: str, subject: str | None = None) -> list[tuple[str
 
 def heading_questions(headings: list[str]) -> list[tuple[str, str]]:
     """A heading that says what its subject is for ("5.9. /var/lock : Lock files") -> "What is /var/lock for?"."""
-    numbered = [h for h in headings if re.match(r"^\d", h)]
-    out = []
-    for h in numbered:
-        subject, desc = _subject(h)
-        if desc and len(desc.split()) <= 12:
-            out.append((f"What is {subject} for?", desc))
-    return out[-1:]  # the deepest: the chunk's own subject
+    described = _described_heading(headings)  # the deepest: the chunk's own subject
+    if described is None or len(described[1].split()) > 12:
+        return []
+    return [(f"What is {described[0]} for?", described[1])]
 
 
 # Inverse questions: the description asks, the name answers. A document's name/description pairs ("5.9. /var/lock :
 # Lock files"; a "Directory Description bin Essential command binaries ..." table) asked only one way ("What is
 # /var/lock for?") teach a model to answer every question with a description, while readers mostly ask the other
 # way ("Where do lock files go?", "Which command changes file owners?") and expect the name.
-_HEAD_STOP = _PREP | {"of", "and", "or", "that", "which", "relevant", "containing"}
 # words that neither name a table row nor end a description ("Data for services provided by this" is cut off)
 _NAME_STOP = _PREP | {"a", "an", "the", "and", "or", "of", "as", "is", "are", "be", "not", "no", "than"}
+_HEAD_STOP = _NAME_STOP | {"that", "which", "relevant", "containing"}  # where a description's head noun ends
 
 
 def _plural_phrase(desc: str) -> bool:
@@ -426,10 +429,10 @@ def located_questions(headings: list[str]) -> list[tuple[str, str]]:
     """Where a described location is: the deepest heading "<path> : <description>" read backwards ("5.9.
     /var/lock : Lock files" -> "Where do lock files go?" "/var/lock"). Only subjects written as paths are
     locations by their form; the lead-in varies with the description (one question per heading)."""
-    described = [sd for h in headings if re.match(r"^\d", h) for sd in [_subject(h)] if sd[1]]
-    if not described:
+    described = _described_heading(headings)
+    if described is None:
         return []
-    subject, desc = described[-1]
+    subject, desc = described
     d = _description(desc)
     if d is None or "/" not in subject or " " in subject:
         return []
@@ -535,8 +538,7 @@ def document_agents(chunks: list[dict]) -> list[str]:
 
 def answerable_questions(chunk: dict, others: list[str] = ()) -> list[tuple[str, str]]:
     """Every answerable (question, answer) the rules above make of one chunk (heading questions excepted)."""
-    subject = next((sj for h in reversed(chunk["headings"]) if re.match(r"^\d", h)
-                    for sj, desc in [_subject(h)] if desc is not None), None)
+    subject = (_described_heading(chunk["headings"]) or (None,))[0]
     out = [qa for s in _sentences(chunk["text"])
            for qa in number_questions(s) + agent_questions(s) + rule_questions(s, others, subject)
            + place_questions(s, subject)]

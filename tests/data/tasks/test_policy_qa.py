@@ -92,6 +92,51 @@ def test_near_miss_rows_ask_a_changed_condition_with_the_own_excerpt_and_leave_t
         split_rows(rows, chunks, rng=random.Random(0), **{**kw, "mode": "closed_book"})  # no excerpt: no near miss
 
 
+def test_retrieval_rows_show_the_question_as_bm25_finds_it_and_leave_the_other_rows_as_they_were():
+    from lorakit.data.pdf.dataset import split_rows
+    from lorakit.data.pdf.retrieve import split_message
+
+    chunks = {c["id"]: c for c in [
+        _chunk(0, "1", "Staff receive 25 working days of leave each year."),
+        _chunk(1, "1", "Leave requests are booked in the HR system before the leave starts."),
+        _chunk(2, "1", "Unused leave days carry over until the end of March."),
+        _chunk(3, "2", "Laptops are replaced every 4 years."),
+        _chunk(4, "3", "Offices open at 8."),
+        _chunk(5, "1", "Part-time staff receive 25 working days pro rata.")]}
+    rows = [{"chunk_id": "c0", "question": "How many working days of leave do staff receive?",
+             "answer": "25 working days", "answerable": True},
+            {"chunk_id": "c3", "question": "How often are laptops replaced?", "answer": "every 4 years",
+             "answerable": True}] + [
+        {"chunk_id": f"c{i}", "question": f"Who signs off item {i}?", "answer": REFUSAL, "answerable": False}
+        for i in (1, 2, 4, 5)]
+    kw = {"mode": "grounded", "train": True, "wrong_excerpt_share": 0.5, "variants": 2}
+    plain = split_rows(rows, chunks, rng=random.Random(0), **kw)
+    texts = {c["text"]: i for i, c in chunks.items()}
+
+    def shown(user):  # the chunk ids a row shows, in order
+        return [texts[e.split("]\n", 1)[1].strip()] for e in split_message(user)[1]]
+
+    for negatives in ("bm25", "random"):
+        got = split_rows(rows, chunks, rng=random.Random(0), retrieval_share=1, retrieval_negatives=negatives, **kw)
+        assert [t for t in got if len(split_message(t[0])[1]) < 3] == plain  # the other rows: same, same order
+        extra = [t for t in got if len(split_message(t[0])[1]) == 3]
+        assert sorted(t[2] for t in extra) == ["answerable", "answerable", "wrong_excerpt", "wrong_excerpt"]
+        for user, answer, cat in extra:
+            ids, leave = shown(user), "leave" in split_message(user)[0]
+            assert len(set(ids)) == 3
+            if cat == "answerable":  # its own excerpt among the three
+                assert ("c0" if leave else "c3") in ids and answer != REFUSAL
+            else:  # none of the three holds the answer
+                assert answer == REFUSAL and not ({"c0", "c5"} if leave else {"c3"}) & set(ids)
+    bm25 = [t for t in split_rows(rows, chunks, rng=random.Random(0), retrieval_share=1, **kw)
+            if len(split_message(t[0])[1]) == 3 and "leave do staff" in t[0]]
+    answered, refused = sorted(bm25, key=lambda t: t[2])
+    assert shown(answered[0])[0] == "c0" and "c5" in shown(answered[0])  # BM25's own ranking: the right topic
+    assert {"c1", "c2"} <= set(shown(refused[0]))  # the leave chunks without the fact, as retrieval finds them
+    assert split_rows(rows, chunks, rng=random.Random(0), retrieval_share=1, **{**kw, "mode": "closed_book"}) == \
+        split_rows(rows, chunks, rng=random.Random(0), **{**kw, "mode": "closed_book"})  # no excerpt: no such rows
+
+
 @pytest.mark.parametrize("near_share,expected", [(1.0, {"c1"}), (0.0, {"c1", "c3", "c4"})])
 def test_wrong_excerpts_come_from_the_own_section_as_often_as_asked(near_share, expected):
     from lorakit.data.pdf.dataset import _wrong_excerpts

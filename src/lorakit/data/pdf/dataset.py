@@ -15,6 +15,12 @@ plus a teacher LLM when configured) -> quality gate with the section split
 Train rows may also ask a near miss of an answerable question with its own excerpt (category ``near_miss``,
 ``data.options.near_miss_share``): one condition changed so that the excerpt no longer answers it.
 
+Train rows may also be shaped the way retrieval shows a question at question time (``lorakit ask``,
+``eval.context: retrieved``; ``data.options.retrieval_share``): the question with ``k`` excerpts, its own
+among them (answered), and the question with ``k`` excerpts that all lack the answer (refused, category
+``wrong_excerpt``). The other excerpts are BM25's top hits for the question over the train chunks (the right
+topic without the fact, as a reader's retrieval finds them) or, for a control arm, random chunks.
+
 Categories: ``answerable``, ``unanswerable``, ``wrong_excerpt``, ``near_miss``. The whole build is cached by a
 record of the PDFs' hashes, the settings and this code's fingerprint.
 """
@@ -111,9 +117,53 @@ def _near_miss_rows(rows: list[dict], chunks: dict[str, dict], share: float) -> 
     return out
 
 
+def _others(own: dict, answer: str, pool: list[dict], k: int, negatives: str, index, question: str,
+            rng: random.Random, lacking: bool) -> list[dict]:
+    """Up to ``k`` chunks other than ``own`` (only ones that lack ``answer`` when ``lacking``): BM25's top hits for
+    ``question`` over ``pool`` (``negatives`` "bm25"), or random ones (the control arm)."""
+    ok = [c for c in pool if c["id"] != own["id"] and (not lacking or _lacks(c, answer))]
+    if negatives == "random":
+        return rng.sample(ok, min(k, len(ok)))
+    allowed = {c["id"] for c in ok}
+    return [c for c in index.search(question, len(pool)) if c["id"] in allowed][:k]
+
+
+def _retrieval_rows(rows: list[dict], chunks: dict[str, dict], share: float, k: int,
+                    negatives: str) -> list[tuple[str, str, str]]:
+    """Per answerable row, ``share`` pairs of rows shaped as retrieval shows the question at question time: its
+    own excerpt among ``k - 1`` others (answered), and ``k`` excerpts that all lack the answer (the refusal,
+    category ``wrong_excerpt``). The others are BM25's top hits for the question over this split's chunks
+    (``negatives`` "bm25": the right topic without the fact, what ``eval.context: retrieved`` shows) or random
+    chunks ("random", the control arm: the same rows and excerpt count, other excerpts). Where BM25 ranks the
+    own excerpt among the first ``k`` it keeps its rank, else it takes a random place. Drawn from their own
+    generator (seeded by the question) so that the other rows stay as they were."""
+    from lorakit.data.pdf.retrieve import DocumentIndex
+
+    pool = [chunks[c] for c in sorted({r["chunk_id"] for r in rows})]
+    if len(pool) < 2:
+        return []
+    index = DocumentIndex(pool) if negatives == "bm25" else None
+    out = []
+    for r in rows:
+        if not r["answerable"]:
+            continue
+        own, q = chunks[r["chunk_id"]], r["question"]
+        rng = random.Random(f"retrieval-{q}")
+        for _ in range(int(share) + (rng.random() < share % 1)):
+            ctx = _others(own, r["answer"], pool, k - 1, negatives, index, q, rng, lacking=False)
+            top = [c["id"] for c in index.search(q, k)] if index else []
+            ctx.insert(top.index(own["id"]) if own["id"] in top else rng.randrange(len(ctx) + 1), own)
+            out.append((user_message(q, ctx), r["answer"], "answerable"))
+            lack = _others(own, r["answer"], pool, k, negatives, index, q, rng, lacking=True)
+            if lack:
+                out.append((user_message(q, lack), REFUSAL, "wrong_excerpt"))
+    return out
+
+
 def split_rows(rows: list[dict], chunks: dict[str, dict], *, mode: str, train: bool, rng: random.Random,
                wrong_excerpt_share: float, variants: int, near_share: float = 0.5,
-               near_miss_share: float = 0.0) -> list[tuple[str, str, str]]:
+               near_miss_share: float = 0.0, retrieval_share: float = 0.0, retrieval_k: int = 3,
+               retrieval_negatives: str = "bm25") -> list[tuple[str, str, str]]:
     """``(user message, answer, category)`` triples for one split's gated Q/A ``rows``."""
     grounded = mode == "grounded"
     pool = sorted({r["chunk_id"] for r in rows})
@@ -146,6 +196,10 @@ def split_rows(rows: list[dict], chunks: dict[str, dict], *, mode: str, train: b
         if grounded and near_miss_share:  # placed by a generator of their own: the other rows keep their order
             place = random.Random(f"near-miss-{len(out)}")
             for row in _near_miss_rows(rows, chunks, near_miss_share):
+                out.insert(place.randrange(len(out) + 1), row)
+        if grounded and retrieval_share:  # likewise
+            place = random.Random(f"retrieval-{len(out)}")
+            for row in _retrieval_rows(rows, chunks, retrieval_share, retrieval_k, retrieval_negatives):
                 out.insert(place.randrange(len(out) + 1), row)
     return out
 
@@ -210,7 +264,9 @@ def build_policy_data(cfg, data_dir: str | Path, pol, system_prompt: str) -> tup
         part = [r for r in kept if r["split"] == split]
         triples = split_rows(part, by_id, mode=pol.mode, train=split == "train", rng=rng,
                              wrong_excerpt_share=pol.wrong_excerpt_share, variants=pol.train_variants,
-                             near_share=pol.wrong_excerpt_near, near_miss_share=pol.near_miss_share)
+                             near_share=pol.wrong_excerpt_near, near_miss_share=pol.near_miss_share,
+                             retrieval_share=pol.retrieval_share, retrieval_k=pol.retrieval_k,
+                             retrieval_negatives=pol.retrieval_negatives)
         if split == "eval" and pol.questions is not None:  # the user's own questions are the eval split
             from lorakit.data.pdf.questions import question_rows
 

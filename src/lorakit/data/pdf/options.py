@@ -44,6 +44,15 @@ class PdfQAOptions(BaseModel):
         0.0, ge=0, le=2, description="grounded: per answerable train question, this many extra rows ask a near miss "
         "of it with its own excerpt (a comparator turned to its opposite, an enumerated item swapped for a sibling "
         "the fact lacks), answered with the refusal")
+    retrieval_share: float = Field(
+        0.0, ge=0, le=2, description="grounded: per answerable train question, this many pairs of extra rows shaped as "
+        "retrieval shows it at question time (`lorakit ask`, eval.context: retrieved): the question with retrieval_k "
+        "excerpts, its own among them (answered), and with retrieval_k excerpts that all lack the answer (refused)")
+    retrieval_k: int = Field(3, ge=1, le=8, description="grounded: excerpts per retrieval-shaped train row "
+                             "(match eval.retrieve_k and `lorakit ask -k`)")
+    retrieval_negatives: Literal["bm25", "random"] = Field(
+        "bm25", description="the other excerpts of retrieval-shaped rows: bm25: BM25's top hits for the question over "
+        "the train chunks (the right topic without the fact); random: random chunks (a control arm)")
     train_variants: int = Field(2, ge=1, le=4, description="train rows per answerable question (question phrasings, "
                                 "grounded: one with a distractor excerpt beside the right one); each also gets one loose keyword form")
     questions: Path | None = Field(

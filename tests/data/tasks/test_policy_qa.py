@@ -92,8 +92,8 @@ def test_near_miss_rows_ask_a_changed_condition_with_the_own_excerpt_and_leave_t
         split_rows(rows, chunks, rng=random.Random(0), **{**kw, "mode": "closed_book"})  # no excerpt: no near miss
 
 
-def test_retrieval_rows_show_the_question_as_bm25_finds_it_and_leave_the_other_rows_as_they_were():
-    from lorakit.data.pdf.dataset import split_rows
+def test_retrieval_rows_show_the_question_as_bm25_finds_it_refuse_as_often_as_the_rest_and_leave_them_as_they_were():
+    from lorakit.data.pdf.dataset import _retrieval_rows, split_rows
     from lorakit.data.pdf.retrieve import split_message
 
     chunks = {c["id"]: c for c in [
@@ -120,16 +120,18 @@ def test_retrieval_rows_show_the_question_as_bm25_finds_it_and_leave_the_other_r
         got = split_rows(rows, chunks, rng=random.Random(0), retrieval_share=1, retrieval_negatives=negatives, **kw)
         assert [t for t in got if len(split_message(t[0])[1]) < 3] == plain  # the other rows: same, same order
         extra = [t for t in got if len(split_message(t[0])[1]) == 3]
+        # one per answerable question, each refused once as well: the other rows refuse once per answer (below)
         assert sorted(t[2] for t in extra) == ["answerable", "answerable", "wrong_excerpt", "wrong_excerpt"]
-        for user, answer, cat in extra:
+        for user, answer, cat in _retrieval_rows(rows, chunks, 1, 3, negatives, refusal_rate=1.0):
             ids, leave = shown(user), "leave" in split_message(user)[0]
             assert len(set(ids)) == 3
             if cat == "answerable":  # its own excerpt among the three
                 assert ("c0" if leave else "c3") in ids and answer != REFUSAL
             else:  # none of the three holds the answer
                 assert answer == REFUSAL and not ({"c0", "c5"} if leave else {"c3"}) & set(ids)
-    bm25 = [t for t in split_rows(rows, chunks, rng=random.Random(0), retrieval_share=1, **kw)
-            if len(split_message(t[0])[1]) == 3 and "leave do staff" in t[0]]
+    assert sum(t[1] == REFUSAL for t in plain) == 5 and len(plain) == 10  # 5 refusals beside 5 answers
+    assert [t[2] for t in _retrieval_rows(rows, chunks, 1, 3, "bm25", refusal_rate=0.0)] == ["answerable"] * 2
+    bm25 = [t for t in _retrieval_rows(rows, chunks, 1, 3, "bm25", refusal_rate=1.0) if "leave do staff" in t[0]]
     answered, refused = sorted(bm25, key=lambda t: t[2])
     assert shown(answered[0])[0] == "c0" and "c5" in shown(answered[0])  # BM25's own ranking: the right topic
     assert {"c1", "c2"} <= set(shown(refused[0]))  # the leave chunks without the fact, as retrieval finds them

@@ -17,8 +17,8 @@ Train rows may also ask a near miss of an answerable question with its own excer
 
 Train rows may also be shaped the way retrieval shows a question at question time (``lorakit ask``,
 ``eval.context: retrieved``; ``data.options.retrieval_share``): the question with ``k`` excerpts, its own
-among them (answered), and the question with ``k`` excerpts that all lack the answer (refused, category
-``wrong_excerpt``). The other excerpts are BM25's top hits for the question over the train chunks (the right
+among them (answered), and, as often as the other train rows refuse, the question with ``k`` excerpts that
+all lack the answer (refused, category ``wrong_excerpt``). The other excerpts are BM25's top hits for the question over the train chunks (the right
 topic without the fact, as a reader's retrieval finds them) or, for a control arm, random chunks.
 
 Categories: ``answerable``, ``unanswerable``, ``wrong_excerpt``, ``near_miss``. The whole build is cached by a
@@ -128,11 +128,11 @@ def _others(own: dict, answer: str, pool: list[dict], k: int, negatives: str, in
     return [c for c in index.search(question, len(pool)) if c["id"] in allowed][:k]
 
 
-def _retrieval_rows(rows: list[dict], chunks: dict[str, dict], share: float, k: int,
-                    negatives: str) -> list[tuple[str, str, str]]:
-    """Per answerable row, ``share`` pairs of rows shaped as retrieval shows the question at question time: its
-    own excerpt among ``k - 1`` others (answered), and ``k`` excerpts that all lack the answer (the refusal,
-    category ``wrong_excerpt``). The others are BM25's top hits for the question over this split's chunks
+def _retrieval_rows(rows: list[dict], chunks: dict[str, dict], share: float, k: int, negatives: str,
+                    refusal_rate: float) -> list[tuple[str, str, str]]:
+    """Per answerable row, ``share`` rows shaped as retrieval shows the question at question time: its own excerpt
+    among ``k - 1`` others (answered), each followed with probability ``refusal_rate`` by ``k`` excerpts that all
+    lack the answer (the refusal, category ``wrong_excerpt``). The others are BM25's top hits for the question over this split's chunks
     (``negatives`` "bm25": the right topic without the fact, what ``eval.context: retrieved`` shows) or random
     chunks ("random", the control arm: the same rows and excerpt count, other excerpts). Where BM25 ranks the
     own excerpt among the first ``k`` it keeps its rank, else it takes a random place. Drawn from their own
@@ -155,7 +155,7 @@ def _retrieval_rows(rows: list[dict], chunks: dict[str, dict], share: float, k: 
             ctx.insert(top.index(own["id"]) if own["id"] in top else rng.randrange(len(ctx) + 1), own)
             out.append((user_message(q, ctx), r["answer"], "answerable"))
             lack = _others(own, r["answer"], pool, k, negatives, index, q, rng, lacking=True)
-            if lack:
+            if lack and rng.random() < refusal_rate:
                 out.append((user_message(q, lack), REFUSAL, "wrong_excerpt"))
     return out
 
@@ -199,7 +199,14 @@ def split_rows(rows: list[dict], chunks: dict[str, dict], *, mode: str, train: b
                 out.insert(place.randrange(len(out) + 1), row)
         if grounded and retrieval_share:  # likewise
             place = random.Random(f"retrieval-{len(out)}")
-            for row in _retrieval_rows(rows, chunks, retrieval_share, retrieval_k, retrieval_negatives):
+            refused = sum(t[1] == REFUSAL for t in out)
+            rate = refused / max(1, len(out) - refused)  # the k-excerpt form gets no refusal prior of its own
+            extra = _retrieval_rows(rows, chunks, retrieval_share, retrieval_k, retrieval_negatives, rate)
+            logger.info("retrieval_share %g: %d train rows shaped as retrieval shows a question (%d excerpts, %s "
+                        "negatives), %d of them refused: %.2f refusals per answer, as in the other train rows",
+                        retrieval_share, len(extra), retrieval_k, retrieval_negatives,
+                        sum(t[1] == REFUSAL for t in extra), rate)
+            for row in extra:
                 out.insert(place.randrange(len(out) + 1), row)
     return out
 

@@ -117,32 +117,42 @@ def _near_miss_rows(rows: list[dict], chunks: dict[str, dict], share: float) -> 
     return out
 
 
-def _others(own: dict, answer: str, pool: list[dict], k: int, negatives: str, index, question: str,
-            rng: random.Random, lacking: bool) -> list[dict]:
-    """Up to ``k`` chunks other than ``own`` (only ones that lack ``answer`` when ``lacking``): BM25's top hits for
-    ``question`` over ``pool`` (``negatives`` "bm25"), or random ones (the control arm)."""
-    ok = [c for c in pool if c["id"] != own["id"] and (not lacking or _lacks(c, answer))]
-    if negatives == "random":
-        return rng.sample(ok, min(k, len(ok)))
-    allowed = {c["id"] for c in ok}
-    return [c for c in index.search(question, len(pool)) if c["id"] in allowed][:k]
+class _Neighbours:
+    """The other excerpts of a retrieval-shaped train row: BM25's top hits for the question over ``pool``
+    (``negatives`` "bm25": the right topic, what ``eval.context: retrieved`` shows), or random chunks of
+    ``pool`` ("random", the control arm)."""
+
+    def __init__(self, pool: list[dict], negatives: str):
+        from lorakit.data.pdf.retrieve import DocumentIndex
+
+        self.pool = pool
+        self.index = DocumentIndex(pool) if negatives == "bm25" else None
+
+    def rank(self, question: str, k: int) -> list[str]:
+        """The ids of the first ``k`` hits (none for random negatives)."""
+        return [c["id"] for c in self.index.search(question, k)] if self.index else []
+
+    def others(self, own: dict, question: str, k: int, rng: random.Random, lacking: str | None = None) -> list[dict]:
+        """Up to ``k`` chunks other than ``own``; with ``lacking``, only ones whose text lacks that answer."""
+        ok = [c for c in self.pool if c["id"] != own["id"] and (lacking is None or _lacks(c, lacking))]
+        if self.index is None:
+            return rng.sample(ok, min(k, len(ok)))
+        allowed = {c["id"] for c in ok}
+        return [c for c in self.index.search(question, len(self.pool)) if c["id"] in allowed][:k]
 
 
 def _retrieval_rows(rows: list[dict], chunks: dict[str, dict], share: float, k: int, negatives: str,
                     refusal_rate: float) -> list[tuple[str, str, str]]:
     """Per answerable row, ``share`` rows shaped as retrieval shows the question at question time: its own excerpt
     among ``k - 1`` others (answered), each followed with probability ``refusal_rate`` by ``k`` excerpts that all
-    lack the answer (the refusal, category ``wrong_excerpt``). The others are BM25's top hits for the question over this split's chunks
-    (``negatives`` "bm25": the right topic without the fact, what ``eval.context: retrieved`` shows) or random
-    chunks ("random", the control arm: the same rows and excerpt count, other excerpts). Where BM25 ranks the
-    own excerpt among the first ``k`` it keeps its rank, else it takes a random place. Drawn from their own
-    generator (seeded by the question) so that the other rows stay as they were."""
-    from lorakit.data.pdf.retrieve import DocumentIndex
-
+    lack the answer (the refusal, category ``wrong_excerpt``). The others are :class:`_Neighbours` over this
+    split's chunks. Where BM25 ranks the own excerpt among the first ``k`` it keeps its rank, else it takes a
+    random place. Drawn from their own generator (seeded by the question) so that the other rows stay as they
+    were."""
     pool = [chunks[c] for c in sorted({r["chunk_id"] for r in rows})]
     if len(pool) < 2:
         return []
-    index = DocumentIndex(pool) if negatives == "bm25" else None
+    near = _Neighbours(pool, negatives)
     out = []
     for r in rows:
         if not r["answerable"]:
@@ -150,11 +160,11 @@ def _retrieval_rows(rows: list[dict], chunks: dict[str, dict], share: float, k: 
         own, q = chunks[r["chunk_id"]], r["question"]
         rng = random.Random(f"retrieval-{q}")
         for _ in range(int(share) + (rng.random() < share % 1)):
-            ctx = _others(own, r["answer"], pool, k - 1, negatives, index, q, rng, lacking=False)
-            top = [c["id"] for c in index.search(q, k)] if index else []
+            ctx = near.others(own, q, k - 1, rng)
+            top = near.rank(q, k)
             ctx.insert(top.index(own["id"]) if own["id"] in top else rng.randrange(len(ctx) + 1), own)
             out.append((user_message(q, ctx), r["answer"], "answerable"))
-            lack = _others(own, r["answer"], pool, k, negatives, index, q, rng, lacking=True)
+            lack = near.others(own, q, k, rng, lacking=r["answer"])
             if lack and rng.random() < refusal_rate:
                 out.append((user_message(q, lack), REFUSAL, "wrong_excerpt"))
     return out

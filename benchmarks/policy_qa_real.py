@@ -1,6 +1,6 @@
 """Policy QA on real documents, scored on hand-written questions, with the excerpt given and retrieved.
 
-    .venv/bin/python benchmarks/policy_qa_real.py [--k 3] [--skip-handbook]
+    .venv/bin/python benchmarks/policy_qa_real.py [--k 3] [--skip-handbook] [--set KEY=VALUE ...] [--tag NAME]
 
 1. ``lorakit run examples/fhs-qa.yaml``: the Filesystem Hierarchy Standard 3.0 (a 50-page PDF Debian ships,
    lorakit did not write it), trained on questions synthesized from it, scored on the 90 hand-written
@@ -10,7 +10,9 @@
 3. the shipped handbook run (``examples/policy-qa.yaml``) on its 47 hand-written questions
    (``examples/data/policy_natural_questions.jsonl``), given and retrieved.
 
-Prints one Markdown table (base and tuned per arm), the synthesis counts of each document (questions made,
+``--set`` overrides both runs' configs (an arm: ``--set data.options.retrieval_share=0.5 --tag retrieval``,
+its control ``--set data.options.retrieval_share=0.5 --set data.options.retrieval_negatives=random --tag random``);
+``--tag`` keeps each arm's runs apart (``runs/fhs_qa_<tag>``). Prints one Markdown table (base and tuned per arm), the synthesis counts of each document (questions made,
 duplicates and other drops, answerable share) and the wall time of each step, measured in this run.
 """
 
@@ -76,7 +78,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--k", type=int, default=3)
     ap.add_argument("--skip-handbook", action="store_true")
+    ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                    help="a config override for both documents' runs (repeatable)")
+    ap.add_argument("--tag", default="", help="suffix of the run folders, one per arm")
     args = ap.parse_args()
+    tag = f"_{args.tag}" if args.tag else ""
 
     from lorakit.config import load_config
     from lorakit.pipeline import run
@@ -85,18 +91,18 @@ def main() -> None:
              "", "| document | excerpt | items | arm | " + " | ".join(METRICS) + f" | recall@{args.k} | wall |",
              "|" + "---|" * (len(METRICS) + 6)]
     notes = []
-    docs = [("FHS 3.0 (90 hand-written)", "examples/fhs-qa.yaml", Path("runs/fhs_qa"),
-             ["data.eval_file=runs/fhs_qa/data/eval.jsonl"])]  # the run's eval split: the hand-written questions
+    docs = [("FHS 3.0 (90 hand-written)", "examples/fhs-qa.yaml", Path(f"runs/fhs_qa{tag}"),
+             [f"data.eval_file=runs/fhs_qa{tag}/data/eval.jsonl"])]  # the run's eval split: the hand-written questions
     if not args.skip_handbook:
-        docs.append(("handbook (47 hand-written)", "examples/policy-qa.yaml", Path("runs/policy_qa"),
+        docs.append(("handbook (47 hand-written)", "examples/policy-qa.yaml", Path(f"runs/policy_qa{tag}"),
                      ["data.eval_file=examples/data/policy_natural_questions.jsonl"]))
     for doc, config, run_dir, extra in docs:
         t0 = time.perf_counter()
-        run(load_config(config, [f"output_dir={run_dir}", "eval.general_prompts=0"]))  # a current adapter is reused
+        run(load_config(config, [*args.sets, f"output_dir={run_dir}", "eval.general_prompts=0"]))  # a current adapter is reused
         notes.append(f"- {doc}: `lorakit run` (PDF to report) {(time.perf_counter() - t0) / 60:.1f} min; "
                      + _synthesis(run_dir))
         for context in ("given", "retrieved"):
-            sets = extra + [f"eval.run_dir={run_dir}", f"eval.context={context}", f"eval.retrieve_k={args.k}",
+            sets = [*args.sets, *extra, f"eval.run_dir={run_dir}", f"eval.context={context}", f"eval.retrieve_k={args.k}",
                             "eval.kl_items=0", "eval.general_prompts=0"]
             res, wall = _eval(config, run_dir / "evals" / f"questions_{context}", sets)
             lines += _rows(doc, context, res, wall)

@@ -18,8 +18,9 @@ Train rows may also ask a near miss of an answerable question with its own excer
 Train rows may also be shaped the way retrieval shows a question at question time (``lorakit ask``,
 ``eval.context: retrieved``; ``data.options.retrieval_share``): the question with ``k`` excerpts, its own
 among them (answered), and, as often as the other train rows refuse, the question with ``k`` excerpts that
-all lack the answer (refused, category ``wrong_excerpt``). The other excerpts are BM25's top hits for the question over the train chunks (the right
-topic without the fact, as a reader's retrieval finds them) or, for a control arm, random chunks.
+all lack the answer (refused, category ``wrong_excerpt``). The other excerpts are BM25's top hits for the
+question over the train chunks (the right topic without the fact, as a reader's retrieval finds them) or,
+for a control arm, random chunks.
 
 Categories: ``answerable``, ``unanswerable``, ``wrong_excerpt``, ``near_miss``. The whole build is cached by a
 record of the PDFs' hashes, the settings and this code's fingerprint.

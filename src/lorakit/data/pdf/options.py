@@ -45,9 +45,10 @@ class PdfQAOptions(BaseModel):
         "of it with its own excerpt (a comparator turned to its opposite, an enumerated item swapped for a sibling "
         "the fact lacks), answered with the refusal")
     retrieval_share: float = Field(
-        0.0, ge=0, le=2, description="grounded: per answerable train question, this many pairs of extra rows shaped as "
+        0.0, ge=0, le=2, description="grounded: per answerable train question, this many extra rows shaped as "
         "retrieval shows it at question time (`lorakit ask`, eval.context: retrieved): the question with retrieval_k "
-        "excerpts, its own among them (answered), and with retrieval_k excerpts that all lack the answer (refused)")
+        "excerpts, its own among them (answered); and, as often as the other train rows refuse, with retrieval_k "
+        "excerpts that all lack the answer (refused). See docs/policy-qa.md for what it measured")
     retrieval_k: int = Field(3, ge=1, le=8, description="grounded: excerpts per retrieval-shaped train row "
                              "(match eval.retrieve_k and `lorakit ask -k`)")
     retrieval_negatives: Literal["bm25", "random"] = Field(

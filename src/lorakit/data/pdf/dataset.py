@@ -129,17 +129,16 @@ class _Neighbours:
         self.pool = pool
         self.index = DocumentIndex(pool) if negatives == "bm25" else None
 
-    def rank(self, question: str, k: int) -> list[str]:
-        """The ids of the first ``k`` hits (none for random negatives)."""
-        return [c["id"] for c in self.index.search(question, k)] if self.index else []
+    def ranking(self, question: str) -> list[dict] | None:
+        """The whole pool in BM25's order for ``question``, searched once per question (None: random negatives)."""
+        return self.index.search(question, len(self.pool)) if self.index else None
 
-    def others(self, own: dict, question: str, k: int, rng: random.Random, lacking: str | None = None) -> list[dict]:
-        """Up to ``k`` chunks other than ``own``; with ``lacking``, only ones whose text lacks that answer."""
-        ok = [c for c in self.pool if c["id"] != own["id"] and (lacking is None or _lacks(c, lacking))]
-        if self.index is None:
-            return rng.sample(ok, min(k, len(ok)))
-        allowed = {c["id"] for c in ok}
-        return [c for c in self.index.search(question, len(self.pool)) if c["id"] in allowed][:k]
+    def others(self, own: dict, ranking: list[dict] | None, k: int, rng: random.Random,
+               lacking: str | None = None) -> list[dict]:
+        """Up to ``k`` chunks other than ``own``, the first of ``ranking`` or random ones; with ``lacking``, only
+        ones whose text lacks that answer."""
+        ok = [c for c in ranking or self.pool if c["id"] != own["id"] and (lacking is None or _lacks(c, lacking))]
+        return ok[:k] if ranking else rng.sample(ok, min(k, len(ok)))
 
 
 def _retrieval_rows(rows: list[dict], chunks: dict[str, dict], share: float, k: int, negatives: str,
@@ -159,13 +158,13 @@ def _retrieval_rows(rows: list[dict], chunks: dict[str, dict], share: float, k: 
         if not r["answerable"]:
             continue
         own, q = chunks[r["chunk_id"]], r["question"]
-        rng = random.Random(f"retrieval-{q}")
+        rng, ranking = random.Random(f"retrieval-{q}"), near.ranking(q)
+        top = [c["id"] for c in (ranking or [])[:k]]
         for _ in range(int(share) + (rng.random() < share % 1)):
-            ctx = near.others(own, q, k - 1, rng)
-            top = near.rank(q, k)
+            ctx = near.others(own, ranking, k - 1, rng)
             ctx.insert(top.index(own["id"]) if own["id"] in top else rng.randrange(len(ctx) + 1), own)
             out.append((user_message(q, ctx), r["answer"], "answerable"))
-            lack = near.others(own, q, k, rng, lacking=r["answer"])
+            lack = near.others(own, ranking, k, rng, lacking=r["answer"])
             if lack and rng.random() < refusal_rate:
                 out.append((user_message(q, lack), REFUSAL, "wrong_excerpt"))
     return out

@@ -48,7 +48,7 @@ class PdfQAOptions(BaseModel):
         0.0, ge=0, le=2, description="grounded: per answerable train question, this many extra rows shaped as "
         "retrieval shows it at question time (`lorakit ask`, eval.context: retrieved): the question with retrieval_k "
         "excerpts, its own among them (answered); and, as often as the other train rows refuse, with retrieval_k "
-        "excerpts that all lack the answer (refused). See docs/policy-qa.md for what it measured")
+        "excerpts that all lack the answer (refused). Measured on the FHS over two seeds: no gain (docs/policy-qa.md)")
     retrieval_k: int = Field(3, ge=1, le=8, description="grounded: excerpts per retrieval-shaped train row "
                              "(match eval.retrieve_k and `lorakit ask -k`)")
     retrieval_negatives: Literal["bm25", "random"] = Field(

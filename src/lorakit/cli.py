@@ -387,6 +387,23 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run folder holding re
 
 
 @app.command()
+def compare(
+    baseline: Annotated[str, typer.Argument(help="the baseline's run or eval folders, comma-separated, globs allowed "
+                                                 "(quoted): 'runs/fhs_s*'")],
+    candidate: Annotated[str, typer.Argument(help="the candidate's folders, the same way")],
+    model: Annotated[Optional[str], typer.Option(help="which evaluated arm of each folder (default: tuned, else "
+                                                      "the last one)")] = None,
+    metric: Annotated[Optional[list[str]], typer.Option(help="a metric to compare (repeatable; default: the "
+                                                             "task's focus metrics)")] = None,
+) -> None:
+    """Compare two recipes over several runs each (training seeds): the difference per metric with an interval
+    that holds the seed's noise, and the items each one wins. Reads the folders, writes nothing."""
+    from lorakit.eval.compare import compare_runs
+
+    typer.echo(compare_runs(baseline, candidate, model=model, metrics=metric))
+
+
+@app.command()
 def run(config: ConfigArg = None, set_: SetOpt = None,
         resume: Annotated[bool, typer.Option(help="continue training from the last checkpoint")] = False) -> None:
     """Generate data if needed, train, evaluate base vs tuned, and report: the whole pipeline."""

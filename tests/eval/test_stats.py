@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from lorakit.eval.stats import bootstrap_cis, mcnemar, paired_test, permutation_test
+from lorakit.eval.stats import bootstrap_cis, mcnemar, paired_test, permutation_test, runs_bootstrap_diff
 
 
 def test_bootstrap_of_a_constant_is_a_point():
@@ -91,3 +91,23 @@ def test_permutation_test_matches_exact_enumeration():
     r = paired_test(f_a, f_b)
     assert math.isclose(r["p_value"], _exact_swap_p(f_a, f_b), abs_tol=0.015)
     assert (r["a_only"], r["b_only"]) == (1, 5)
+
+
+def test_runs_bootstrap_of_a_constant_shift_is_a_point():
+    a = [[0.2, 0.5, None, 1.0], [0.2, 0.5, None, 1.0]]
+    b = [[0.3, 0.6, None, 1.1], [0.3, 0.6, None, 1.1]]  # every item 0.1 higher in every run: no noise anywhere
+    lo, hi = runs_bootstrap_diff(a, b)
+    assert math.isclose(lo, 0.1) and math.isclose(hi, 0.1)
+
+
+def test_runs_bootstrap_holds_the_seeds_noise_that_an_item_interval_hides():
+    # the same 40 items; within each arm the two runs differ by a whole 0.2 on every item (a seed's offset),
+    # and the arms' means are equal (0.5 both): only resampling the runs can see that spread
+    items = [0.4, 0.6] * 20
+    a = [[v - 0.1 for v in items], [v + 0.1 for v in items]]
+    b = [list(items), list(items)]
+    lo, hi = runs_bootstrap_diff(a, b)
+    assert lo < -0.05 and hi > 0.05  # draws of both low runs or both high runs: -/+0.1
+    assert runs_bootstrap_diff(a, b) == (lo, hi)  # seeded
+    one_run = runs_bootstrap_diff([items], [items])
+    assert one_run == (0.0, 0.0)  # one identical run per arm: only the items vary, and they are paired

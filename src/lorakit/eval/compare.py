@@ -9,7 +9,8 @@ difference smaller than that spread says nothing. Per metric this module reports
 - the difference with a 95% interval resampled at two levels (each arm's runs, then the items:
   :func:`~lorakit.eval.stats.runs_bootstrap_diff`), so the seed's noise is inside the interval;
 - the items where the candidate scores higher / lower (which way is better is the metric's: over-refusal should
-  fall), each item's score averaged over its arm's runs, and the paired permutation test over those items (:func:`~lorakit.eval.stats.permutation_test`).
+  fall), each item's score averaged over its arm's runs, and the paired permutation test over those items
+  (:func:`~lorakit.eval.stats.permutation_test`).
 
 The folders are read as they are: results.json and ``eval/<model>/predictions.jsonl`` of a run or an eval
 output folder. Nothing is written.

@@ -1,6 +1,7 @@
 """Policy QA on real documents, scored on hand-written questions, with the excerpt given and retrieved.
 
     .venv/bin/python benchmarks/policy_qa_real.py [--k 3] [--skip-handbook] [--set KEY=VALUE ...] [--tag NAME]
+        [--seeds 0 1 2] [--against OTHER_TAG [--compare-only]] [--runs runs]
 
 1. ``lorakit run examples/fhs-qa.yaml``: the Filesystem Hierarchy Standard 3.0 (a 50-page PDF Debian ships,
    lorakit did not write it), trained on questions synthesized from it, scored on the 90 hand-written
@@ -12,8 +13,15 @@
 
 ``--set`` overrides both runs' configs (an arm: ``--set data.options.retrieval_share=0.5 --tag retrieval``,
 its control ``--set data.options.retrieval_share=0.5 --set data.options.retrieval_negatives=random --tag random``);
-``--tag`` keeps each arm's runs apart (``runs/fhs_qa_<tag>``). Prints one Markdown table (base and tuned per arm), the synthesis counts of each document (questions made,
-duplicates and other drops, answerable share) and the wall time of each step, measured in this run.
+``--tag`` keeps each arm's runs apart (``runs/fhs_qa_<tag>``). Prints one Markdown table (base and tuned per arm),
+the synthesis counts of each document (questions made, duplicates and other drops, answerable share) and the wall
+time of each step, measured in this run.
+
+``--seeds 0 1 2`` trains each document once per ``train.seed`` (``runs/fhs_qa_<tag>_s<seed>``): on these 47-90
+questions two seeds of one recipe differ by 3-9 points of answer F1, so an arm is several runs. ``--against TAG``
+then compares this arm with the runs of arm ``TAG`` of the same seeds (trained before, by this script with
+``--tag TAG``; from another checkout too, with the same ``--runs`` folder), per document and excerpt, as
+``lorakit compare`` does: the difference with an interval resampled over runs and items.
 """
 
 from __future__ import annotations
@@ -74,15 +82,40 @@ def _synthesis(run_dir: Path) -> str:
             f"{100 * kept_answerable / max(g['kept'], 1):.0f}%), dropped {g['reasons']}")
 
 
+def _folder(runs: Path, name: str, tag: str, seed: int | None) -> Path:
+    return runs / (f"{name}{tag}" + ("" if seed is None else f"_s{seed}"))
+
+
+def _against(runs: Path, docs: list, tag: str, other: str, seeds: list[int | None]) -> list[str]:
+    """This arm (``tag``) against arm ``other`` over the same seeds, per document and excerpt."""
+    from lorakit.eval.compare import compare, load_arm, render
+
+    out = []
+    for doc, _, name, _ in docs:
+        for context in ("given", "retrieved"):
+            sub = Path("evals") / f"questions_{context}"
+            a, _ = load_arm(other.lstrip("_") or "(no tag)", [_folder(runs, name, other, s) / sub for s in seeds])
+            b, _ = load_arm(tag.lstrip("_") or "(no tag)", [_folder(runs, name, tag, s) / sub for s in seeds])
+            out += ["", f"### {doc}, excerpt {context}", "", render(compare(a, b), b.results[0].get("labels"))]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--k", type=int, default=3)
+    ap.add_argument("--seeds", type=int, nargs="+", default=None,
+                    help="one run per train.seed per document (folders <name>_s<seed>)")
+    ap.add_argument("--against", default=None, metavar="TAG",
+                    help="compare with the runs of arm TAG (its --tag; '' for none) of the same seeds")
+    ap.add_argument("--runs", type=Path, default=Path("runs"), help="the folder of the run folders")
+    ap.add_argument("--compare-only", action="store_true", help="train and evaluate nothing: only --against")
     ap.add_argument("--skip-handbook", action="store_true")
     ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                     help="a config override for both documents' runs (repeatable)")
     ap.add_argument("--tag", default="", help="suffix of the run folders, one per arm")
     args = ap.parse_args()
     tag = f"_{args.tag}" if args.tag else ""
+    seeds = args.seeds or [None]
 
     from lorakit.config import load_config
     from lorakit.pipeline import run
@@ -91,21 +124,29 @@ def main() -> None:
              "", "| document | excerpt | items | arm | " + " | ".join(METRICS) + f" | recall@{args.k} | wall |",
              "|" + "---|" * (len(METRICS) + 6)]
     notes = []
-    docs = [("FHS 3.0 (90 hand-written)", "examples/fhs-qa.yaml", Path(f"runs/fhs_qa{tag}"),
-             [f"data.eval_file=runs/fhs_qa{tag}/data/eval.jsonl"])]  # the run's eval split: the hand-written questions
+    # the FHS run's eval split is the hand-written questions; the handbook's are a file of their own
+    docs = [("FHS 3.0 (90 hand-written)", "examples/fhs-qa.yaml", "fhs_qa", None)]
     if not args.skip_handbook:
-        docs.append(("handbook (47 hand-written)", "examples/policy-qa.yaml", Path(f"runs/policy_qa{tag}"),
-                     ["data.eval_file=examples/data/policy_natural_questions.jsonl"]))
-    for doc, config, run_dir, extra in docs:
-        t0 = time.perf_counter()
-        run(load_config(config, [*args.sets, f"output_dir={run_dir}", "eval.general_prompts=0"]))  # a current adapter is reused
-        notes.append(f"- {doc}: `lorakit run` (PDF to report) {(time.perf_counter() - t0) / 60:.1f} min; "
-                     + _synthesis(run_dir))
-        for context in ("given", "retrieved"):
-            sets = [*args.sets, *extra, f"eval.run_dir={run_dir}", f"eval.context={context}", f"eval.retrieve_k={args.k}",
-                            "eval.kl_items=0", "eval.general_prompts=0"]
-            res, wall = _eval(config, run_dir / "evals" / f"questions_{context}", sets)
-            lines += _rows(doc, context, res, wall)
+        docs.append(("handbook (47 hand-written)", "examples/policy-qa.yaml", "policy_qa",
+                     "examples/data/policy_natural_questions.jsonl"))
+    for doc, config, name, questions in [] if args.compare_only else docs:
+        for seed in seeds:
+            run_dir = _folder(args.runs, name, tag, seed)
+            seed_set = [] if seed is None else [f"train.seed={seed}"]
+            label = doc if seed is None else f"{doc}, seed {seed}"
+            t0 = time.perf_counter()
+            # a current adapter is reused
+            run(load_config(config, [*args.sets, *seed_set, f"output_dir={run_dir}", "eval.general_prompts=0"]))
+            notes.append(f"- {label}: `lorakit run` (PDF to report) {(time.perf_counter() - t0) / 60:.1f} min; "
+                         + _synthesis(run_dir))
+            for context in ("given", "retrieved"):
+                sets = [*args.sets, *seed_set, f"data.eval_file={questions or run_dir / 'data' / 'eval.jsonl'}",
+                        f"eval.run_dir={run_dir}", f"eval.context={context}", f"eval.retrieve_k={args.k}",
+                        "eval.kl_items=0", "eval.general_prompts=0"]
+                res, wall = _eval(config, run_dir / "evals" / f"questions_{context}", sets)
+                lines += _rows(label, context, res, wall)
+    if args.against is not None:
+        lines += _against(args.runs, docs, tag, f"_{args.against}" if args.against else "", seeds)
     print("\n".join(lines + [""] + notes))
 
 

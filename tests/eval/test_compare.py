@@ -89,3 +89,17 @@ def test_the_cli_verb_prints_the_table_and_warns_about_few_seeds(tmp_path):
     assert "train 3 or more seeds per arm" in res.output and "(1 run) against" in res.output
     res = CliRunner().invoke(app, ["compare", str(tmp_path / "a"), str(tmp_path / "nothing")])
     assert res.exit_code == 2 and "holds no results.json" in res.output
+
+
+def test_a_task_without_focus_metrics_compares_exact_match_and_its_first_field(tmp_path):
+    for arm, ok in (("a", [True, False]), ("b", [True, True])):
+        run = RunDir(tmp_path / arm)
+        write_jsonl(run.predictions("tuned"), [{"id": f"line-{i}", "scores": {"exact_match": v, "field:intent": v}}
+                                               for i, v in enumerate(ok)])
+        run.write_results({"task": "support_ticket", "eval_file": "e.jsonl", "eval_sha256": "s", "n_items": 2,
+                           "models": {"tuned": {"overall": {"n": 2, "exact_match": 0.5, "field:intent": 0.5}}}})
+    a, _ = load_arm("a", [tmp_path / "a"])
+    b, _ = load_arm("b", [tmp_path / "b"])
+    r = compare(a, b)
+    assert list(r["metrics"]) == ["exact_match", "field:intent"]
+    assert r["metrics"]["field:intent"]["diff"] == 0.5 and r["metrics"]["exact_match"]["b_higher"] == 1

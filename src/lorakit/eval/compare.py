@@ -103,8 +103,11 @@ def _same_items(a: Arm, b: Arm) -> list[str]:
 
 
 def _metrics(a: Arm, wanted: list[str] | None, items: list[str]) -> list[str]:
-    """``wanted``, else the scorer's focus metrics: each must have per-item values."""
-    metrics = wanted or list(a.results[0].get("focus") or ["exact_match"])
+    """``wanted``, else the metrics the report shows by category (the scorer's focus; else exact match and the first
+    field): each must have per-item values."""
+    from lorakit.eval.report import focus_metrics
+
+    metrics = wanted or list(focus_metrics(a.results[0]))
     some = a.scores[0][items[0]] if items else {}
     missing = [m for m in metrics if m not in some]
     if missing:

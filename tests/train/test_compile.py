@@ -93,3 +93,35 @@ def test_compiled_lora_dropout_traces_without_graph_breaks_and_draws_new_masks(t
     assert not torch.equal(first, second) and not torch.equal(first, plain)
     assert all(p.grad is not None for n, p in model.named_parameters() if "lora_A" in n)
 
+
+
+def test_rank_dropout_hooks_run_inside_compiled_layers_and_leave_with_them(tiny_model_dir, monkeypatch):
+    """The trainer compiles the layers first and hooks the LoRA A outputs (``train.lora.rank_dropout``) after: the
+    compiled graph must trace the hooks (two training forwards differ, with no break into eager), and once both
+    blocks are left the model answers as it did before either."""
+    from torch._dynamo.utils import counters
+
+    from lorakit.train.compile import compiled_layers
+    from lorakit.train.trainer import rank_dropout
+    from tests.train.test_lora_dropout import _lora
+
+    monkeypatch.setattr("lorakit.train.compile.DYNAMIC", False)
+    torch._dynamo.reset()
+    counters.clear()
+    model = _lora(tiny_model_dir, 0.0)
+    for name, p in model.named_parameters():
+        if "lora_B" in name:  # B starts at zero, and then no dropped A value would show in the output
+            torch.nn.init.normal_(p.data)
+    ids = torch.randint(0, 1000, (2, 24))
+    model.train()
+    with torch.no_grad():
+        before = model(input_ids=ids, use_cache=False).logits
+    with compiled_layers(model, True) as compiled, rank_dropout(model, 0.5):
+        first = model(input_ids=ids, use_cache=False).logits
+        second = model(input_ids=ids, use_cache=False).logits
+        first.float().square().mean().backward()
+    with torch.no_grad():
+        after = model(input_ids=ids, use_cache=False).logits
+    assert compiled and sum(counters["graph_break"].values()) == 0
+    assert not torch.equal(first, second) and not torch.equal(first, before)
+    torch.testing.assert_close(after, before, rtol=0, atol=0)

@@ -66,6 +66,16 @@ def test_runs_scored_on_different_eval_files_are_refused(tmp_path):
         compare_runs(str(tmp_path / "a"), str(tmp_path / "c"))
 
 
+def test_a_run_named_twice_or_items_named_twice_are_refused(tmp_path):
+    _run(tmp_path / "a", [1.0], [False])
+    _run(tmp_path / "b", [1.0], [False])
+    with pytest.raises(EvalError, match="named more than once"):
+        compare_runs(f"{tmp_path}/a,{tmp_path}/b", str(tmp_path / "b"))
+    _run(tmp_path / "c", [1.0, 0.5], [False, False], ids=["q1", "q1"])
+    with pytest.raises(EvalError, match="names some items twice"):
+        load_arm("c", [tmp_path / "c"])
+
+
 def test_missing_folders_and_scores_are_clear_errors(tmp_path):
     with pytest.raises(EvalError, match="matches no folder"):
         expand(f"{tmp_path}/nothing_*")

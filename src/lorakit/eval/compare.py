@@ -80,14 +80,23 @@ def load_arm(name: str, dirs: list[Path], model: str | None = None) -> tuple[Arm
         path = run.predictions(chosen)
         if not path.is_file():
             raise EvalError(f"{path} is missing: per-item scores are what a comparison needs; re-run `lorakit eval`")
+        rows = [row for _, row in iter_jsonl(path)]
+        scores = {row["id"]: row["scores"] for row in rows}
+        if len(scores) < len(rows):
+            raise EvalError(f"{path} names some items twice (by the eval file's `id` column); give every row of "
+                            "the eval file its own id, then evaluate again")
         arm.results.append(results)
-        arm.scores.append({row["id"]: row["scores"] for _, row in iter_jsonl(path)})
+        arm.scores.append(scores)
     return arm, chosen
 
 
 def _same_items(a: Arm, b: Arm) -> list[str]:
     """The item ids every run scored, after checking that every run scored the same eval file."""
     runs = [(d, r, s) for arm in (a, b) for d, r, s in zip(arm.dirs, arm.results, arm.scores)]
+    seen = [d.resolve() for d, _, _ in runs]
+    twice = sorted({str(d) for d in seen if seen.count(d) > 1})
+    if twice:
+        raise EvalError(f"{', '.join(twice)} named more than once: each run counts once, in one arm")
     first_dir, first, first_scores = runs[0]
     for d, r, s in runs[1:]:
         if r.get("eval_sha256") and first.get("eval_sha256") and r["eval_sha256"] != first["eval_sha256"]:

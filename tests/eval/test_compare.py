@@ -15,7 +15,7 @@ from lorakit.io import write_jsonl
 from lorakit.rundir import RunDir
 
 
-def _run(path, f1s: list, refused: list, sha: str = "abc", ids: list[str] | None = None):
+def _run(path, f1s: list, refused: list, sha: str = "abc", ids: list[str] | None = None, source: str | None = None):
     """A run folder as `lorakit eval` leaves it: results.json and the tuned arm's per-item scores."""
     ids = ids or [f"line-{i + 1}" for i in range(len(f1s))]
     rows = [{"id": i, "scores": {"answer_f1": f, "over_refusal": None if f is None else r}}
@@ -24,7 +24,8 @@ def _run(path, f1s: list, refused: list, sha: str = "abc", ids: list[str] | None
     write_jsonl(run.predictions("tuned"), rows)
     run.write_results({"task": "policy_qa", "eval_file": "q.jsonl", "eval_sha256": sha, "n_items": len(rows),
                        "focus": ["answer_f1", "over_refusal"], "labels": {"answer_f1": "answerable: token F1"},
-                       "models": {"base": {"overall": {}}, "tuned": {"overall": {}}}})
+                       "models": {"base": {"overall": {}}, "tuned": {"overall": {}}},
+                       **({"eval_source": {"file": "mine.jsonl", "sha256": source}} if source else {})})
     return path
 
 
@@ -64,6 +65,15 @@ def test_runs_scored_on_different_eval_files_are_refused(tmp_path):
     _run(tmp_path / "c", [1.0], [False], sha="one", ids=["other"])
     with pytest.raises(EvalError, match="different items"):
         compare_runs(str(tmp_path / "a"), str(tmp_path / "c"))
+
+
+def test_a_users_file_is_known_by_its_own_hash_not_by_the_runs_converted_copy(tmp_path):
+    _run(tmp_path / "own", [1.0], [False], sha="user-file")  # the run's own eval split: that file's hash
+    _run(tmp_path / "given", [0.5], [False], sha="converted-copy", source="user-file")  # `--data` of that file
+    assert "| 100.0 | 50.0 | -50.0 |" in compare_runs(str(tmp_path / "own"), str(tmp_path / "given"))
+    _run(tmp_path / "other", [0.5], [False], sha="converted-copy", source="another-file")
+    with pytest.raises(EvalError, match="different eval files .*mine.jsonl"):
+        compare_runs(str(tmp_path / "own"), str(tmp_path / "other"))
 
 
 def test_a_run_named_twice_or_items_named_twice_are_refused(tmp_path):

@@ -90,6 +90,15 @@ def load_arm(name: str, dirs: list[Path], model: str | None = None) -> tuple[Arm
     return arm, chosen
 
 
+def _source(results: dict) -> tuple[str, str | None]:
+    """The file a run was scored on and its hash: the user's own file where `lorakit eval --data` or data.eval_file
+    named one (``eval_source``; the run keeps a converted copy, whose bytes differ), else the eval file itself."""
+    src = results.get("eval_source") or {}
+    if src.get("sha256"):
+        return src.get("file", results["eval_file"]), src["sha256"]
+    return results["eval_file"], results.get("eval_sha256")
+
+
 def _same_items(a: Arm, b: Arm) -> list[str]:
     """The item ids every run scored, after checking that every run scored the same eval file."""
     runs = [(d, r, s) for arm in (a, b) for d, r, s in zip(arm.dirs, arm.results, arm.scores)]
@@ -99,13 +108,13 @@ def _same_items(a: Arm, b: Arm) -> list[str]:
         raise EvalError(f"{', '.join(twice)} named more than once: each run counts once, in one arm")
     first_dir, first, first_scores = runs[0]
     for d, r, s in runs[1:]:
-        if r.get("eval_sha256") and first.get("eval_sha256") and r["eval_sha256"] != first["eval_sha256"]:
-            raise EvalError(f"{d} and {first_dir} were scored on different eval files ({r['eval_file']} against "
-                            f"{first['eval_file']}); compare runs evaluated on the same file")
+        if _source(r)[1] and _source(first)[1] and _source(r)[1] != _source(first)[1]:
+            raise EvalError(f"{d} and {first_dir} were scored on different eval files ({_source(r)[0]} against "
+                            f"{_source(first)[0]}); compare runs evaluated on the same file")
         if set(s) != set(first_scores):
             raise EvalError(f"{d} and {first_dir} scored different items ({len(s)} against {len(first_scores)}); "
                             "compare runs evaluated on the same file with the same eval.limit")
-    if any(not r.get("eval_sha256") for _, r, _ in runs):
+    if any(not _source(r)[1] for _, r, _ in runs):
         logger.warning("some results.json hold no eval_sha256 (older lorakit): only the item ids were checked "
                        "to be the same")
     return list(first_scores)

@@ -1,6 +1,8 @@
 """The OpenAI-compatible HTTP API of ``lorakit serve`` (FastAPI).
 
-``POST /v1/chat/completions`` (streaming too), ``GET /v1/models``, ``GET /health``. Every bad
+``POST /v1/chat/completions`` (streaming too), ``GET /v1/models``, ``GET /health``. A model whose run answers
+from documents (grounded policy QA) retrieves the excerpts of a question sent without them and returns their
+heading paths as ``sources`` beside OpenAI's fields (in the first chunk when streaming). Every bad
 request gets a 4xx JSON error in OpenAI's shape ``{"error": {"message", "type", "param", "code"}}``;
 an API key (``Authorization: Bearer``) is required when one is configured; bodies, messages and
 ``max_tokens`` are limited.
@@ -250,8 +252,14 @@ def create_app(engine: Engine, limits: Limits | None = None, api_key: str | None
         if adapter is None:
             raise APIError(404, f"model {req.model!r} not found; GET /v1/models lists what this server has",
                            param="model", code="model_not_found")
-        job = Job(adapter=adapter, messages=[{"role": "system" if m.role == "developer" else m.role,
-                                              "content": m.text()} for m in req.messages],
+        messages = [{"role": "system" if m.role == "developer" else m.role, "content": m.text()} for m in req.messages]
+        try:  # a run that answers from documents finds the excerpts of a question sent without them
+            messages, sources = await asyncio.to_thread(engine.ground, adapter, messages)
+        except LorakitError as e:
+            raise APIError(400, f"model {req.model!r} could not retrieve excerpts for this request: {e}",
+                           param="messages") from None
+        extra = {} if sources is None else {"sources": sources}  # beside OpenAI's fields; clients ignore it
+        job = Job(adapter=adapter, messages=messages,
                   max_tokens=max_tokens, temperature=_temperature(req.temperature), top_p=req.top_p or 1.0,
                   stop=req.stop or [], grammar=grammar_for(req.response_format))
         if job.grammar is not None and adapter in engine.heads:
@@ -268,24 +276,26 @@ def create_app(engine: Engine, limits: Limits | None = None, api_key: str | None
         if req.stream:
             job.stream = asyncio.Queue()
             result = asyncio.ensure_future(engine.submit(job))
-            return StreamingResponse(_sse(job, result, cid, created, req.model), media_type="text/event-stream")
+            return StreamingResponse(_sse(job, result, cid, created, req.model, extra),
+                                     media_type="text/event-stream")
         r = await engine.submit(job)
         return {"id": cid, "object": "chat.completion", "created": created, "model": req.model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": r["text"]},
                              "finish_reason": r["finish_reason"]}],
                 "usage": {"prompt_tokens": r["prompt_tokens"], "completion_tokens": r["completion_tokens"],
-                          "total_tokens": r["prompt_tokens"] + r["completion_tokens"]}}
+                          "total_tokens": r["prompt_tokens"] + r["completion_tokens"]}, **extra}
 
     return app
 
 
-async def _sse(job: Job, result: asyncio.Future, cid: str, created: int, model: str):
-    def chunk(delta: dict, finish: str | None = None) -> str:
+async def _sse(job: Job, result: asyncio.Future, cid: str, created: int, model: str, first: dict | None = None):
+    """The completion as server-sent events; ``first``: fields of the first chunk beside OpenAI's (its sources)."""
+    def chunk(delta: dict, finish: str | None = None, **extra) -> str:
         body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
         return f"data: {json.dumps(body)}\n\n"
 
-    yield chunk({"role": "assistant", "content": ""})
+    yield chunk({"role": "assistant", "content": ""}, **(first or {}))
     while (delta := await job.stream.get()) is not None:
         yield chunk({"content": delta})
     try:

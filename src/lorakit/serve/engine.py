@@ -49,6 +49,55 @@ class Job:
         return self.adapter, self.temperature, self.top_p
 
 
+@dataclass
+class Grounding:
+    """A served run whose model answers from documents (a task with ``Task.ground``, such as grounded policy QA): a
+    question sent without its excerpts gets the top ``k`` of the run's own chunks, as ``lorakit ask`` does."""
+
+    ground: Any  # the task's ground(cfg, data folder, message, k) -> (message, sources or None)
+    cfg: Any
+    data: Path
+    k: int
+    system: str | None  # the run's training system prompt, for requests that send none
+
+    def apply(self, messages: list[dict]) -> tuple[list[dict], list[str] | None]:
+        """``messages`` with the last user message grounded (and the run's system prompt where none was sent), and
+        the heading paths of the excerpts found; unchanged, with None, when that message carries its own."""
+        last = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=None)
+        if last is None:
+            return messages, None
+        content, sources = self.ground(self.cfg, self.data, messages[last]["content"], self.k)
+        if sources is None:
+            return messages, None
+        out = [*messages[:last], {**messages[last], "content": content}, *messages[last + 1:]]
+        if self.system and out[0]["role"] != "system":
+            out.insert(0, {"role": "system", "content": self.system})
+        return out, sources
+
+
+def find_grounding(adapter: Path) -> Grounding | None:
+    """The grounding of the run an adapter folder belongs to (``RUN/adapter``), or None: an adapter outside a run, a
+    task that does not answer from documents, a closed-book run, or a run without its parsed chunks."""
+    from lorakit.data.tasks import get_task
+    from lorakit.errors import LorakitError
+
+    run = RunDir(Path(adapter).resolve().parent)
+    if not run.is_trained or run.adapter.resolve() != Path(adapter).resolve():
+        return None
+    try:
+        record = run.run_record()
+        cfg = record.run_config(run.run_record_path)
+        task = get_task(cfg.data.task)
+        if task.ground is None or not any(run.data.glob("pdf/*/chunks.jsonl")):
+            return None
+        task.ground(cfg, run.data, "", 1)  # refuses a closed-book run; builds the run's index once
+    except LorakitError as e:
+        logger.info("%s answers without retrieval: %s", run.root, e)
+        return None
+    system = record.system_prompt if record.system_prompt is not None else (task.train_prompt or None)
+    return Grounding(task.ground, cfg, run.data, cfg.eval.retrieve_k, system)
+
+
 class RowControl:
     """A stopping criterion for a batch: per-row token limits and stop strings, and token streaming."""
 
@@ -127,6 +176,7 @@ class Engine:
         self.adapter_dir = Path(adapter_dir).resolve() if adapter_dir else None
         self.loaded: dict[str, Path] = {}  # language-model adapters, on the shared base as PEFT adapters
         self.heads: dict[str, Any] = {}  # classification-head adapters: each its own Classifier (another model class)
+        self.grounding: dict[str, Grounding] = {}  # adapters of runs that answer from documents (see Grounding)
         self.max_batch, self.batch_wait = max_batch, batch_wait_ms / 1000
         self.lock = threading.Lock()  # adapters are loaded and used by one thread at a time
         self.queue: asyncio.Queue | None = None
@@ -191,6 +241,13 @@ class Engine:
             self.model = PeftModel.from_pretrained(self.model, str(path), adapter_name=name)
         self.model.to(self.device).eval()  # the adapter's weights where the base's are
         self.loaded[name] = path
+        self.grounding.pop(name, None)
+        grounding = find_grounding(path)
+        if grounding is not None:
+            self.grounding[name] = grounding
+            logger.info("%s answers from its run's documents: a question sent without its excerpts gets the top %d "
+                        "of %s (eval.retrieve_k), and the answer their heading paths (sources)", name, grounding.k,
+                        grounding.data)
         for key in [k for k in self._prefixes if k[0] == name]:  # encoded with the weights this name had before
             del self._prefixes[key]
 
@@ -202,6 +259,7 @@ class Engine:
         model, tok, _ = load(self.base_name, adapter=path, device=self.device, precision=self.precision)
         self.heads[name] = Classifier(model, tok)
         self.loaded.pop(name, None)
+        self.grounding.pop(name, None)  # a head answers with a label, from no excerpt
         logger.info("serving %s as a classification head over %d labels", name, len(self.heads[name].labels))
 
     def _classify_batch(self, jobs: list[Job]) -> list[dict[str, Any]]:
@@ -222,6 +280,11 @@ class Engine:
                             "completion_tokens": len(head.tok(label, add_special_tokens=False)["input_ids"]),
                             "batch_size": len(jobs)})
         return results
+
+    def ground(self, adapter: str, messages: list[dict]) -> tuple[list[dict], list[str] | None]:
+        """``messages`` as model ``adapter`` should read them, and the sources found (None: nothing retrieved)."""
+        grounding = self.grounding.get(adapter)
+        return (messages, None) if grounding is None else grounding.apply(messages)
 
     # prefix cache ---------------------------------------------------------
     def _shared_prefix(self, adapter: str, jobs: list[Job], ids: list[list[int]]):

@@ -41,8 +41,9 @@ class Task:
     # a task that answers from documents: ``eval.context: retrieved``, (RunConfig, run data folder, items, k) ->
     # (indices kept, those items on retrieved excerpts, a record with recall@k and what was left out)
     retrieve_eval: Callable[..., tuple[list[int], list, dict]] | None = None
-    # ``lorakit ask``: (RunConfig, run data folder, question, k) -> (user message, its sources)
-    ground: Callable[..., tuple[str, list[str]]] | None = None
+    # ``lorakit ask`` and ``lorakit serve``: (RunConfig, run data folder, question, k) -> (user message, its sources);
+    # a message that already carries its excerpts comes back as it is, with sources None
+    ground: Callable[..., tuple[str, list[str] | None]] | None = None
 
     @property
     def response_schema(self) -> dict | None:

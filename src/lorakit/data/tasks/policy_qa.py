@@ -132,9 +132,13 @@ def _retrieve_eval(cfg, data_dir, items, k):
 
 
 def _ground(cfg, data_dir, question, k):
-    from lorakit.data.pdf.retrieve import DocumentIndex
+    """The top-k excerpts of the run's chunks for ``question``, and their heading paths; a message that already
+    carries its excerpts (the training format: a client that found them itself) comes back unchanged, with None."""
+    from lorakit.data.pdf.retrieve import DocumentIndex, split_message
 
     _grounded(cfg)
+    if split_message(question)[1]:
+        return question, None
     message, found = DocumentIndex.from_dir(data_dir).ground(question, k)
     return message, [" > ".join(c["headings"]) for c in found]
 

@@ -253,11 +253,13 @@ def create_app(engine: Engine, limits: Limits | None = None, api_key: str | None
             raise APIError(404, f"model {req.model!r} not found; GET /v1/models lists what this server has",
                            param="model", code="model_not_found")
         messages = [{"role": "system" if m.role == "developer" else m.role, "content": m.text()} for m in req.messages]
-        try:  # a run that answers from documents finds the excerpts of a question sent without them
-            messages, sources = await asyncio.to_thread(engine.ground, adapter, messages)
-        except LorakitError as e:
-            raise APIError(400, f"model {req.model!r} could not retrieve excerpts for this request: {e}",
-                           param="messages") from None
+        sources = None
+        if adapter in engine.grounding:  # a run that answers from documents finds the excerpts of a bare question
+            try:
+                messages, sources = await asyncio.to_thread(engine.ground, adapter, messages)
+            except LorakitError as e:
+                raise APIError(400, f"model {req.model!r} could not retrieve excerpts for this request: {e}",
+                               param="messages") from None
         extra = {} if sources is None else {"sources": sources}  # beside OpenAI's fields; clients ignore it
         job = Job(adapter=adapter, messages=messages,
                   max_tokens=max_tokens, temperature=_temperature(req.temperature), top_p=req.top_p or 1.0,

@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +55,7 @@ class Grounding:
     """A served run whose model answers from documents (a task with ``Task.ground``, such as grounded policy QA): a
     question sent without its excerpts gets the top ``k`` of the run's own chunks, as ``lorakit ask`` does."""
 
-    ground: Any  # the task's ground(cfg, data folder, message, k) -> (message, sources or None)
+    ground: Callable[..., tuple[str, list[str] | None]]  # the task's: (cfg, data folder, message, k)
     cfg: Any
     data: Path
     k: int

@@ -60,7 +60,10 @@ def read_each(run_dir: Path, questions: Path, k: int) -> list[dict]:
              for m in it["messages"]]
     with torch.inference_mode():
         answers = [a.strip() for a in generate(model, tok, convs, batch_size=8, max_new_tokens=cfg.eval.max_new_tokens)]
-    scored = iter([likelihoods(model, tok, conv, answer) for conv, answer in zip(convs, answers)])
+    from lorakit.data.pdf.qa import REFUSAL
+
+    refusal = tok(REFUSAL + tok.eos_token, add_special_tokens=False)["input_ids"]  # tokenized once
+    scored = iter([likelihoods(model, tok, conv, answer, refusal) for conv, answer in zip(convs, answers)])
     answers = iter(answers)
     out = []
     for it in items:
@@ -70,13 +73,13 @@ def read_each(run_dir: Path, questions: Path, k: int) -> list[dict]:
     return out
 
 
-def likelihoods(model, tok, conv: list[dict], answer: str) -> tuple[float, float]:
-    """(log p(answer + end) - log p(refusal + end), the refusal's first-token margin), the prompt encoded once."""
+def likelihoods(model, tok, conv: list[dict], answer: str, refusal: list[int]) -> tuple[float, float]:
+    """(log p(answer + end) - log p(refusal + end), the refusal's first-token margin), the prompt encoded once;
+    ``refusal``: the refusal's token ids, end included."""
     import copy
 
     import torch
 
-    from lorakit.data.pdf.qa import REFUSAL
     from lorakit.generation.generate import _cache_arg  # "cache" or "past_key_values", by transformers release
 
     prompt = tok(tok.apply_chat_template(conv, add_generation_prompt=True, tokenize=False),
@@ -85,15 +88,13 @@ def likelihoods(model, tok, conv: list[dict], answer: str) -> tuple[float, float
         out = model(input_ids=torch.tensor([prompt]), use_cache=True)
         last = out.logits[0, -1].float()
         logp = []
-        for text in (answer, REFUSAL):
-            ids = tok(text + tok.eos_token, add_special_tokens=False)["input_ids"]
+        for ids in (tok(answer + tok.eos_token, add_special_tokens=False)["input_ids"], refusal):
             # a copy: the cache grows in place, and both continuations start from the prompt's
             cont = model(input_ids=torch.tensor([ids]), **{_cache_arg(model): copy.deepcopy(out.past_key_values)})
             logits = torch.cat([last[None], cont.logits[0, :-1].float()])
             logp.append(float(torch.log_softmax(logits, -1).gather(1, torch.tensor(ids)[:, None]).sum()))
-        refusal_first = tok(REFUSAL, add_special_tokens=False)["input_ids"][0]
-        other = torch.cat([last[:refusal_first], last[refusal_first + 1:]]).max()
-    return logp[0] - logp[1], float(last[refusal_first] - other)
+        other = torch.cat([last[:refusal[0]], last[refusal[0] + 1:]]).max()
+    return logp[0] - logp[1], float(last[refusal[0]] - other)
 
 
 def combine(item: dict) -> dict[str, str]:

@@ -3,7 +3,7 @@ for the same CPU time?
 
     .venv/bin/python benchmarks/preference_tuning.py [--seeds 0 1 2] [--mine 800] [--dpo-lr 2e-4]
         [--beta 0.1] [--sft-weight 0] [--epochs 2] [--balance] [--grpo-steps 60] [--grpo-lr 1e-4]
-        [--arms sft more dpo grpo] [--pairs-file PAIRS.jsonl] [--set KEY=VALUE ...]
+        [--arms sft more dpo dpo-bal grpo] [--pairs-file PAIRS.jsonl] [--set KEY=VALUE ...]
 
 For every data draw (``data.seed``), one after another on the same CPU:
 
@@ -24,7 +24,10 @@ Every adapter is evaluated on the same 800 items: the acceptance split (the eval
 draw's values, and per draw a paired McNemar test of intent and exact match against SFT). Runs
 whose adapter is current are not retrained; an evaluation newer than its adapter is reused.
 ``--arms sft dpo`` runs a subset (the control takes its CPU time from whichever of dpo and grpo ran,
-so it needs one of them); ``--balance`` mines balanced pairs (``train.dpo.balance``).
+so it needs one of them); ``--balance`` mines balanced pairs (``train.dpo.balance``). The arm
+``dpo-bal`` trains DPO again on the dpo arm's own mined pairs, balanced as ``train.dpo.balance`` would
+balance them: the same start and the same answers, so it tests balancing alone (paired against SFT and
+against the unbalanced arm).
 """
 
 from __future__ import annotations
@@ -52,6 +55,34 @@ def _run_train(overrides: list[str]) -> dict:
     wall = time.perf_counter() - t0
     record = json.loads((cfg.output_dir / "adapter" / "run_record.json").read_text())
     return {"cfg": cfg, "record": record, "wall": wall}
+
+
+def _dpo_arm(args, out: Path, common: list[str], sft: dict, pairs: Path | None) -> dict:
+    """DPO from the SFT adapter on ``pairs`` (None: mined into the run from the next unseen train rows)."""
+    return _run_train([f"output_dir={out}", *common, "train.method=dpo",
+                       f"train.init_from={sft['cfg'].output_dir}",
+                       f"train.first_example={sft['cfg'].train.max_examples}",
+                       f"train.max_examples={args.mine}", f"train.lr={args.dpo_lr}",
+                       f"train.dpo.beta={args.beta}", f"train.dpo.sft_weight={args.sft_weight}",
+                       f"train.dpo.balance={args.balance}", f"train.epochs={args.epochs}",
+                       "train.warmup_ratio=0.1", *([f"train.dpo.pairs_file={pairs}"] if pairs else [])])
+
+
+def _balanced_copy(pairs: Path, mined: dict) -> tuple[Path, dict[str, int]]:
+    """``pairs`` balanced as ``train.dpo.balance`` mines them, beside it, with a mining record whose seconds are
+    the original's (the answers are the same ones, mined once)."""
+    from lorakit.eval.pairs import balance_pairs
+    from lorakit.io import write_json, write_jsonl
+
+    rows = [json.loads(line) for line in pairs.read_text().splitlines() if line.strip()]
+    kept, dropped = balance_pairs(rows)
+    out = pairs.with_name(pairs.stem + ".balanced.jsonl")
+    if not out.is_file() or out.read_text().count("\n") != len(kept):
+        write_jsonl(out, kept)
+        write_json(out.with_name(out.name + ".record.json"),
+                   {**mined, "pairs": len(kept), "balanced": True, "dropped_by_balance": dropped,
+                    "balanced_from": str(pairs)})
+    return out, dropped
 
 
 def _evaluate(run_dir: Path, seed: int, accept: Path, name: str) -> tuple[dict, list[dict]]:
@@ -123,13 +154,15 @@ def main() -> None:
     ap.add_argument("--sft-weight", type=float, default=0.0)
     ap.add_argument("--epochs", type=float, default=2.0, help="DPO epochs over the mined pairs")
     ap.add_argument("--balance", action="store_true", help="train.dpo.balance: no value rejected more than chosen")
-    ap.add_argument("--arms", nargs="+", default=["sft", "more", "dpo", "grpo"], choices=["sft", "more", "dpo", "grpo"])
+    ap.add_argument("--arms", nargs="+", default=["sft", "more", "dpo", "grpo"], choices=["sft", "more", "dpo", "dpo-bal", "grpo"])
     ap.add_argument("--pairs-file", type=Path, help="the DPO arm trains on these pairs (train.dpo.pairs_file) "
                     "instead of mining its own; their mining record's seconds still count")
     ap.add_argument("--grpo-steps", type=int, default=60)
     ap.add_argument("--grpo-lr", type=float, default=1e-4)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="applies to every arm")
     args = ap.parse_args()
+    if "dpo-bal" in args.arms and ("dpo" not in args.arms or args.balance):
+        ap.error("dpo-bal trains on the dpo arm's mined pairs, balanced: it needs the dpo arm, without --balance")
     if "more" in args.arms and not {"dpo", "grpo"} & set(args.arms):
         ap.error("the control (more) takes its CPU time from the dpo or grpo arm: run at least one of them")
 
@@ -145,9 +178,10 @@ def main() -> None:
     gtag = f"lr{args.grpo_lr:g}_s{args.grpo_steps}"
     names = {"sft": "SFT (demo recipe)", "more": "SFT + more SFT (control)", "dpo": "SFT + DPO on mined pairs",
              "grpo": "SFT + GRPO with the field reward"}
+    names["dpo-bal"] = "SFT + DPO on the same pairs, balanced"
     if args.balance:
         names["dpo"] = "SFT + DPO on balanced mined pairs"
-    arms: dict[str, list] = {names[a]: [] for a in ("sft", "more", "dpo", "grpo") if a == "sft" or a in args.arms}
+    arms: dict[str, list] = {names[a]: [] for a in ("sft", "more", "dpo", "dpo-bal", "grpo") if a == "sft" or a in args.arms}
     notes = []
     for seed in args.seeds:
         common = [f"data.seed={seed}", *args.set]
@@ -157,13 +191,7 @@ def main() -> None:
         runs, base_s, note = {"sft": sft}, sft["record"]["seconds"], f"seed {seed}:"
         cpu = {"sft": base_s}
         if "dpo" in args.arms:
-            dpo = _run_train([f"output_dir={ROOT / f'dpo_s{seed}_{tag}'}", *common, "train.method=dpo",
-                              f"train.init_from={sft_dir}", f"train.first_example={sft_rows}",
-                              f"train.max_examples={args.mine}", f"train.lr={args.dpo_lr}",
-                              f"train.dpo.beta={args.beta}", f"train.dpo.sft_weight={args.sft_weight}",
-                              f"train.dpo.balance={args.balance}", f"train.epochs={args.epochs}",
-                              "train.warmup_ratio=0.1",
-                              *([f"train.dpo.pairs_file={args.pairs_file}"] if args.pairs_file else [])])
+            dpo = _dpo_arm(args, ROOT / f"dpo_s{seed}_{tag}", common, sft, args.pairs_file)
             pairs = pairs_file(dpo["cfg"])  # mined into the run, or --pairs-file
             mined = json.loads(pairs.with_name(pairs.name + ".record.json").read_text())
             ref_s = dpo["record"].get("reference_seconds", 0.0)
@@ -172,6 +200,15 @@ def main() -> None:
                      f"({mined['by_error']}; dropped to balance: {mined.get('dropped_by_balance') or 'none'}); "
                      f"DPO {dpo['record']['steps']} steps in {dpo['record']['seconds']:.0f} s (+ reference "
                      f"{ref_s:.0f} s);")
+            if "dpo-bal" in args.arms:  # the same mined answers, balanced: a paired test of train.dpo.balance
+                bal_pairs, dropped = _balanced_copy(pairs, mined)
+                bal = _dpo_arm(args, ROOT / f"dpo_s{seed}_{tag}_balsub", common, sft, bal_pairs)
+                ref_s = bal["record"].get("reference_seconds", 0.0)
+                runs["dpo-bal"] = bal
+                cpu["dpo-bal"] = base_s + mined["seconds"] + ref_s + bal["record"]["seconds"]
+                note += (f" balanced copy: {sum(dropped.values())} pairs dropped ({dropped or 'none'}), DPO "
+                         f"{bal['record']['steps']} steps in {bal['record']['seconds']:.0f} s (+ reference "
+                         f"{ref_s:.0f} s);")
         if "grpo" in args.arms:
             grpo = _run_train([f"output_dir={ROOT / f'grpo_s{seed}_{gtag}'}", *common, "train.method=grpo",
                                f"train.init_from={sft_dir}", f"train.first_example={sft_rows}",
@@ -186,7 +223,9 @@ def main() -> None:
             longest = max(cpu[k] for k in ("dpo", "grpo") if k in cpu)  # the arms that ran
             steps = max(1, round((longest - base_s) / per_step))
             batch = sft["cfg"].train.batch_size
-            more = _run_train([f"output_dir={ROOT / f'more_s{seed}_{tag}_{gtag}'}", *common,
+            # The folder names the arms that set its step count, so runs with other arms never share it.
+            paced_by = "_".join(f"{k}-{t}" for k, t in (("dpo", tag), ("grpo", gtag)) if k in cpu)
+            more = _run_train([f"output_dir={ROOT / f'more_s{seed}_{paced_by}'}", *common,
                                f"train.init_from={sft_dir}", f"train.first_example={sft_rows}",
                                f"train.max_examples={steps * batch}", f"train.lr={args.dpo_lr}",
                                "train.warmup_ratio=0.1"])
@@ -202,6 +241,10 @@ def main() -> None:
             overall, rows = results[arm]
             tests = "" if arm.startswith("SFT (") else (
                 f"intent {_paired(base_rows, rows, 'field:intent')}; exact {_paired(base_rows, rows, 'exact_match')}")
+            if arm == names["dpo-bal"]:
+                unbal = results[names["dpo"]][1]
+                tests += (f"; against the unbalanced arm: intent {_paired(unbal, rows, 'field:intent')}, "
+                          f"exact {_paired(unbal, rows, 'exact_match')}")
             arms[arm].append({"seed": seed, "overall": overall, "cpu": cpu[arm], "tests": tests})
         notes.append(note)
         print(notes[-1], flush=True)

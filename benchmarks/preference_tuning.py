@@ -77,11 +77,10 @@ def _balanced_copy(pairs: Path, mined: dict) -> tuple[Path, dict[str, int]]:
     rows = [json.loads(line) for line in pairs.read_text().splitlines() if line.strip()]
     kept, dropped = balance_pairs(rows)
     out = pairs.with_name(pairs.stem + ".balanced.jsonl")
-    if not out.is_file() or out.read_text().count("\n") != len(kept):
-        write_jsonl(out, kept)
-        write_json(out.with_name(out.name + ".record.json"),
-                   {**mined, "pairs": len(kept), "balanced": True, "dropped_by_balance": dropped,
-                    "balanced_from": str(pairs)})
+    write_jsonl(out, kept)  # always rewritten: the same pairs give the same bytes, so the DPO run stays current
+    write_json(out.with_name(out.name + ".record.json"),
+               {**mined, "pairs": len(kept), "balanced": True, "dropped_by_balance": dropped,
+                "balanced_from": str(pairs)})
     return out, dropped
 
 

@@ -9,7 +9,7 @@ def test_pairs_are_mined_from_wrong_answers_and_read_back_as_preference_data(tra
     from lorakit.eval.pairs import mine_pairs
 
     run_dir, _ = trained_run
-    rec = mine_pairs(run_dir, tmp_path / "pairs.jsonl", limit=6, max_new_tokens=24)
+    rec = mine_pairs(run_dir, tmp_path / "pairs.jsonl", limit=6, max_new_tokens=24, balance=False)
     assert rec["items"] == 6 and rec["answers"] == 6
     assert rec["pairs"] == rec["wrong_answers"] == sum(rec["by_error"].values())  # greedy: no repeats to merge
     assert rec["pairs"] >= 1  # a 3-step tiny model gets tickets wrong
@@ -101,9 +101,9 @@ def test_mining_with_balance_records_what_it_dropped(trained_run, tmp_path, monk
     monkeypatch.setattr(generation, "generate", one_sided)
     wrong = sum(json.loads(a)["intent"] != "shipping" for a in labels)
     assert wrong >= 3  # the draw of 8 train rows holds several other intents
-    plain = mine_pairs(run_dir, tmp_path / "p.jsonl", limit=8)
+    plain = mine_pairs(run_dir, tmp_path / "p.jsonl", limit=8, balance=False)
     assert plain["pairs"] == wrong and plain["by_error"] == {"intent": wrong}
-    rec = mine_pairs(run_dir, tmp_path / "b.jsonl", limit=8, balance=True)
+    rec = mine_pairs(run_dir, tmp_path / "b.jsonl", limit=8)  # balanced by default (train.dpo.balance)
     # "shipping" is rejected in every pair and chosen in none (the right answers make no pair): one pair is kept
     assert rec["balanced"] and rec["dropped_by_balance"] == {'intent="shipping"': wrong - 1}
     assert rec["pairs"] == 1 and rec["by_error"] == {"intent": 1}

@@ -163,7 +163,7 @@ def _check_sampling(samples: int, temperature: float) -> None:
 
 def mine(model, tok, system: str | None, task, items: list[ChatExample], source: Path, out: str | Path, *,
          samples: int, temperature: float, seed: int, batch_size: int, max_new_tokens: int,
-         balance: bool = False) -> dict:
+         balance: bool) -> dict:
     """Answer ``items`` with ``model`` (the training prompt), score, write a pair for every wrong answer to ``out``."""
     from lorakit.generation.generate import generate
     from lorakit.runtime import seed_everything

@@ -50,7 +50,22 @@ def test_a_continuation_is_stale_once_its_starting_adapter_was_trained_again(tin
     train(cont)
     train_file, _ = ensure_data(cont)
     assert adapter_is_current(cont, train_file)
+    other = cont.model_copy(update={"train": cont.train.model_copy(update={"lr": 1e-3, "max_steps": 3})})
+    with caplog.at_level(logging.INFO, logger="lorakit"):
+        assert not adapter_is_current(other, train_file)
+    assert "trained with other settings (train.lr, train.max_steps)" in caplog.text
+    caplog.clear()
     train(first.model_copy(update={"train": first.train.model_copy(update={"lr": 1e-3})}))  # same folder, new weights
     with caplog.at_level(logging.INFO, logger="lorakit"):
         assert not adapter_is_current(cont, train_file)
     assert "the starting adapter" in caplog.text and "changed since" in caplog.text
+
+
+def test_changed_keys_names_every_differing_leaf_by_its_dotted_path():
+    from lorakit.pipeline import changed_keys
+
+    then = {"lr": 1e-4, "lora": {"r": 8, "alpha": 16}, "seed": 0}
+    now = {"lr": 1e-4, "lora": {"r": 16, "alpha": 16}, "seed": 1, "new": None}
+    assert changed_keys(then, now, "train") == ["train.lora.r", "train.seed"]
+    assert changed_keys(then, {**now, "new": 2}, "train") == ["train.lora.r", "train.new", "train.seed"]
+    assert changed_keys(then, then, "train") == []

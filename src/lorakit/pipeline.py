@@ -28,15 +28,29 @@ def adapter_is_current(cfg: RunConfig, train_file: Path) -> bool:
         logger.info("retraining: the adapter's record is outdated (%s)", e)
         return False
     now = cfg.model_dump(mode="json")
-    same_cfg = all(then[k] == now[k] for k in ("model", "data", "train"))
-    if same_cfg and cfg.train.init_from:  # the same path, but the adapter there may have been trained again since
+    changed = [key for k in ("model", "data", "train") for key in changed_keys(then[k], now[k], k)]
+    if changed:
+        logger.info("retraining: the adapter in %s was trained with other settings (%s)", run.root, ", ".join(changed))
+        return False
+    if cfg.train.init_from:  # the same path, but the adapter there may have been trained again since
         from lorakit.train.trainer import starting_adapter
 
         start = starting_adapter(cfg)
         if rec.init_from_sha256 != sha256_file(start / "adapter_model.safetensors"):
             logger.info("retraining: the starting adapter %s changed since this run was trained from it", start)
             return False
-    return same_cfg and rec.train_sha256 == sha256_file(train_file)
+    if rec.train_sha256 != sha256_file(train_file):
+        logger.info("retraining: the training data %s changed since the adapter in %s was trained", train_file, run.root)
+        return False
+    return True
+
+
+def changed_keys(then: object, now: object, prefix: str) -> list[str]:
+    """The dotted keys whose values differ between two dumped configs (``train.lr``, ``data.seed``, ...)."""
+    if isinstance(then, dict) and isinstance(now, dict):
+        return [key for k in sorted(then.keys() | now.keys())
+                for key in changed_keys(then.get(k), now.get(k), f"{prefix}.{k}")]
+    return [] if then == now else [prefix]
 
 
 def pairs_settings(cfg: RunConfig, train_file: Path, start: Path | None) -> dict:

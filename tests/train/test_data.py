@@ -37,6 +37,25 @@ def test_batch_order_is_deterministic_and_covers_every_item():
     assert sorted(i for b in a for i in b) == list(range(300))
 
 
+def test_batch_order_groups_by_length_unless_told_not_to():
+    import random
+
+    lengths = [random.Random(i).randint(10, 500) for i in range(1024)]
+    grouped = batch_order(lengths, 8, seed=3, epoch=0)
+    plain = batch_order(lengths, 8, seed=3, epoch=0, group_by_length=False)
+    assert plain == batch_order(lengths, 8, seed=3, epoch=0, group_by_length=False)  # exact resume
+    assert sorted(i for b in plain for i in b) == list(range(1024)) and all(len(b) == 8 for b in plain)
+
+    def padded(order):  # padding to each batch's longest row, as collate pads
+        return sum(max(lengths[i] for i in b) * len(b) for b in order) - sum(lengths)
+
+    assert padded(grouped) < 0.05 * sum(lengths) < padded(plain)
+    rng = random.Random("3/0")  # the rows in the seed's shuffled order, cut into batches: HF's random sampler
+    idx = list(range(1024))
+    rng.shuffle(idx)
+    assert plain == [idx[i:i + 8] for i in range(0, 1024, 8)]
+
+
 def test_collate_pads_right_to_a_multiple_of_8():
     from lorakit.train.data import Tokenized
 

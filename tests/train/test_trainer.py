@@ -138,3 +138,15 @@ def test_rank_dropout_changes_what_training_learns_and_keeps_peft_layout(tiny_co
     a, b = _adapter(plain.adapter_dir), _adapter(dropped.adapter_dir)
     assert a.keys() == b.keys() and any(not torch.equal(a[k], b[k]) for k in a)
     assert "rank_dropout: 0.3" in (tmp_path / "dropped" / "config.yaml").read_text()
+
+
+def test_group_by_length_false_batches_the_rows_in_plain_shuffled_order(tiny_config):
+    from lorakit.train.data import batch_order
+    from lorakit.train.trainer import TrainRecipe
+
+    t = tiny_config.train.model_copy(update={"group_by_length": False})
+    recipe = TrainRecipe(tiny_config.model_copy(update={"train": t})).setup()
+    recipe._micro_batch(0)
+    lengths = recipe.objective.lengths
+    assert recipe._orders[0] == batch_order(lengths, t.batch_size, t.seed, 0, group_by_length=False)
+    assert recipe._orders[0] != batch_order(lengths, t.batch_size, t.seed, 0)  # the grouped order differs

@@ -39,15 +39,18 @@ def tokenize_all(examples: list[ChatExample], tok, max_seq_len: int) -> tuple[li
     return out, len(examples) - len(out)
 
 
-def batch_order(lengths: list[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:
-    """Shuffled batches of similar length: pools of 64 batches are sorted by length, then split.
+def batch_order(lengths: list[int], batch_size: int, seed: int, epoch: int,
+                group_by_length: bool = True) -> list[list[int]]:
+    """Shuffled batches: of similar length (``group_by_length``: pools of 64 batches are sorted by length, then
+    split, so little is padded), or uniformly random (HF's sampler: the rows in shuffled order, cut into batches).
 
-    Similar lengths waste little padding; the pool keeps batches random enough for SGD.
     The order is a pure function of (seed, epoch), which is what makes resume exact.
     """
     rng = random.Random(f"{seed}/{epoch}")
     idx = list(range(len(lengths)))
     rng.shuffle(idx)
+    if not group_by_length:
+        return [idx[i:i + batch_size] for i in range(0, len(idx), batch_size)]
     pool = batch_size * 64
     batches = []
     for start in range(0, len(idx), pool):

@@ -315,8 +315,8 @@ class TrainRecipe:
     def _micro_batch(self, i: int):
         epoch, pos = divmod(i, self.per_epoch)
         if epoch not in self._orders:
-            self._orders[epoch] = batch_order(self.objective.lengths, self.cfg.train.batch_size, self.cfg.train.seed,
-                                              epoch)
+            t = self.cfg.train
+            self._orders[epoch] = batch_order(self.objective.lengths, t.batch_size, t.seed, epoch, t.group_by_length)
         return self.objective.collate(self._orders[epoch][pos])
 
     @contextmanager

@@ -45,9 +45,8 @@ def main() -> None:
     for train_seed in args.train_seeds:
         for grouped in (True, False):
             name = _name(grouped, args.data_seed, train_seed)
-            sets = [f"data.seed={args.data_seed}"] + ([f"train.seed={train_seed}"] if train_seed else []) + \
-                ([] if grouped else ["train.group_by_length=false"])
-            run = P._run_train([f"output_dir={P.ROOT / name}", *sets])
+            run = P._run_train([f"output_dir={P.ROOT / name}", f"data.seed={args.data_seed}",
+                                f"train.seed={train_seed}", f"train.group_by_length={grouped}"])
             overall, _ = P._evaluate(run["cfg"].output_dir, args.data_seed, accept, name)
             rec = run["record"]
             print(f"{name}: trained in {rec['seconds']} s at {rec['tokens_per_second']} tokens/s; "

@@ -80,8 +80,9 @@ def test_qlora_nf4_trains_the_real_model_on_cpu(tmp_path):
     assert record["quantization"] == "nf4"
     # NF4 quantization is deterministic for the same input: the run quantized the weights as loaded in its compute
     # dtype (bf16 where the CPU has fast bf16), and bf16-rounded weights pack differently from fp32 ones
-    compute = {"bf16": "bfloat16", "fp16": "float16"}.get(record["precision"], "float32")
-    fresh, _, _ = load_model("smollm2-135m", quantization="nf4", dtype=compute)
+    from lorakit.runtime import dtype_name
+
+    fresh, _, _ = load_model("smollm2-135m", quantization="nf4", dtype=dtype_name(record["precision"]))
     fresh_q = fresh.get_submodule("model.layers.0.self_attn.q_proj")
     assert torch.equal(q.base_layer.weight.data, fresh_q.weight.data)  # packed 4-bit weights did not move
 

@@ -47,6 +47,11 @@ def pick_device(requested: str = "auto") -> str:
     return requested
 
 
+def dtype_name(precision: str) -> str:
+    """The torch dtype's name for a resolved precision (``bf16`` -> ``bfloat16``): what an NF4 base computes in."""
+    return {"bf16": "bfloat16", "fp16": "float16"}.get(precision, "float32")
+
+
 def resolve_precision(device: str, requested: str) -> str:
     """``requested`` unless it is auto: bf16 (fp16 without bf16) on CUDA, bf16 on CPUs with fast bf16, else fp32."""
     import torch

@@ -257,7 +257,7 @@ class TrainRecipe:
 
         from lorakit.data.ensure import ensure_data
         from lorakit.models import load_model
-        from lorakit.runtime import pick_device, resolve_precision, seed_everything, setup_threads
+        from lorakit.runtime import dtype_name, pick_device, resolve_precision, seed_everything, setup_threads
         from lorakit.tracking import Tracker
         from lorakit.train.distributed import Dist
 
@@ -277,8 +277,7 @@ class TrainRecipe:
         self.precision = precision = resolve_precision(device, t.precision)
         labels = head_labels(cfg, train_file, dist.is_main)
         # an NF4 base computes in the run's precision; a plain base loads in fp32 and build_lora_model casts it
-        compute = {"bf16": "bfloat16", "fp16": "float16"}.get(precision, "float32") if t.quantization == "nf4" \
-            else "float32"
+        compute = dtype_name(precision) if t.quantization == "nf4" else "float32"
         model, self.tok, self.model_dir = load_model(cfg.model.name, quantization=t.quantization, device=device,
                                                      labels=labels, dtype=compute)
         if labels is not None and t.head_init == "label_words":

@@ -176,9 +176,9 @@ class TrainConfig(_Strict):
     device: str = "auto"
     compile: Literal["auto"] | bool = Field(
         "auto", description="torch.compile the decoder layers while training (regional compilation). auto: on "
-        "CPU for sft/dpo runs of 150k tokens or more, with LoRA dropout only at batches of 8+ (measured 1.1-1.9x "
-        "tokens/s after the first step, which compiles: ~1-2.5 min cold on 2 cores, ~15-25 s with inductor's cache "
-        "warm); true: any device and method; false: eager")
+        "CPU for sft/dpo runs of 150k tokens or more (50k when an earlier run left these layers in inductor's cache), "
+        "with LoRA dropout only at batches of 8+ (measured 1.1-1.9x tokens/s after the first step, which compiles: "
+        "~35 s-2.5 min cold on 2 cores, 8-25 s with inductor's cache warm); true: any device and method; false: eager")
     packing: bool = Field(
         False, description="sft: run each batch as one row of its sequences end to end, with no padding (position "
         "ids restart per sequence; transformers masks attention block by block, flash-attention varlen on CUDA). "

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from lorakit.train.compile import MIN_TOKENS, repeated_blocks, should_compile
+from lorakit.train.compile import MIN_TOKENS, MIN_TOKENS_WARM, repeated_blocks, should_compile
 
 
 @pytest.mark.parametrize("setting,device,method,tokens,dropout,batch,expected", [
@@ -23,6 +23,46 @@ def test_auto_compiles_long_cpu_runs_of_sft_and_dpo_and_says_why(setting, device
                                                                  expected):
     compile_it, why = should_compile(setting, device, method, tokens, dropout, batch)
     assert compile_it is expected and why.startswith(f"train.compile={str(setting).lower()}")
+
+
+@pytest.mark.parametrize("tokens,warm,expected", [
+    (MIN_TOKENS_WARM, {"when": "a run on 2026-12-06 00:30"}, True),
+    (MIN_TOKENS_WARM - 1, {"when": "a run on 2026-12-06 00:30"}, False),
+    (MIN_TOKENS_WARM, None, False),  # cold, the same run is too short
+])
+def test_auto_compiles_shorter_runs_when_inductors_cache_holds_the_layers_and_says_so(tokens, warm, expected):
+    compile_it, why = should_compile("auto", "cpu", "sft", tokens, 0.0, 8, warm)
+    assert compile_it is expected
+    assert ("holds these layers from a run on 2026-12-06 00:30" in why) if warm else ("a cold compile assumed" in why)
+
+
+def test_the_compile_marker_lives_in_inductors_cache_and_is_keyed_by_what_shapes_the_graph(tiny_model_dir, tmp_path,
+                                                                                          monkeypatch):
+    """No marker: cold. After remember_compile: warm, for the same key only; other LoRA settings, another
+    precision or another backend is another key; a torn marker reads as cold; no marker without the disk cache."""
+    from transformers import AutoModelForCausalLM
+
+    from lorakit.train import compile as comp
+
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))
+    monkeypatch.setattr(comp, "BACKEND", "inductor")
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    key = comp.compile_key(model, "bf16", {"lora": {"r": 16}})
+    assert comp.earlier_compile(key) is None
+    comp.remember_compile(key, 8.4)
+    assert comp.earlier_compile(key)["first_step_seconds"] == 8.4
+    assert list((tmp_path / "inductor" / "lorakit").iterdir()) == [tmp_path / "inductor" / "lorakit" / f"{key}.json"]
+    others = {comp.compile_key(model, "bf16", {"lora": {"r": 8}}), comp.compile_key(model, "fp32", {"lora": {"r": 16}})}
+    monkeypatch.setattr(comp, "BACKEND", "aot_eager")
+    others.add(comp.compile_key(model, "bf16", {"lora": {"r": 16}}))
+    assert key not in others and len(others) == 3
+    assert comp.earlier_compile(key) is None  # the test backend compiles nothing into inductor's cache
+    monkeypatch.setattr(comp, "BACKEND", "inductor")
+    (tmp_path / "inductor" / "lorakit" / f"{key}.json").write_text("{torn")
+    assert comp.earlier_compile(key) is None
+    monkeypatch.setattr("torch._inductor.config.fx_graph_cache", False)
+    comp.remember_compile("other", 1.0)
+    assert not (tmp_path / "inductor" / "lorakit" / "other.json").exists()
 
 
 @pytest.fixture(autouse=True)
@@ -59,6 +99,27 @@ def test_a_compiled_run_trains_as_the_eager_one_and_leaves_the_layers_eager(tiny
     record = json.loads((tmp_path / "compiled" / "adapter" / "run_record.json").read_text())
     assert record["compiled"] is True
     assert json.loads((tmp_path / "eager" / "adapter" / "run_record.json").read_text())["compiled"] is False
+
+
+def test_a_compiled_run_leaves_a_marker_and_the_next_auto_run_compiles_at_the_warm_threshold(tiny_config, tmp_path,
+                                                                                             monkeypatch, caplog):
+    """Run 1 (``true``) compiles and leaves the marker; run 2 (``auto``, shorter than the cold threshold and
+    longer than the warm one) finds it, compiles, logs why and records a warm cache. (The marker path stands in
+    for inductor's directory: the test backend, aot_eager, writes nothing there.)"""
+    import logging
+
+    from lorakit.train import compile as comp
+
+    monkeypatch.setattr(comp, "_marker", lambda key: tmp_path / "markers" / f"{key}.json")
+    monkeypatch.setattr(comp, "MIN_TOKENS", 10**9)
+    monkeypatch.setattr(comp, "MIN_TOKENS_WARM", 1)
+    _train(tiny_config, tmp_path / "first", True, 0.0)
+    assert len(list((tmp_path / "markers").iterdir())) == 1
+    with caplog.at_level(logging.INFO, logger="lorakit"):
+        _train(tiny_config, tmp_path / "second", "auto", 0.0)
+    record = json.loads((tmp_path / "second" / "adapter" / "run_record.json").read_text())
+    assert record["compiled"] is True and record["compile_cache_warm"] is True
+    assert any("inductor's cache holds these layers from a run on" in r.getMessage() for r in caplog.records)
 
 
 def test_compiled_lora_dropout_traces_without_graph_breaks_and_draws_new_masks(tiny_model_dir, monkeypatch):

@@ -249,7 +249,7 @@ class TrainRecipe:
     def __init__(self, cfg: RunConfig, *, resume: bool = False, reward=None):
         self.cfg, self.resume, self.reward = cfg, resume, reward
         self.step, self.log, self.seconds, self.tokens_seen = 0, [], 0.0, 0
-        self.compiled, self.first_step = False, None
+        self.compiled, self.first_step, self.earlier_compile = False, None, None
 
     def setup(self) -> "TrainRecipe":
         import torch
@@ -322,13 +322,16 @@ class TrainRecipe:
     def training(self):
         """The model in training mode, with the progress bar and the train-time noise (NEFTune, LoRA dropouts)."""
         from lorakit.train import lora_dropout
-        from lorakit.train.compile import compiled_layers, should_compile
+        from lorakit.train.compile import compile_key, compiled_layers, earlier_compile, should_compile
 
         t = self.cfg.train
         lengths = self.objective.lengths
         tokens = (self.total - self.step) * t.grad_accum * t.batch_size * sum(lengths) // max(len(lengths), 1)
+        self.compile_key = compile_key(self.model, self.precision, {"lora": t.lora.model_dump(mode="json"),
+                                                                    "quantization": t.quantization})
+        self.earlier_compile = earlier_compile(self.compile_key)
         compile_it, why = should_compile(t.compile, self.device, self.objective.name, tokens, t.lora.dropout,
-                                         t.batch_size * t.grad_accum)
+                                         t.batch_size * t.grad_accum, self.earlier_compile)
         logger.info(why)
         if t.packing and self.device == "cpu":
             logger.warning("train.packing on CPU: measured at 0.63-0.95x the tokens/s of lorakit's length-bucketed "
@@ -348,6 +351,7 @@ class TrainRecipe:
         import torch
 
         from lorakit.runtime import autocast
+        from lorakit.train.compile import remember_compile
 
         t, dist, objective = self.cfg.train, self.dist, self.objective
         t0, tokens_before = time.perf_counter(), self.tokens_seen
@@ -381,6 +385,8 @@ class TrainRecipe:
             self.first_step = {"seconds": round(time.perf_counter() - t0, 2), "tokens": self.tokens_seen - tokens_before}
             if self.compiled:
                 logger.info("first step (compiling the decoder layers): %.0f s", self.first_step["seconds"])
+                if dist.is_main:
+                    remember_compile(self.compile_key, self.first_step["seconds"])
         rate = self.tokens_seen / max(self.seconds, 1e-9)
         self._progress.update(self.step, f"loss {loss:.3f}  {rate:.0f} tok/s")
         return loss
@@ -433,6 +439,8 @@ class TrainRecipe:
             "threads": self.threads,
             "compiled": self.compiled,
             "first_step": self.first_step,  # this process's first step (compiling included)
+            # whether an earlier run had left these layers in inductor's cache (then the first step only loads them)
+            "compile_cache_warm": self.compiled and self.earlier_compile is not None,
             "processes": self.dist.world,
             "versions": library_versions(),
             "resumed_from": str(self.resume_from) if self.resume_from else None,

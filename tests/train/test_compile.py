@@ -60,9 +60,12 @@ def test_the_compile_marker_lives_in_inductors_cache_and_is_keyed_by_what_shapes
     monkeypatch.setattr(comp, "BACKEND", "inductor")
     (tmp_path / "inductor" / "lorakit" / f"{key}.json").write_text("{torn")
     assert comp.earlier_compile(key) is None
-    monkeypatch.setattr("torch._inductor.config.fx_graph_cache", False)
-    comp.remember_compile("other", 1.0)
+    # torch's own patcher: monkeypatch would delete the config entry on undo (it is not in the module's __dict__)
+    before = torch._inductor.config.fx_graph_cache
+    with torch._inductor.config.patch(fx_graph_cache=False):
+        comp.remember_compile("other", 1.0)
     assert not (tmp_path / "inductor" / "lorakit" / "other.json").exists()
+    assert torch._inductor.config.fx_graph_cache == before  # restored for the tests after this one
 
 
 @pytest.fixture(autouse=True)

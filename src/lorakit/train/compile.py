@@ -85,13 +85,19 @@ def compile_key(model, precision: str, settings: dict) -> str:
 
 def _marker(key: str) -> Path | None:
     """Where the marker of ``key`` lives, or None when inductor's disk caches are off (nothing would be warm)."""
-    import torch._inductor.config as inductor_config
-    # torch's own resolution of the cache directory (the env var or its default), not a copy of its rules
-    from torch._inductor.runtime.cache_dir_utils import cache_dir
-
-    if BACKEND != "inductor" or not inductor_config.fx_graph_cache:
+    if BACKEND != "inductor":
         return None
-    return Path(cache_dir()) / "lorakit" / f"{key}.json"
+    try:  # private torch modules: if a release moves them, the cache reads as cold, and training goes on
+        import torch._inductor.config as inductor_config
+        # torch's own resolution of the cache directory (the env var or its default), not a copy of its rules
+        from torch._inductor.runtime.cache_dir_utils import cache_dir
+
+        if not getattr(inductor_config, "fx_graph_cache", False):
+            return None
+        return Path(cache_dir()) / "lorakit" / f"{key}.json"
+    except (ImportError, AttributeError, OSError) as e:
+        logger.debug("inductor's cache directory is unknown (%s): a cold compile assumed", e)
+        return None
 
 
 def earlier_compile(key: str) -> dict | None:

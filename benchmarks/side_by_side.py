@@ -2,13 +2,15 @@
 
     .venv/bin/python benchmarks/side_by_side.py --compare compile [--rounds 2] [--warmup 4] [--steps 12] [--batch-size 8]
     .venv/bin/python benchmarks/side_by_side.py --compare packing --batch-size 4
+    .venv/bin/python benchmarks/side_by_side.py --compare attention [--batch-size 4]
 
 Each arm is a child process (clean peak RSS) on SmolLM2-135M, the same support-ticket rows and schedule, with
 tcmalloc preloaded when the machine has it (as the ``lorakit`` command runs). Arms come in pairs, a lever off
 then on, and differ only in the pair's config overrides:
 
 - ``compile``: ``train.compile`` false / true, at LoRA dropout 0 and 0.05;
-- ``packing``: ``train.packing`` false / true, eager and compiled (LoRA dropout 0, as the demo trains).
+- ``packing``: ``train.packing`` false / true, eager and compiled (LoRA dropout 0, as the demo trains);
+- ``attention``: ``train.attention`` eager / sdpa (not compiled, LoRA dropout 0).
 
 The first ``--warmup`` steps (which hold any compiling) are not timed; the next ``--steps`` are. Rounds repeat
 the arms in the same order, so a drift of the machine's speed shows as a difference between rounds rather
@@ -31,6 +33,8 @@ COMPARISONS = {
     "packing": [(f"{name}, {mode}", [f"train.packing={p}", f"train.compile={c}", "train.lora.dropout=0"])
                 for mode, c in (("eager", "false"), ("compiled", "true")) for name, p in (("padded", "false"),
                                                                                         ("packed", "true"))],
+    "attention": [(f"{name}, dropout 0", [f"train.attention={a}", "train.compile=false", "train.lora.dropout=0"])
+                  for name, a in (("eager", "eager"), ("sdpa", "sdpa"))],
 }
 
 

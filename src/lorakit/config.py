@@ -179,6 +179,10 @@ class TrainConfig(_Strict):
         "CPU for sft/dpo runs of 150k tokens or more (50k when an earlier run left these layers in inductor's cache), "
         "with LoRA dropout only at batches of 8+ (measured 1.1-1.9x tokens/s after the first step, which compiles: "
         "~35 s-2.5 min cold on 2 cores, 8-25 s with inductor's cache warm); true: any device and method; false: eager")
+    attention: Literal["auto", "eager", "sdpa"] = Field(
+        "auto", description="the attention kernel while training. auto: eager on CPU (measured 1.02-1.10x SDPA's "
+        "tokens/s for these short training sequences on a bf16 AMX Xeon; SDPA used 12-20% less peak memory there: "
+        "docs/benchmarks.md), transformers' default (SDPA) elsewhere")
     packing: bool = Field(
         False, description="sft: run each batch as one row of its sequences end to end, with no padding (position "
         "ids restart per sequence; transformers masks attention block by block, flash-attention varlen on CUDA). "

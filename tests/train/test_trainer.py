@@ -150,3 +150,24 @@ def test_group_by_length_false_batches_the_rows_in_plain_shuffled_order(tiny_con
     lengths = recipe.objective.lengths
     assert recipe._orders[0] == batch_order(lengths, t.batch_size, t.seed, 0, group_by_length=False)
     assert recipe._orders[0] != batch_order(lengths, t.batch_size, t.seed, 0)  # the grouped order differs
+
+
+def test_attention_auto_is_eager_on_cpu_and_sdpa_trains_to_the_same_losses(tiny_config, tmp_path, caplog):
+    """``train.attention``: auto picks eager on CPU and says so; sdpa is what the run uses when asked (the record
+    says which), and in fp32 it trains the same model to float rounding."""
+    import json
+    import logging
+
+    runs = {}
+    for attention in ("auto", "sdpa"):
+        cfg = tiny_config.model_copy(deep=True)
+        cfg.output_dir, cfg.train.attention, cfg.train.precision = tmp_path / attention, attention, "fp32"
+        cfg.train.max_steps, cfg.train.lora.dropout = 3, 0.0
+        with caplog.at_level(logging.INFO, logger="lorakit"):
+            train(cfg)
+        record = json.loads((tmp_path / attention / "adapter" / "run_record.json").read_text())
+        losses = [json.loads(line)["loss"] for line in (tmp_path / attention / "train_log.jsonl").read_text().splitlines()]
+        runs[attention] = (record["attention"], losses)
+    assert runs["auto"][0] == "eager" and runs["sdpa"][0] == "sdpa"
+    assert runs["sdpa"][1] == pytest.approx(runs["auto"][1], rel=1e-4)
+    assert sum("train.attention=auto: eager attention on CPU" in r.getMessage() for r in caplog.records) == 1

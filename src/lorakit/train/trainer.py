@@ -284,8 +284,12 @@ class TrainRecipe:
             from lorakit.models.head import init_from_label_words
 
             init_from_label_words(model, self.tok, labels)
-        if device == "cpu":
-            model.set_attn_implementation("eager")  # 1.4x faster than SDPA for short CPU training sequences
+        attention = t.attention if t.attention != "auto" else "eager" if device == "cpu" else None
+        if attention is not None:
+            if t.attention == "auto":
+                logger.info("train.attention=auto: eager attention on CPU (2-10% faster than SDPA for short "
+                            "training sequences, measured; SDPA takes 12-20% less memory: train.attention=sdpa)")
+            model.set_attn_implementation(attention)
         self.model = model = build_lora_model(model, t.lora, precision, device, t.quantization == "nf4", self.start,
                                               task_type="SEQ_CLS" if labels is not None else "CAUSAL_LM")
         self.objective = objective = _objective(cfg, train_file, self.tok, self.reward, labels)
@@ -438,6 +442,7 @@ class TrainRecipe:
             "allocator": allocator(),  # tcmalloc when the lorakit command preloaded it (see runtime.allocator_env)
             "threads": self.threads,
             "compiled": self.compiled,
+            "attention": getattr(self.model.get_base_model().config, "_attn_implementation", None),
             "first_step": self.first_step,  # this process's first step (compiling included)
             # whether an earlier run had left these layers in inductor's cache (then the first step only loads them)
             "compile_cache_warm": self.compiled and self.earlier_compile is not None,

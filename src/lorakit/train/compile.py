@@ -66,8 +66,8 @@ def should_compile(setting: str | bool, device: str, method: str, tokens: int, l
 
 
 def compile_key(model, precision: str, settings: dict) -> str:
-    """A digest of what shapes the compiled layers' graph: torch, the backend, the model's config, the LoRA
-    and precision settings (``settings``).
+    """A digest of what shapes the compiled layers' graph: torch, the backend, the model's config, the precision,
+    and the run's ``settings`` (the trainer's: LoRA, quantization, attention kernel).
 
     Inductor keeps what it compiled on disk (its FX graph and AOT autograd caches, ``TORCHINDUCTOR_CACHE_DIR``,
     by default ``/tmp/torchinductor_$USER``) but has no public way to ask whether a graph is there before

@@ -331,9 +331,11 @@ class TrainRecipe:
         t = self.cfg.train
         lengths = self.objective.lengths
         tokens = (self.total - self.step) * t.grad_accum * t.batch_size * sum(lengths) // max(len(lengths), 1)
+        attention = getattr(self.model.get_base_model().config, "_attn_implementation", None)  # not in to_dict()
         self.compile_key = compile_key(self.model, self.precision, {"lora": t.lora.model_dump(mode="json"),
-                                                                    "quantization": t.quantization})
-        self.earlier_compile = earlier_compile(self.compile_key)
+                                                                    "quantization": t.quantization,
+                                                                    "attention": attention})
+        self.earlier_compile = earlier_compile(self.compile_key) if t.compile is not False else None
         compile_it, why = should_compile(t.compile, self.device, self.objective.name, tokens, t.lora.dropout,
                                          t.batch_size * t.grad_accum, self.earlier_compile)
         logger.info(why)

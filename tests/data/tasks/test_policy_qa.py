@@ -92,6 +92,28 @@ def test_near_miss_rows_ask_a_changed_condition_with_the_own_excerpt_and_leave_t
         split_rows(rows, chunks, rng=random.Random(0), **{**kw, "mode": "closed_book"})  # no excerpt: no near miss
 
 
+def test_near_miss_share_says_how_many_rows_it_made_and_warns_when_the_document_offers_none(caplog):
+    """Seen on the FHS: near_miss_share=1 made no rows (its questions have no comparator to turn), silently."""
+    import logging
+
+    from lorakit.data.pdf.dataset import split_rows
+
+    chunks = {c["id"]: c for c in [
+        _chunk(0, "1", "Staff with more than 5 years of service receive 27 working days of leave."),
+        _chunk(1, "2", "Laptops are replaced every 4 years.")]}
+    both = [{"chunk_id": "c0", "question": "How many working days do staff with more than 5 years of service receive?",
+             "answer": "27 working days", "answerable": True},
+            {"chunk_id": "c1", "question": "How often are laptops replaced?", "answer": "every 4 years",
+             "answerable": True}]
+    kw = {"mode": "grounded", "train": True, "wrong_excerpt_share": 0, "variants": 1, "near_miss_share": 1}
+    with caplog.at_level(logging.INFO, logger="lorakit"):
+        split_rows(both, chunks, rng=random.Random(0), **kw)
+        split_rows(both[1:], chunks, rng=random.Random(0), **kw)
+    said = [(r.levelname, r.getMessage()) for r in caplog.records if "near_miss_share" in r.getMessage()]
+    assert said[0] == ("INFO", "near_miss_share 1: 1 near-miss refusal rows from 2 answerable questions")
+    assert said[1][0] == "WARNING" and "none of the 1 answerable questions" in said[1][1]
+
+
 def test_retrieval_rows_show_the_question_as_bm25_finds_it_refuse_as_often_as_the_rest_and_leave_them_as_they_were():
     from lorakit.data.pdf.dataset import _retrieval_rows, split_rows
     from lorakit.data.pdf.retrieve import split_message

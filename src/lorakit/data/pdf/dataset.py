@@ -205,7 +205,16 @@ def split_rows(rows: list[dict], chunks: dict[str, dict], *, mode: str, train: b
         rng.shuffle(out)
         if grounded and near_miss_share:  # placed by a generator of their own: the other rows keep their order
             place = random.Random(f"near-miss-{len(out)}")
-            for row in _near_miss_rows(rows, chunks, near_miss_share):
+            extra = _near_miss_rows(rows, chunks, near_miss_share)
+            asked = sum(r["answerable"] for r in rows)
+            if extra:
+                logger.info("near_miss_share %g: %d near-miss refusal rows from %d answerable questions",
+                            near_miss_share, len(extra), asked)
+            else:  # the user asked for them and got none: say so, or the setting looks like it did nothing
+                logger.warning("near_miss_share %g: none of the %d answerable questions has a comparator to turn or "
+                               "a listed item to swap, so no near-miss rows were made (the train rows are as without "
+                               "it)", near_miss_share, asked)
+            for row in extra:
                 out.insert(place.randrange(len(out) + 1), row)
         if grounded and retrieval_share:  # likewise
             place = random.Random(f"retrieval-{len(out)}")

@@ -71,9 +71,8 @@ def test_grounded_rows_pair_questions_with_excerpts_that_lack_the_answer():
     assert [t[0] for t in closed] == [r["question"] for r in rows]  # no excerpt, no wrong-excerpt rows
 
 
-def test_near_miss_rows_ask_a_changed_condition_with_the_own_excerpt_and_leave_the_other_rows_as_they_were():
-    from lorakit.data.pdf.dataset import split_rows, user_message
-
+def _near_miss_example():
+    """Two chunks and their questions: one with a condition near misses can turn, one without."""
     chunks = {c["id"]: c for c in [
         _chunk(0, "1", "Staff with more than 5 years of service receive 27 working days of leave."),
         _chunk(1, "2", "Laptops are replaced every 4 years.")]}
@@ -81,6 +80,13 @@ def test_near_miss_rows_ask_a_changed_condition_with_the_own_excerpt_and_leave_t
              "answer": "27 working days", "answerable": True},
             {"chunk_id": "c1", "question": "How often are laptops replaced?", "answer": "every 4 years",
              "answerable": True}]
+    return chunks, rows
+
+
+def test_near_miss_rows_ask_a_changed_condition_with_the_own_excerpt_and_leave_the_other_rows_as_they_were():
+    from lorakit.data.pdf.dataset import split_rows, user_message
+
+    chunks, rows = _near_miss_example()
     kw = {"mode": "grounded", "train": True, "wrong_excerpt_share": 0.5, "variants": 2}
     plain = split_rows(rows, chunks, rng=random.Random(0), **kw)
     near = split_rows(rows, chunks, rng=random.Random(0), near_miss_share=1, **kw)
@@ -98,13 +104,7 @@ def test_near_miss_share_says_how_many_rows_it_made_and_warns_when_the_document_
 
     from lorakit.data.pdf.dataset import split_rows
 
-    chunks = {c["id"]: c for c in [
-        _chunk(0, "1", "Staff with more than 5 years of service receive 27 working days of leave."),
-        _chunk(1, "2", "Laptops are replaced every 4 years.")]}
-    both = [{"chunk_id": "c0", "question": "How many working days do staff with more than 5 years of service receive?",
-             "answer": "27 working days", "answerable": True},
-            {"chunk_id": "c1", "question": "How often are laptops replaced?", "answer": "every 4 years",
-             "answerable": True}]
+    chunks, both = _near_miss_example()
     kw = {"mode": "grounded", "train": True, "wrong_excerpt_share": 0, "variants": 1, "near_miss_share": 1}
     with caplog.at_level(logging.INFO, logger="lorakit"):
         split_rows(both, chunks, rng=random.Random(0), **kw)

@@ -39,7 +39,7 @@ def test_auto_compiles_shorter_runs_when_inductors_cache_holds_the_layers_and_sa
 def test_the_compile_marker_lives_in_inductors_cache_and_is_keyed_by_what_shapes_the_graph(tiny_model_dir, tmp_path,
                                                                                           monkeypatch):
     """No marker: cold. After remember_compile: warm, for the same key only; other LoRA settings, another
-    precision or another backend is another key; a torn marker reads as cold; no marker without the disk cache."""
+    precision, attention kernel or backend is another key; a torn marker reads as cold; no marker without the disk cache."""
     from transformers import AutoModelForCausalLM
 
     from lorakit.train import compile as comp
@@ -53,9 +53,12 @@ def test_the_compile_marker_lives_in_inductors_cache_and_is_keyed_by_what_shapes
     assert comp.earlier_compile(key)["first_step_seconds"] == 8.4
     assert list((tmp_path / "inductor" / "lorakit").iterdir()) == [tmp_path / "inductor" / "lorakit" / f"{key}.json"]
     others = {comp.compile_key(model, "bf16", {"lora": {"r": 8}}), comp.compile_key(model, "fp32", {"lora": {"r": 16}})}
+    other_kernel = "sdpa" if model.config._attn_implementation != "sdpa" else "eager"
+    model.set_attn_implementation(other_kernel)  # not in config.to_dict(), yet traced into the layers
+    others.add(comp.compile_key(model, "bf16", {"lora": {"r": 16}}))
     monkeypatch.setattr(comp, "BACKEND", "aot_eager")
     others.add(comp.compile_key(model, "bf16", {"lora": {"r": 16}}))
-    assert key not in others and len(others) == 3
+    assert key not in others and len(others) == 4
     assert comp.earlier_compile(key) is None  # the test backend compiles nothing into inductor's cache
     monkeypatch.setattr(comp, "BACKEND", "inductor")
     (tmp_path / "inductor" / "lorakit" / f"{key}.json").write_text("{torn")

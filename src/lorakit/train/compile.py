@@ -66,8 +66,8 @@ def should_compile(setting: str | bool, device: str, method: str, tokens: int, l
 
 
 def compile_key(model, precision: str, settings: dict) -> str:
-    """A digest of what shapes the compiled layers' graph: torch, the backend, the model's config, the precision,
-    and the run's ``settings`` (the trainer's: LoRA, quantization, attention kernel).
+    """A digest of what shapes the compiled layers' graph: torch, the backend, the model's config and attention
+    kernel, the precision, and the run's ``settings`` (the trainer's: LoRA, quantization).
 
     Inductor keeps what it compiled on disk (its FX graph and AOT autograd caches, ``TORCHINDUCTOR_CACHE_DIR``,
     by default ``/tmp/torchinductor_$USER``) but has no public way to ask whether a graph is there before
@@ -79,7 +79,9 @@ def compile_key(model, precision: str, settings: dict) -> str:
     inner = model.get_base_model() if hasattr(model, "get_base_model") else model
     blocks = sorted({type(b).__name__ for b in repeated_blocks(model)})
     what = {"torch": torch.__version__, "backend": BACKEND, "dynamic": DYNAMIC, "blocks": blocks,
-            "config": inner.config.to_dict(), "precision": precision, **settings}
+            "config": inner.config.to_dict(), "precision": precision,
+            # the attention kernel is traced into the layers, and config.to_dict() leaves it out
+            "attention": getattr(inner.config, "_attn_implementation", None), **settings}
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 

@@ -249,7 +249,7 @@ class TrainRecipe:
     def __init__(self, cfg: RunConfig, *, resume: bool = False, reward=None):
         self.cfg, self.resume, self.reward = cfg, resume, reward
         self.step, self.log, self.seconds, self.tokens_seen = 0, [], 0.0, 0
-        self.compiled, self.first_step, self.earlier_compile = False, None, None
+        self.compiled, self.first_step, self.compile_key, self.earlier_compile = False, None, None, None
 
     def setup(self) -> "TrainRecipe":
         import torch
@@ -331,11 +331,10 @@ class TrainRecipe:
         t = self.cfg.train
         lengths = self.objective.lengths
         tokens = (self.total - self.step) * t.grad_accum * t.batch_size * sum(lengths) // max(len(lengths), 1)
-        attention = getattr(self.model.get_base_model().config, "_attn_implementation", None)  # not in to_dict()
-        self.compile_key = compile_key(self.model, self.precision, {"lora": t.lora.model_dump(mode="json"),
-                                                                    "quantization": t.quantization,
-                                                                    "attention": attention})
-        self.earlier_compile = earlier_compile(self.compile_key) if t.compile is not False else None
+        if t.compile is not False:  # what inductor's cache may already hold for these layers (compile.py)
+            self.compile_key = compile_key(self.model, self.precision, {"lora": t.lora.model_dump(mode="json"),
+                                                                        "quantization": t.quantization})
+            self.earlier_compile = earlier_compile(self.compile_key)
         compile_it, why = should_compile(t.compile, self.device, self.objective.name, tokens, t.lora.dropout,
                                          t.batch_size * t.grad_accum, self.earlier_compile)
         logger.info(why)
